@@ -1,0 +1,153 @@
+//! The command line: one clap-derive definition of every command and flag.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env::EnvVars;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agentless",
+    version,
+    about = "Repair issues in Python repositories the Agentless way: localize, repair, validate.",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); AGENTLESS_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Configuration file (default: ./agentless.toml, then agentless.toml in the repository).
+    #[arg(long, global = true, env = EnvVars::AGENTLESS_CONFIG, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long, global = true, env = EnvVars::AGENTLESS_NO_PROGRESS, value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse every Python file and print counts, or the structure in the Agentless JSON layout.
+    Index(IndexArgs),
+    /// Print the Agentless skeleton of files: classes, signatures, `...` bodies, module-level assignments.
+    Skeleton(SkeletonArgs),
+    /// Localize an issue: suspicious files, related elements, and sampled edit locations.
+    Localize(LocalizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// The repository: a git work tree, a bare repository (then --rev is required) or a plain folder.
+    #[arg(long, value_name = "DIR")]
+    pub repo: PathBuf,
+    /// Read files at this revision from git objects (no checkout) instead of the files on disk.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// `text` prints counts; `json` prints the structure in the Agentless layout ({repo, base_commit, structure}).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Also build the skeleton of every file (as localization does for the files it shows).
+    #[arg(long)]
+    pub skeletons: bool,
+    /// Parse everything again instead of reusing the content-hash cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Directory of the caches.
+    #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SkeletonArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Repository-relative paths of the files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model as PROVIDER:NAME, e.g. openai:gpt-4o-2024-05-13, anthropic:claude-3-5-sonnet-20241022,
+    /// openai-compatible:qwen2.5-coder (with --base-url), or replay:TRANSCRIPT.jsonl.
+    #[arg(long, env = EnvVars::AGENTLESS_MODEL, value_name = "PROVIDER:NAME")]
+    pub model: Option<String>,
+    /// Base URL of the provider's API (e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama).
+    #[arg(long, env = EnvVars::AGENTLESS_BASE_URL, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Stop sending requests once this many US dollars are spent; what was found so far is kept.
+    #[arg(long, env = EnvVars::AGENTLESS_MAX_COST, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Directory of the response cache.
+    #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Send every request even when the cache has its answer.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Write every request and answer to this JSONL transcript (replay it with --model replay:FILE).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// A file holding the issue text (title and body).
+    #[arg(long, value_name = "FILE")]
+    pub issue: PathBuf,
+    /// The id recorded in the outputs (default: the repository's name).
+    #[arg(long, value_name = "ID")]
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalizeArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub issue: IssueArgs,
+    /// Directory for locations.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Number of edit-location samples.
+    #[arg(long, value_name = "N")]
+    pub edit_samples: Option<u32>,
+    /// How many top files localization works on (the original's --top_n).
+    #[arg(long, value_name = "N")]
+    pub top_n: Option<usize>,
+    /// Lexical retrieval (bm25), embeddings from the configured embedding model, or none.
+    #[arg(long, value_name = "KIND")]
+    pub retrieval: Option<RetrievalKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetrievalKind {
+    Bm25,
+    Embeddings,
+    Off,
+}

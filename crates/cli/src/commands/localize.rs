@@ -1,0 +1,109 @@
+//! `agentless localize`: run the localization phase and write `locations.json`.
+
+use std::io::Write;
+use std::path::Path;
+
+use agentless_localize::{Issue, LocalizeOptions, Locations, Retrieval, localize};
+use agentless_syntax::RepoSnapshot;
+use anyhow::{Context, Result, bail};
+use indicatif::ProgressBar;
+
+use crate::ExitStatus;
+use crate::args::{GlobalArgs, IssueArgs, LocalizeArgs, RetrievalKind};
+use crate::config::{FileConfig, LocalizeConfig};
+use crate::model::{self, usage_line};
+
+pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+    let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
+    let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
+    let issue = read_issue(&args.issue, &snapshot)?;
+    let setup = model::build(&args.model, &config)?;
+    let options = localize_options(&args, &config.localize)?;
+    fs_err::create_dir_all(&args.out)?;
+
+    progress.set_message("localize");
+    let locations = localize(&setup.client, &snapshot, &issue, &options)
+        .await
+        .with_context(|| format!("localization of `{}` failed", issue.id))?;
+    let path = args.out.join("locations.json");
+    write_json(&path, &locations)?;
+    progress.finish_and_clear();
+
+    let mut stdout = std::io::stdout().lock();
+    print_summary(&mut stdout, &locations, &setup.ledger.total())?;
+    writeln!(stdout, "wrote {}", path.display())?;
+    Ok(if locations.found_files.is_empty() { ExitStatus::Failure } else { ExitStatus::Success })
+}
+
+pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
+    let text = fs_err::read_to_string(&args.issue).context("cannot read the issue")?;
+    if text.trim().is_empty() {
+        bail!("the issue file `{}` is empty", args.issue.display());
+    }
+    let id = args.instance_id.clone().unwrap_or_else(|| snapshot.name().to_owned());
+    Ok(Issue { id, text })
+}
+
+fn localize_options(args: &LocalizeArgs, config: &LocalizeConfig) -> Result<LocalizeOptions> {
+    let defaults = LocalizeOptions::default();
+    let retrieval = match args.retrieval.or(match config.retrieval.as_deref() {
+        None => None,
+        Some("bm25") => Some(RetrievalKind::Bm25),
+        Some("embeddings") => Some(RetrievalKind::Embeddings),
+        Some("off") => Some(RetrievalKind::Off),
+        Some(other) => bail!("localize.retrieval must be bm25, embeddings or off, not `{other}`"),
+    }) {
+        None => defaults.retrieval,
+        Some(RetrievalKind::Bm25) => Retrieval::Bm25,
+        Some(RetrievalKind::Off) => Retrieval::Off,
+        Some(RetrievalKind::Embeddings) => {
+            bail!("embedding retrieval needs an embedding endpoint; it is not wired into the CLI yet (use bm25)")
+        }
+    };
+    Ok(LocalizeOptions {
+        max_model_files: config.max_model_files.unwrap_or(defaults.max_model_files),
+        top_n: args.top_n.or(config.top_n).unwrap_or(defaults.top_n),
+        context_window: config.context_window.unwrap_or(defaults.context_window),
+        edit_samples: args.edit_samples.or(config.edit_samples).unwrap_or(defaults.edit_samples),
+        edit_temperature: config.edit_temperature.unwrap_or(defaults.edit_temperature),
+        related_retries: config.related_retries.unwrap_or(defaults.related_retries),
+        filter_irrelevant: config.filter_irrelevant.unwrap_or(defaults.filter_irrelevant),
+        retrieval,
+    })
+}
+
+/// Write pretty JSON atomically (temp file, then rename), so an interrupted run never leaves half a file.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    fs_err::write(&tmp, text)?;
+    fs_err::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn print_summary(out: &mut impl Write, locations: &Locations, totals: &agentless_model::StageTotals) -> Result<()> {
+    let list = |files: &[String]| if files.is_empty() { "(none)".to_owned() } else { files.join(", ") };
+    writeln!(out, "files by the model      {}", list(&locations.model_found_files))?;
+    writeln!(out, "files by retrieval      {}", list(&locations.retrieval_found_files))?;
+    writeln!(out, "irrelevant folders      {}", list(&locations.irrelevant_folders))?;
+    writeln!(out, "combined                {}", list(&locations.found_files))?;
+    for (file, locs) in &locations.found_related_locs {
+        let joined: Vec<&str> = locs.iter().flat_map(|loc| loc.lines()).filter(|line| !line.trim().is_empty()).collect();
+        if !joined.is_empty() {
+            writeln!(out, "related in {file}: {}", joined.join("; "))?;
+        }
+    }
+    for (index, sample) in locations.edit_spans.iter().enumerate() {
+        let spans: Vec<String> = sample
+            .iter()
+            .flat_map(|(file, spans)| spans.iter().map(move |[start, end]| format!("{file}:{start}-{end}")))
+            .collect();
+        writeln!(out, "edit sample {}           {}", index + 1, list(&spans))?;
+    }
+    if let Some(reason) = &locations.stopped {
+        writeln!(out, "stopped early           {reason}")?;
+    }
+    writeln!(out, "model                   {}", usage_line(totals))?;
+    Ok(())
+}

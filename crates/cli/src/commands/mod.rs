@@ -1,0 +1,5 @@
+//! One module per command.
+
+pub mod index;
+pub mod localize;
+pub mod skeleton;

@@ -1,0 +1,42 @@
+//! The errors of the model client. They never carry an API key.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("the API key variable `{env_key}` is not set (provider `{provider}`)")]
+    MissingKey { provider: String, env_key: String },
+    #[error("unknown provider `{name}` (known: {known})")]
+    UnknownProvider { name: String, known: String },
+    #[error("model spec `{spec}` is not PROVIDER:NAME")]
+    BadModelSpec { spec: String },
+    #[error("budget of ${limit:.4} reached (spent ${spent:.4}); no more requests are sent")]
+    BudgetExhausted { spent: f64, limit: f64 },
+    #[error("request to {url} failed with HTTP {status} after {attempts} attempt(s): {body}")]
+    Status { url: String, status: u16, attempts: u32, body: String },
+    #[error("request to {url} failed after {attempts} attempt(s)")]
+    Transport {
+        url: String,
+        attempts: u32,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("request to {url} timed out after {attempts} attempt(s)")]
+    Timeout { url: String, attempts: u32 },
+    #[error("the response from {url} is not what the {wire} wire format promises: {detail}")]
+    Malformed { url: String, wire: &'static str, detail: String },
+    #[error("the replay transcript `{}` has no answer for this {stage} request", path.display())]
+    ReplayMiss { path: PathBuf, stage: String },
+    #[error("cannot read or write `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not valid JSON", path.display())]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}

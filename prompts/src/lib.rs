@@ -1,0 +1,171 @@
+//! The prompt templates of every stage, kept as files under `prompts/templates/`, and their rendering.
+//!
+//! Templates use `{{name}}` placeholders. Rendering fails when a placeholder has no value or a value has no
+//! placeholder, so a renamed variable can never silently drop part of a prompt.
+
+use std::fmt;
+
+/// One template file under `prompts/templates/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Template {
+    /// The system message sent with every request.
+    System,
+    /// File-level localization: the issue and the repository tree; the model names up to 5 files.
+    FileLevel,
+    /// The irrelevant-folder filter: the issue and the tree; the model names folders to drop.
+    IrrelevantFolders,
+    /// One file's skeleton inside the related-elements prompt.
+    SkeletonFile,
+    /// Related elements: the issue and the skeletons of the top files.
+    RelatedElements,
+    /// One file's numbered code segments inside the edit-location prompt.
+    CodeFile,
+    /// Edit locations: the issue and the code around the related elements.
+    EditLocations,
+    /// Repair: the issue and the code around the edit locations; SEARCH/REPLACE edits come back.
+    Repair,
+}
+
+impl Template {
+    pub const ALL: [Template; 8] = [
+        Template::System,
+        Template::FileLevel,
+        Template::IrrelevantFolders,
+        Template::SkeletonFile,
+        Template::RelatedElements,
+        Template::CodeFile,
+        Template::EditLocations,
+        Template::Repair,
+    ];
+
+    /// The file name under `prompts/templates/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Template::System => "system.txt",
+            Template::FileLevel => "file_level.txt",
+            Template::IrrelevantFolders => "irrelevant_folders.txt",
+            Template::SkeletonFile => "skeleton_file.txt",
+            Template::RelatedElements => "related_elements.txt",
+            Template::CodeFile => "code_file.txt",
+            Template::EditLocations => "edit_locations.txt",
+            Template::Repair => "repair.txt",
+        }
+    }
+
+    /// The template text as shipped.
+    pub fn source(self) -> &'static str {
+        match self {
+            Template::System => include_str!("../templates/system.txt"),
+            Template::FileLevel => include_str!("../templates/file_level.txt"),
+            Template::IrrelevantFolders => include_str!("../templates/irrelevant_folders.txt"),
+            Template::SkeletonFile => include_str!("../templates/skeleton_file.txt"),
+            Template::RelatedElements => include_str!("../templates/related_elements.txt"),
+            Template::CodeFile => include_str!("../templates/code_file.txt"),
+            Template::EditLocations => include_str!("../templates/edit_locations.txt"),
+            Template::Repair => include_str!("../templates/repair.txt"),
+        }
+    }
+
+    /// A fragment is pasted into another prompt byte for byte; a whole message is trimmed of the blank lines
+    /// around it, as the original's `.strip()` does.
+    fn is_fragment(self) -> bool {
+        match self {
+            Template::SkeletonFile | Template::CodeFile => true,
+            Template::System
+            | Template::FileLevel
+            | Template::IrrelevantFolders
+            | Template::RelatedElements
+            | Template::EditLocations
+            | Template::Repair => false,
+        }
+    }
+
+    /// Fill every `{{name}}` with its value. Values are inserted verbatim and never re-scanned.
+    pub fn render(self, vars: &[(&str, &str)]) -> Result<String, PromptError> {
+        let source = self.source();
+        let mut out = String::with_capacity(source.len() + vars.iter().map(|(_, v)| v.len()).sum::<usize>());
+        let mut used = vec![false; vars.len()];
+        let mut rest = source;
+        while let Some(open) = rest.find("{{") {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 2..];
+            let Some(close) = after.find("}}") else {
+                return Err(PromptError::Unclosed { template: self });
+            };
+            let name = &after[..close];
+            let Some(index) = vars.iter().position(|(key, _)| *key == name) else {
+                return Err(PromptError::MissingValue { template: self, name: name.to_owned() });
+            };
+            used[index] = true;
+            out.push_str(vars[index].1);
+            rest = &after[close + 2..];
+        }
+        out.push_str(rest);
+        if let Some(index) = used.iter().position(|was_used| !was_used) {
+            return Err(PromptError::UnusedValue { template: self, name: vars[index].0.to_owned() });
+        }
+        if self.is_fragment() {
+            Ok(out)
+        } else {
+            Ok(out.trim().to_owned())
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "prompts/templates/{}", self.file_name())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PromptError {
+    #[error("{template} has a `{{{{` with no closing `}}}}`")]
+    Unclosed { template: Template },
+    #[error("{template} needs a value for `{name}`")]
+    MissingValue { template: Template, name: String },
+    #[error("{template} has no placeholder `{name}`")]
+    UnusedValue { template: Template, name: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_has_balanced_placeholders() {
+        for template in Template::ALL {
+            let source = template.source();
+            assert_eq!(source.matches("{{").count(), source.matches("}}").count(), "{template}");
+        }
+    }
+
+    #[test]
+    fn values_are_not_rescanned() {
+        let out = Template::SkeletonFile.render(&[("path", "a.py"), ("skeleton", "x = '{{path}}'")]).unwrap();
+        insta::assert_snapshot!(out, @r"
+        ### File: a.py ###
+        ```python
+        x = '{{path}}'
+        ```
+        ");
+    }
+
+    #[test]
+    fn missing_and_unused_values_are_errors() {
+        assert_eq!(
+            Template::SkeletonFile.render(&[("path", "a.py")]),
+            Err(PromptError::MissingValue { template: Template::SkeletonFile, name: "skeleton".into() })
+        );
+        assert_eq!(
+            Template::System.render(&[("path", "a.py")]),
+            Err(PromptError::UnusedValue { template: Template::System, name: "path".into() })
+        );
+    }
+
+    #[test]
+    fn messages_are_trimmed() {
+        let out = Template::System.render(&[]).unwrap();
+        assert_eq!(out, "You are a helpful assistant.");
+    }
+}

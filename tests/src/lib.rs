@@ -1,0 +1,231 @@
+//! A scripted model server on loopback for end-to-end tests and offline demos: it speaks the OpenAI chat
+//! completions and Anthropic messages wire formats, answers each pipeline stage (the `x-agentless-stage` header)
+//! from a script, and records every request so tests can assert what was sent.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The header every agentless request carries.
+pub const STAGE_HEADER: &str = "x-agentless-stage";
+
+/// What to answer, per stage, in order. The last answer of a stage is repeated once the queue is down to it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Script {
+    pub stages: BTreeMap<String, Vec<Answer>>,
+}
+
+/// One answer to one request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// Sample texts; an OpenAI request asking for `n` gets the first `n` (cycled if fewer are scripted).
+    Samples(Vec<String>),
+    /// An HTTP failure: status and body, optionally with `Retry-After` seconds.
+    Failure { status: u16, body: String, retry_after: Option<u64> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("cannot read the script")]
+    Io(#[from] std::io::Error),
+    #[error("the script is not valid JSON")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Script {
+    pub fn load(path: &Path) -> Result<Self, ScriptError> {
+        Ok(serde_json::from_str(&fs_err::read_to_string(path)?)?)
+    }
+
+    /// Add `samples` as the next answer of `stage`.
+    pub fn answer(mut self, stage: &str, samples: &[&str]) -> Self {
+        self.stages
+            .entry(stage.to_owned())
+            .or_default()
+            .push(Answer::Samples(samples.iter().map(|sample| (*sample).to_owned()).collect()));
+        self
+    }
+
+    /// Add a failure as the next answer of `stage`.
+    pub fn fail(mut self, stage: &str, status: u16, retry_after: Option<u64>) -> Self {
+        self.stages.entry(stage.to_owned()).or_default().push(Answer::Failure {
+            status,
+            body: format!("{{\"error\":{{\"message\":\"scripted {status}\"}}}}"),
+            retry_after,
+        });
+        self
+    }
+}
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub stage: String,
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: serde_json::Value,
+}
+
+impl Received {
+    /// The user prompt (OpenAI: the last message; Anthropic: the text of the last message).
+    pub fn prompt(&self) -> String {
+        let Some(last) = self.body["messages"].as_array().and_then(|messages| messages.last()) else {
+            return String::new();
+        };
+        match &last["content"] {
+            serde_json::Value::String(text) => text.clone(),
+            serde_json::Value::Array(blocks) => {
+                blocks.iter().filter_map(|block| block["text"].as_str()).collect::<Vec<_>>().join("")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    queues: BTreeMap<String, VecDeque<Answer>>,
+    received: Vec<Received>,
+}
+
+/// The running server. Dropping it stops it.
+pub struct ScriptedModelServer {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl ScriptedModelServer {
+    pub async fn start(script: Script) -> Self {
+        let server = MockServer::start().await;
+        let queues = script.stages.into_iter().map(|(stage, answers)| (stage, answers.into())).collect();
+        let state = Arc::new(Mutex::new(State { queues, received: Vec::new() }));
+        Mock::given(method("POST"))
+            .and(path_regex(r"/(chat/completions|messages)$"))
+            .respond_with(Responder { state: Arc::clone(&state) })
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    /// The base URL to give `--base-url` (`http://127.0.0.1:PORT/v1`).
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+
+    /// Every request received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().map(|state| state.received.clone()).unwrap_or_default()
+    }
+
+    /// The requests of one stage.
+    pub fn received_for(&self, stage: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|received| received.stage == stage).collect()
+    }
+}
+
+struct Responder {
+    state: Arc<Mutex<State>>,
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let stage = request.headers.get(STAGE_HEADER).and_then(|value| value.to_str().ok()).unwrap_or("").to_owned();
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or(serde_json::Value::Null);
+        let headers = request
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("<binary>").to_owned()))
+            .collect();
+        let path = request.url.path().to_owned();
+        let Ok(mut state) = self.state.lock() else {
+            return ResponseTemplate::new(500).set_body_string("scripted server state poisoned");
+        };
+        state.received.push(Received { stage: stage.clone(), path: path.clone(), headers, body: body.clone() });
+        let answer = match state.queues.get_mut(&stage) {
+            Some(queue) if queue.len() > 1 => queue.pop_front(),
+            Some(queue) => queue.front().cloned(),
+            None => None,
+        };
+        match answer {
+            None => ResponseTemplate::new(404)
+                .set_body_string(format!("{{\"error\":{{\"message\":\"no scripted answer for stage `{stage}`\"}}}}")),
+            Some(Answer::Failure { status, body, retry_after }) => {
+                let mut template = ResponseTemplate::new(status).set_body_string(body);
+                if let Some(seconds) = retry_after {
+                    template = template.insert_header("retry-after", seconds.to_string());
+                }
+                template
+            }
+            Some(Answer::Samples(samples)) if path.ends_with("/messages") => {
+                let text = samples.first().cloned().unwrap_or_default();
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "id": "msg_scripted",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body["model"],
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "usage": {"input_tokens": prompt_tokens(&body), "output_tokens": text.len() / 4 + 1,
+                              "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+                }))
+            }
+            Some(Answer::Samples(samples)) => {
+                let n = body["n"].as_u64().unwrap_or(1).max(1) as usize;
+                let choices: Vec<serde_json::Value> = (0..n)
+                    .map(|index| {
+                        let text = if samples.is_empty() { "" } else { samples[index % samples.len()].as_str() };
+                        serde_json::json!({"index": index, "finish_reason": "stop",
+                                           "message": {"role": "assistant", "content": text}})
+                    })
+                    .collect();
+                let completion: usize = choices
+                    .iter()
+                    .map(|choice| choice["message"]["content"].as_str().map_or(0, str::len) / 4 + 1)
+                    .sum();
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "id": "chatcmpl-scripted",
+                    "object": "chat.completion",
+                    "model": body["model"],
+                    "choices": choices,
+                    "usage": {"prompt_tokens": prompt_tokens(&body), "completion_tokens": completion,
+                              "total_tokens": prompt_tokens(&body) + completion}
+                }))
+            }
+        }
+    }
+}
+
+/// A rough token count (characters / 4) so usage and cost are non-zero and deterministic.
+fn prompt_tokens(body: &serde_json::Value) -> usize {
+    body["messages"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .map(|message| match &message["content"] {
+                    serde_json::Value::String(text) => text.len(),
+                    other => other.to_string().len(),
+                })
+                .sum::<usize>()
+        })
+        .unwrap_or(0)
+        / 4
+        + 1
+}
+
+/// The `agentless` binary built next to the test executable (`target/<profile>/agentless`).
+pub fn agentless_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    profile_dir.join(format!("agentless{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The workspace root (for bundled examples and `../shared/data`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
