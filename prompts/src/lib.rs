@@ -24,10 +24,14 @@ pub enum Template {
     EditLocations,
     /// Repair: the issue and the code around the edit locations; SEARCH/REPLACE edits come back.
     Repair,
+    /// A standalone test that prints `Issue reproduced`, `Issue resolved` or `Other issues`.
+    ReproductionTest,
+    /// The passing tests the fix may legitimately change, to leave out of the regression run.
+    RegressionSelect,
 }
 
 impl Template {
-    pub const ALL: [Template; 8] = [
+    pub const ALL: [Template; 10] = [
         Template::System,
         Template::FileLevel,
         Template::IrrelevantFolders,
@@ -36,6 +40,8 @@ impl Template {
         Template::CodeFile,
         Template::EditLocations,
         Template::Repair,
+        Template::ReproductionTest,
+        Template::RegressionSelect,
     ];
 
     /// The file name under `prompts/templates/`.
@@ -49,6 +55,8 @@ impl Template {
             Template::CodeFile => "code_file.txt",
             Template::EditLocations => "edit_locations.txt",
             Template::Repair => "repair.txt",
+            Template::ReproductionTest => "reproduction_test.txt",
+            Template::RegressionSelect => "regression_select.txt",
         }
     }
 
@@ -63,6 +71,8 @@ impl Template {
             Template::CodeFile => include_str!("../templates/code_file.txt"),
             Template::EditLocations => include_str!("../templates/edit_locations.txt"),
             Template::Repair => include_str!("../templates/repair.txt"),
+            Template::ReproductionTest => include_str!("../templates/reproduction_test.txt"),
+            Template::RegressionSelect => include_str!("../templates/regression_select.txt"),
         }
     }
 
@@ -76,7 +86,9 @@ impl Template {
             | Template::IrrelevantFolders
             | Template::RelatedElements
             | Template::EditLocations
-            | Template::Repair => false,
+            | Template::Repair
+            | Template::ReproductionTest
+            | Template::RegressionSelect => false,
         }
     }
 

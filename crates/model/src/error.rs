@@ -10,6 +10,14 @@ pub enum ModelError {
     UnknownProvider { name: String, known: String },
     #[error("model spec `{spec}` is not PROVIDER:NAME")]
     BadModelSpec { spec: String },
+    #[error("the value of `{env_key}` cannot be sent as an HTTP header (provider `{provider}`)")]
+    InvalidKey { provider: String, env_key: String },
+    #[error("the stage name `{stage}` cannot be sent as an HTTP header")]
+    InvalidStage { stage: String },
+    #[error("cannot set up the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    #[error("cannot encode the request body as JSON")]
+    Encode(#[source] serde_json::Error),
     #[error("budget of ${limit:.4} reached (spent ${spent:.4}); no more requests are sent")]
     BudgetExhausted { spent: f64, limit: f64 },
     #[error("request to {url} failed with HTTP {status} after {attempts} attempt(s): {body}")]
@@ -36,6 +44,13 @@ pub enum ModelError {
     #[error("`{}` is not valid JSON", path.display())]
     Json {
         path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("line {line} of the transcript `{}` is not a recorded call", path.display())]
+    TranscriptLine {
+        path: PathBuf,
+        line: usize,
         #[source]
         source: serde_json::Error,
     },

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::ModelError;
 use crate::transport::RetryPolicy;
 
 /// The wire format a provider speaks.
@@ -30,6 +31,77 @@ pub struct Provider {
     pub max_concurrency: usize,
 }
 
+/// The providers [`Provider::builtin`] knows, in the order error messages list them.
+pub const BUILTIN_PROVIDERS: [&str; 4] = ["openai", "anthropic", "openai-compatible", "replay"];
+
+impl Provider {
+    /// A built-in provider with default retries, a 600 s request timeout and 8 requests in flight:
+    /// `openai` (key in `OPENAI_API_KEY`), `anthropic` (key in `ANTHROPIC_API_KEY`), `openai-compatible`
+    /// (vLLM, Ollama, llama.cpp, OpenRouter...: no base URL, the caller supplies it; no key unless the caller
+    /// names a variable) and `replay` (answers from a transcript; no network).
+    pub fn builtin(name: &str) -> Result<Self, ModelError> {
+        let (base_url, env_key, wire) = match name {
+            "openai" => ("https://api.openai.com/v1", Some("OPENAI_API_KEY"), WireApi::OpenAiChat),
+            "anthropic" => ("https://api.anthropic.com/v1", Some("ANTHROPIC_API_KEY"), WireApi::Anthropic),
+            "openai-compatible" => ("", None, WireApi::OpenAiChat),
+            "replay" => ("", None, WireApi::Replay),
+            _ => {
+                return Err(ModelError::UnknownProvider { name: name.to_owned(), known: BUILTIN_PROVIDERS.join(", ") });
+            }
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            base_url: base_url.to_owned(),
+            env_key: env_key.map(str::to_owned),
+            wire,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(600),
+            max_concurrency: 8,
+        })
+    }
+
+    /// Read the key from the variable the provider names, through `lookup` (the process environment in
+    /// production). `Ok(None)` when the provider names no variable; [`ModelError::MissingKey`] when the named
+    /// variable is unset or empty.
+    pub(crate) fn read_key(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<ApiKey>, ModelError> {
+        let Some(env_key) = &self.env_key else {
+            return Ok(None);
+        };
+        match lookup(env_key) {
+            Some(value) if !value.trim().is_empty() => Ok(Some(ApiKey(value.trim().to_owned()))),
+            Some(_) | None => {
+                Err(ModelError::MissingKey { provider: self.name.clone(), env_key: env_key.clone() })
+            }
+        }
+    }
+
+    /// `{base_url}/{path}`, with exactly one slash between them.
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}/{path}", self.base_url.trim_end_matches('/'))
+    }
+}
+
+/// An API key. Its `Debug` shows `ApiKey(***)`; it is not `Display` or `Serialize`, so it cannot end up in a
+/// log, an error or a transcript by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: String) -> Self {
+        Self(key)
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("ApiKey(***)")
+    }
+}
+
 /// `PROVIDER:NAME` as given to `--model`, e.g. `openai:gpt-4o-2024-05-13` or `replay:examples/x/transcript.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSpec {
@@ -38,14 +110,14 @@ pub struct ModelSpec {
 }
 
 impl std::str::FromStr for ModelSpec {
-    type Err = crate::ModelError;
+    type Err = ModelError;
 
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         match spec.split_once(':') {
             Some((provider, model)) if !provider.is_empty() && !model.is_empty() => {
                 Ok(Self { provider: provider.to_owned(), model: model.to_owned() })
             }
-            _ => Err(crate::ModelError::BadModelSpec { spec: spec.to_owned() }),
+            _ => Err(ModelError::BadModelSpec { spec: spec.to_owned() }),
         }
     }
 }

@@ -1,11 +1,23 @@
 //! The index of a whole snapshot: every Python file's structure and skeleton, parsed in parallel and cached by
 //! content hash.
+//!
+//! Each file is parsed once; its structure and skeleton come from the same tree, which is dropped before the next
+//! file. The cache is one file per repository name under `cache_dir` ([`cache`](crate::cache)), keyed by the git
+//! blob id of each file's content: for a git revision the id is known without reading the file, so a warm run reads
+//! one cache file and no blob.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::cache::{CacheEntry, ContentKey, IndexCache};
+use crate::parse::{LineStarts, with_tree};
+use crate::skeleton::{SkeletonOptions, skeleton_of};
 use crate::source::{RepoSnapshot, SourceError};
-use crate::structure::FileStructure;
+use crate::structure::{FileStructure, structure_of};
 
 #[derive(Debug, Clone, Default)]
 pub struct IndexOptions {
@@ -35,6 +47,10 @@ pub struct IndexedFile {
     pub skeleton: Option<String>,
     /// `None` when the file is not UTF-8.
     pub text: Option<Vec<String>>,
+    /// The file is not UTF-8: it was not parsed and its structure is empty (as in Agentless).
+    pub not_utf8: bool,
+    /// The number of lines of the file.
+    pub lines: usize,
 }
 
 pub struct RepoIndex {
@@ -44,14 +60,161 @@ pub struct RepoIndex {
 
 impl RepoIndex {
     pub fn build(snapshot: &RepoSnapshot, options: &IndexOptions) -> Result<Self, SourceError> {
-        let _ = (snapshot, options);
-        todo!()
+        let started = Instant::now();
+        let cache = options.cache_dir.as_deref().map(|dir| IndexCache::load(dir, snapshot.name()));
+        let empty = IndexCache::default();
+        let known = cache.as_ref().unwrap_or(&empty);
+        let paths: Vec<&str> = snapshot.python_files().collect();
+        let indexed: Vec<(ContentKey, IndexedFile, bool)> =
+            paths.par_iter().map(|path| index_file(snapshot, path, known, options)).collect::<Result<_, _>>()?;
+
+        let mut stats = IndexStats::default();
+        let mut files = BTreeMap::new();
+        let mut fresh = Vec::new();
+        let mut used = Vec::with_capacity(indexed.len());
+        for (path, (key, file, from_cache)) in paths.into_iter().zip(indexed) {
+            stats.files += 1;
+            stats.lines += file.lines;
+            stats.classes += file.structure.classes.len();
+            stats.methods += file.structure.classes.iter().map(|class| class.methods.len()).sum::<usize>();
+            stats.functions += file.structure.functions.len();
+            stats.parse_errors += usize::from(file.structure.parse_errors > 0 || file.not_utf8);
+            stats.cached_files += usize::from(from_cache);
+            if !from_cache {
+                fresh.push((key, CacheEntry::of(&file)));
+            }
+            used.push(key);
+            files.insert(path.to_owned(), file);
+        }
+        if let (Some(dir), Some(mut cache)) = (options.cache_dir.as_deref(), cache)
+            && !fresh.is_empty()
+        {
+            cache.insert_and_save(dir, snapshot.name(), fresh, &used);
+        }
+        stats.seconds = started.elapsed().as_secs_f64();
+        Ok(Self { files, stats })
     }
 
     /// The Agentless layout: `{repo, base_commit, structure}` with folders as objects and each `.py` file as
-    /// `{classes, functions, text}`; other files as `{}`.
-    pub fn to_agentless_json(&self, snapshot: &RepoSnapshot) -> serde_json::Value {
-        let _ = snapshot;
-        todo!()
+    /// `{classes, functions, text}`; other files as `{}`. `text` is present only when the index kept it.
+    pub fn to_agentless_json(&self, snapshot: &RepoSnapshot) -> Value {
+        let mut tree = Map::new();
+        for path in snapshot.files() {
+            let mut parts: Vec<&str> = path.split('/').collect();
+            let Some(file_name) = parts.pop() else { continue };
+            let mut folder = &mut tree;
+            for part in parts {
+                let entry = folder.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                let Value::Object(next) = entry else { break };
+                folder = next;
+            }
+            let value = match self.files.get(path.as_str()) {
+                Some(file) => agentless_file(file),
+                None => Value::Object(Map::new()),
+            };
+            folder.insert(file_name.to_owned(), value);
+        }
+        let mut structure = Map::new();
+        structure.insert(snapshot.name().to_owned(), Value::Object(tree));
+        json!({ "repo": snapshot.name(), "base_commit": snapshot.commit(), "structure": structure })
     }
 }
+
+fn agentless_file(file: &IndexedFile) -> Value {
+    let span = |name: &str, start_line: usize, end_line: usize| {
+        json!({ "name": name, "start_line": start_line, "end_line": end_line })
+    };
+    let classes: Vec<Value> = file
+        .structure
+        .classes
+        .iter()
+        .map(|class| {
+            let methods: Vec<Value> =
+                class.methods.iter().map(|method| span(&method.name, method.start_line, method.end_line)).collect();
+            json!({ "name": class.name, "start_line": class.start_line, "end_line": class.end_line, "methods": methods })
+        })
+        .collect();
+    let functions: Vec<Value> = file
+        .structure
+        .functions
+        .iter()
+        .map(|function| span(&function.name, function.start_line, function.end_line))
+        .collect();
+    let mut object = Map::new();
+    object.insert("classes".to_owned(), Value::Array(classes));
+    object.insert("functions".to_owned(), Value::Array(functions));
+    if let Some(text) = &file.text {
+        object.insert("text".to_owned(), Value::from(text.clone()));
+    }
+    Value::Object(object)
+}
+
+/// Indexes one file: from the cache when its content is known, else by parsing it. Returns its content key and
+/// whether it came from the cache.
+fn index_file(
+    snapshot: &RepoSnapshot,
+    path: &str,
+    cache: &IndexCache,
+    options: &IndexOptions,
+) -> Result<(ContentKey, IndexedFile, bool), SourceError> {
+    let usable = |entry: &&CacheEntry| entry.skeleton.is_some() || !options.skeletons || entry.not_utf8;
+    let blob_key = snapshot.blob_id(path).map(ContentKey::from_oid);
+    if !options.keep_text
+        && let Some(key) = blob_key
+        && let Some(entry) = cache.get(&key).filter(usable)
+    {
+        return Ok((key, entry.to_indexed(None, options.skeletons), true));
+    }
+    let bytes = snapshot.read(path)?;
+    let key = match blob_key {
+        Some(key) => key,
+        None => ContentKey::of_content(&bytes),
+    };
+    let text = String::from_utf8(bytes).ok();
+    let lines = text.as_deref().map(split_lines).filter(|_| options.keep_text);
+    if let Some(entry) = cache.get(&key).filter(usable) {
+        return Ok((key, entry.to_indexed(lines, options.skeletons), true));
+    }
+    let Some(text) = text else {
+        let file = IndexedFile { structure: FileStructure::default(), skeleton: None, text: None, not_utf8: true, lines: 0 };
+        return Ok((key, file, false));
+    };
+    let skeleton_options = SkeletonOptions::default();
+    let parsed = with_tree(&text, |tree, normalized| {
+        let root = tree.root_node();
+        let structure = structure_of(root, normalized);
+        let skeleton = options.skeletons.then(|| skeleton_of(root, normalized, &skeleton_options));
+        (structure, skeleton)
+    });
+    let (structure, skeleton) = parsed.unwrap_or((FileStructure { parse_errors: 1, ..FileStructure::default() }, None));
+    let line_count = LineStarts::new(&text).count();
+    Ok((key, IndexedFile { structure, skeleton, text: lines, not_utf8: false, lines: line_count }, false))
+}
+
+/// A text's lines without their endings, split at `\n`, `\r\n` and `\r` (the line breaks Python counts in line
+/// numbers; Agentless's `str.splitlines` also splits at form feeds and other separators, which shifts its lines).
+pub(crate) fn split_lines(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.find(['\n', '\r']) {
+            Some(at) => {
+                lines.push(rest.get(..at).unwrap_or_default().to_owned());
+                let skip = if rest.get(at..at + 2) == Some("\r\n") { 2 } else { 1 };
+                rest = rest.get(at + skip..).unwrap_or_default();
+            }
+            None => {
+                lines.push(rest.to_owned());
+                rest = "";
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod tests;

@@ -1,14 +1,16 @@
 //! Reading a repository snapshot and parsing its Python: structure, skeletons and syntax checks.
 
+mod cache;
 pub mod check;
 pub mod index;
+pub mod normalize;
+mod parse;
 pub mod skeleton;
 pub mod source;
 pub mod structure;
 
 pub use check::syntax_error_count;
-pub use index::{IndexOptions, IndexStats, RepoIndex};
+pub use index::{IndexOptions, IndexStats, IndexedFile, RepoIndex};
 pub use skeleton::{SkeletonOptions, skeleton};
 pub use source::{RepoSnapshot, SourceError, SourceKind};
 pub use structure::{Assignment, ClassInfo, FileStructure, FunctionInfo, parse_python};
-pub mod normalize;

@@ -1,0 +1,56 @@
+//! The command line itself: help, errors, exit codes, index and skeleton output.
+
+use crate::{agentless, example_repo, stderr, stdout};
+
+#[test]
+fn help_lists_the_commands() {
+    let home = tempfile::tempdir().unwrap();
+    let output = agentless(home.path(), &["--help"], &[]);
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for command in ["index", "skeleton", "localize"] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn missing_repository_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let output = agentless(home.path(), &["index", "--repo", "/nonexistent/repo"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&output), @"error: repository `/nonexistent/repo` does not exist");
+}
+
+#[test]
+fn index_counts_the_example() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = example_repo();
+    let output = agentless(home.path(), &["index", "--repo", repo.to_str().unwrap(), "--no-cache"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let counts: Vec<&str> = text.lines().filter(|line| !line.starts_with("seconds")).collect();
+    insta::assert_snapshot!(counts.join("\n"), @"");
+}
+
+#[test]
+fn index_json_is_the_agentless_layout() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = example_repo();
+    let output = agentless(home.path(), &["index", "--repo", repo.to_str().unwrap(), "--format", "json"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["repo"], "tinyinvoice");
+    let money = &json["structure"]["tinyinvoice"]["money.py"];
+    insta::assert_json_snapshot!(money["classes"], @"");
+    assert_eq!(money["text"][0], "\"\"\"Money amounts as exact decimals with a currency.\"\"\"");
+    assert_eq!(json["structure"]["pyproject.toml"], serde_json::json!({}));
+}
+
+#[test]
+fn skeleton_of_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = example_repo();
+    let output = agentless(home.path(), &["skeleton", "--repo", repo.to_str().unwrap(), "tinyinvoice/invoice.py"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output), @"");
+}

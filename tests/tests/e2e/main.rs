@@ -1,0 +1,36 @@
+//! End-to-end tests: the built `agentless` binary against a scripted model server on loopback.
+
+mod cli;
+mod localize;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use agentless_tests::{agentless_bin, workspace_root};
+
+/// The bundled example project.
+pub fn example_repo() -> PathBuf {
+    workspace_root().join("examples/tinyinvoice")
+}
+
+/// Run the binary with a clean environment: no keys, no user config, caches in `home`.
+pub fn agentless(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let bin = agentless_bin();
+    assert!(bin.is_file(), "{} is missing: build it with `cargo build --bin agentless`", bin.display());
+    let mut command = std::process::Command::new(bin);
+    command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command.env("HOME", home).env("XDG_CACHE_HOME", home.join("cache")).env("NO_COLOR", "1");
+    command.current_dir(home);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run agentless")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
