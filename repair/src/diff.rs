@@ -126,8 +126,12 @@ fn render_hunk(
     for op in group {
         match *op {
             DiffOp::Equal { old_index, len, .. } => push_lines(out, ' ', &old_lines[old_index..old_index + len]),
-            DiffOp::Delete { old_index, old_len, .. } => push_lines(out, '-', &old_lines[old_index..old_index + old_len]),
-            DiffOp::Insert { new_index, new_len, .. } => push_lines(out, '+', &new_lines[new_index..new_index + new_len]),
+            DiffOp::Delete { old_index, old_len, .. } => {
+                push_lines(out, '-', &old_lines[old_index..old_index + old_len])
+            }
+            DiffOp::Insert { new_index, new_len, .. } => {
+                push_lines(out, '+', &new_lines[new_index..new_index + new_len])
+            }
             DiffOp::Replace { old_index, old_len, new_index, new_len } => {
                 push_lines(out, '-', &old_lines[old_index..old_index + old_len]);
                 push_lines(out, '+', &new_lines[new_index..new_index + new_len]);

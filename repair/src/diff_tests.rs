@@ -11,13 +11,15 @@ fn identical_files_give_no_diff() {
 
 #[test]
 fn change_in_the_middle_has_three_lines_of_context_and_a_function_line() {
-    let old = "import os\n\n\ndef f(x):\n    a = 1\n    b = 2\n    c = 3\n    d = 4\n    e = 5\n    return x\n";
+    let old =
+        "import os\n\n\ndef f(x):\n    z = 0\n    a = 1\n    b = 2\n    c = 3\n    d = 4\n    e = 5\n    return x\n";
     let new = old.replace("c = 3", "c = 30");
     insta::assert_snapshot!(diff("pkg/mod.py", old, &new), @r"
     diff --git a/pkg/mod.py b/pkg/mod.py
     --- a/pkg/mod.py
     +++ b/pkg/mod.py
-    @@ -4,7 +4,7 @@ def f(x):
+    @@ -5,7 +5,7 @@ def f(x):
+         z = 0
          a = 1
          b = 2
     -    c = 3

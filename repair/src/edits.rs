@@ -20,9 +20,18 @@ pub struct SearchReplace {
 /// Where the scan is inside an edit.
 enum State {
     /// Between edits; `candidate` is the last line that could name a file.
-    Outside { candidate: Option<String> },
-    Search { path: Option<String>, search: Vec<String> },
-    Replace { path: Option<String>, search: Vec<String>, replace: Vec<String> },
+    Outside {
+        candidate: Option<String>,
+    },
+    Search {
+        path: Option<String>,
+        search: Vec<String>,
+    },
+    Replace {
+        path: Option<String>,
+        search: Vec<String>,
+        replace: Vec<String>,
+    },
 }
 
 /// Every complete edit of `answer`, in order, exact repeats (same path, search and replace) removed. An edit cut
@@ -173,7 +182,8 @@ mod tests {
 
     #[test]
     fn fences_inside_the_code_are_content() {
-        let answer = "### a.py\n<<<<<<< SEARCH\n    \"\"\"\n    ```\n=======\n    \"\"\"\n    ```python\n>>>>>>> REPLACE\n";
+        let answer =
+            "### a.py\n<<<<<<< SEARCH\n    \"\"\"\n    ```\n=======\n    \"\"\"\n    ```python\n>>>>>>> REPLACE\n";
         let edits = parse_edits(answer);
         assert_eq!(edits[0].search, ["    \"\"\"", "    ```"]);
         assert_eq!(edits[0].replace, ["    \"\"\"", "    ```python"]);

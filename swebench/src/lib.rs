@@ -1,1 +1,58 @@
-//! SWE-bench (issue #5): datasets, inference runs and the evaluation harness. Not implemented yet.
+//! SWE-bench (issue #5): the pure-logic core of the evaluation harness — datasets, predictions, install/test specs,
+//! eval scripts, log parsers, grading and reports. Nothing here runs a container or touches the network; a runner
+//! executes the commands this crate produces in a sandbox and hands the test log back for grading.
+
+pub mod dataset;
+pub mod environment;
+pub mod eval_script;
+pub mod grading;
+mod json_ascii;
+pub mod lite_s;
+pub mod log_parsers;
+pub mod predictions;
+pub mod report;
+pub mod specs;
+
+use std::path::PathBuf;
+
+pub use dataset::{DataDir, Dataset, DatasetName, HarnessMeta, Instance};
+pub use environment::{DebianPython, EnvironmentPlan, RepoFiles};
+pub use eval_script::{EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives};
+pub use grading::{EvalType, LogEvaluation, ResolvedStatus, TestsStatus, evaluate_log};
+pub use log_parsers::{LogParser, StatusMap, TestStatus};
+pub use predictions::{Prediction, PredictionSource, Predictions};
+pub use report::{InstanceReport, ReportFile, RunSummary};
+pub use specs::{Packages, RepoVersionSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SwebenchError {
+    #[error("no SWE-bench data folder found: looked for `shared/data` above {start}; pass the folder explicitly")]
+    DataDirNotFound { start: PathBuf },
+    #[error("unknown dataset `{name}`: use lite, lite-dev, verified, lite-s or a path to a .json/.jsonl file")]
+    UnknownDataset { name: String },
+    #[error("{path}:{line}: {source}")]
+    JsonLine {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{path}: instance ids not in the dataset: {ids:?}")]
+    UnknownInstances { path: PathBuf, ids: Vec<String> },
+    #[error("no install/test spec for {repo} version {version}")]
+    NoSpec { repo: String, version: String },
+    #[error("no log parser named `{name}`")]
+    UnknownLogParser { name: String },
+    #[error("{repo}: none of {paths:?} exists at {commit} (nor at the base commit)")]
+    MissingRepoFile { repo: String, commit: String, paths: Vec<String> },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}

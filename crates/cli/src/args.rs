@@ -45,6 +45,8 @@ pub enum Command {
     Skeleton(SkeletonArgs),
     /// Localize an issue: suspicious files, related elements, and sampled edit locations.
     Localize(LocalizeArgs),
+    /// Sample candidate patches as SEARCH/REPLACE edits for each location sample.
+    Repair(RepairArgs),
 }
 
 #[derive(Debug, Args)]
@@ -150,4 +152,26 @@ pub enum RetrievalKind {
     Bm25,
     Embeddings,
     Off,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub issue: IssueArgs,
+    /// The locations.json written by `agentless localize`.
+    #[arg(long, value_name = "FILE")]
+    pub locations: PathBuf,
+    /// Directory for candidates.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Samples per location sample: one greedy, the rest at --temperature (default 10).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<u32>,
+    /// Temperature of the non-greedy samples (default 0.8).
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
 }

@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Index(args) => commands::index::run(args).await,
         Command::Skeleton(args) => commands::skeleton::run(args).await,
         Command::Localize(args) => commands::localize::run(args, &cli.global, &progress).await,
+        Command::Repair(args) => commands::repair::run(args, &cli.global, &progress).await,
     };
     progress.finish_and_clear();
     status

@@ -1,8 +1,18 @@
-//! The [`LanguageModel`] implementation: provider + transport + cache + transcript + ledger.
+//! The [`LanguageModel`] implementation: provider + transport + cache + transcript + ledger, and the sampling
+//! strategy of each wire format (OpenAI: `n` in one call, topped up when a server returns fewer; Anthropic: one
+//! call per sample, the first alone so the others read its prompt cache).
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::time::Instant;
 
-use crate::{ChatRequest, Completion, LanguageModel, Ledger, ModelError, Price, Provider};
+use futures::future::try_join_all;
+
+use crate::cache::{CacheKey, ResponseCache};
+use crate::transcript::{Replayer, TranscriptWriter};
+use crate::transport::HttpTransport;
+use crate::wire::{self, WireAnswer};
+use crate::{CallRecord, ChatRequest, Completion, LanguageModel, Ledger, ModelError, Price, Provider, Usage, WireApi};
 
 /// Everything a client needs besides the provider.
 #[derive(Debug, Clone, Default)]
@@ -14,27 +24,209 @@ pub struct ClientOptions {
     pub price: Option<Price>,
 }
 
+#[derive(Debug)]
 pub struct ModelClient {
-    _private: (),
+    model: String,
+    backend: Backend,
+    cache: Option<ResponseCache>,
+    recorder: Option<TranscriptWriter>,
+    price: Option<Price>,
+    ledger: Ledger,
+}
+
+#[derive(Debug)]
+enum Backend {
+    OpenAiChat(Http),
+    Anthropic(Http),
+    Replay(Replayer),
+}
+
+#[derive(Debug)]
+struct Http {
+    provider: Provider,
+    transport: HttpTransport,
 }
 
 impl ModelClient {
     /// Build a client. Reads the key from the environment variable the provider names; fails with
     /// [`ModelError::MissingKey`] when it is unset. For a `replay` provider, `model` is the transcript path.
     pub fn new(provider: Provider, model: &str, options: ClientOptions, ledger: Ledger) -> Result<Self, ModelError> {
-        let _ = (provider, model, options, ledger);
-        todo!()
+        Self::with_env(provider, model, options, ledger, &|name| std::env::var(name).ok())
+    }
+
+    /// As [`ModelClient::new`], reading the key through `lookup` instead of the process environment.
+    pub fn with_env(
+        provider: Provider,
+        model: &str,
+        options: ClientOptions,
+        ledger: Ledger,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ModelError> {
+        let backend = match provider.wire {
+            WireApi::OpenAiChat => {
+                let transport = provider.transport(lookup, wire::openai::headers)?;
+                Backend::OpenAiChat(Http { provider, transport })
+            }
+            WireApi::Anthropic => {
+                let transport = provider.transport(lookup, wire::anthropic::headers)?;
+                Backend::Anthropic(Http { provider, transport })
+            }
+            WireApi::Replay => Backend::Replay(Replayer::open(model.as_ref())?),
+        };
+        let recorder = options.record.as_deref().map(TranscriptWriter::open).transpose()?;
+        Ok(Self {
+            model: model.to_owned(),
+            backend,
+            cache: options.cache_dir.map(ResponseCache::new),
+            recorder,
+            price: options.price,
+            ledger,
+        })
+    }
+
+    /// The ledger every call of this client is recorded in.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Answer from the cache, else check the budget, run `sampling` and cache its answer.
+    async fn cached_or_sampled(
+        &self,
+        http: &Http,
+        request: &ChatRequest,
+        sampling: impl Future<Output = Result<WireAnswer, ModelError>>,
+    ) -> Result<Completion, ModelError> {
+        let cached = match &self.cache {
+            Some(cache) => {
+                let key = CacheKey::new(&http.provider.base_url, http.provider.wire, &self.model, request)?;
+                match cache.load(&key)? {
+                    Some(hit) => {
+                        return Ok(Completion { cost_usd: 0.0, from_cache: true, ..hit });
+                    }
+                    None => Some((cache, key)),
+                }
+            }
+            None => None,
+        };
+        self.ledger.check_budget()?;
+        let answer = sampling.await?;
+        let cost_usd = self.price.map_or(0.0, |price| price.cost_usd(&answer.usage));
+        let completion = Completion { samples: answer.texts, usage: answer.usage, cost_usd, from_cache: false };
+        if let Some((cache, key)) = cached
+            && let Err(error) = cache.store(&key, &completion)
+        {
+            tracing::warn!("cannot cache the answer to a {} request: {error}", request.stage);
+        }
+        Ok(completion)
+    }
+
+    /// Ask for all samples in one call; servers that ignore or cap `n` get further calls (in parallel, as many
+    /// per call as the server gave) until every sample is there.
+    async fn sample_openai(&self, http: &Http, request: &ChatRequest) -> Result<WireAnswer, ModelError> {
+        let wanted = request.samples as usize;
+        let url = http.provider.endpoint(wire::openai::CHAT_PATH);
+        let mut texts = Vec::with_capacity(wanted);
+        let mut usage = Usage::default();
+        let mut per_call = wanted;
+        while texts.len() < wanted {
+            let missing = wanted - texts.len();
+            let sizes = (0..missing.div_ceil(per_call)).map(|call| per_call.min(missing - call * per_call));
+            let answers = try_join_all(sizes.map(|size| {
+                let body = wire::openai::chat_body(&self.model, request, u32::try_from(size).unwrap_or(u32::MAX));
+                self.post(&http.transport, &url, wire::openai::NAME, request, body, wire::openai::parse_chat)
+            }))
+            .await?;
+            let most = answers.iter().map(|answer| answer.texts.len()).max().unwrap_or(0);
+            if most == 0 {
+                return Err(ModelError::Malformed {
+                    url,
+                    wire: wire::openai::NAME,
+                    detail: format!("no choices came back ({} of {wanted} samples so far)", texts.len()),
+                });
+            }
+            if most < per_call {
+                tracing::debug!("{url} returned {most} choice(s) per call; asking for the missing samples again");
+            }
+            per_call = per_call.min(most);
+            for answer in answers {
+                texts.extend(answer.texts);
+                usage += answer.usage;
+            }
+        }
+        texts.truncate(wanted);
+        Ok(WireAnswer { texts, usage })
+    }
+
+    /// One call per sample. With several samples the prompt is marked for caching and the first call goes
+    /// alone, so the parallel rest read the prefix it cached instead of each writing it.
+    async fn sample_anthropic(&self, http: &Http, request: &ChatRequest) -> Result<WireAnswer, ModelError> {
+        let url = http.provider.endpoint(wire::anthropic::PATH);
+        let cache_prefix = request.samples > 1;
+        let sample = || {
+            let body = wire::anthropic::body(&self.model, request, cache_prefix);
+            self.post(&http.transport, &url, wire::anthropic::NAME, request, body, wire::anthropic::parse)
+        };
+        let first = sample().await?;
+        let rest = try_join_all((1..request.samples).map(|_| sample())).await?;
+        let mut texts = Vec::with_capacity(request.samples as usize);
+        let mut usage = Usage::default();
+        for answer in std::iter::once(first).chain(rest) {
+            texts.extend(answer.texts);
+            usage += answer.usage;
+        }
+        Ok(WireAnswer { texts, usage })
+    }
+
+    async fn post(
+        &self,
+        transport: &HttpTransport,
+        url: &str,
+        wire_name: &'static str,
+        request: &ChatRequest,
+        body: impl serde::Serialize,
+        parse: fn(&[u8]) -> Result<WireAnswer, String>,
+    ) -> Result<WireAnswer, ModelError> {
+        let bytes = transport.post_json(url, &request.stage, &body).await?;
+        parse(&bytes).map_err(|detail| ModelError::Malformed {
+            url: url.to_owned(),
+            wire: wire_name,
+            detail: transport.redact(&detail),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl LanguageModel for ModelClient {
     fn name(&self) -> &str {
-        todo!()
+        &self.model
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
-        let _ = request;
-        todo!()
+        let started = Instant::now();
+        if request.samples == 0 {
+            return Ok(Completion { samples: Vec::new(), usage: Usage::default(), cost_usd: 0.0, from_cache: false });
+        }
+        let completion = match &self.backend {
+            Backend::OpenAiChat(http) => {
+                self.cached_or_sampled(http, request, self.sample_openai(http, request)).await?
+            }
+            Backend::Anthropic(http) => {
+                self.cached_or_sampled(http, request, self.sample_anthropic(http, request)).await?
+            }
+            Backend::Replay(replayer) => replayer.answer(request)?,
+        };
+        self.ledger.record(CallRecord {
+            stage: request.stage.clone(),
+            model: self.model.clone(),
+            samples: request.samples,
+            usage: completion.usage,
+            cost_usd: completion.cost_usd,
+            from_cache: completion.from_cache,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        if let Some(recorder) = &self.recorder {
+            recorder.append(request, &completion)?;
+        }
+        Ok(completion)
     }
 }

@@ -10,6 +10,8 @@ pub enum ModelError {
     UnknownProvider { name: String, known: String },
     #[error("model spec `{spec}` is not PROVIDER:NAME")]
     BadModelSpec { spec: String },
+    #[error("provider `{provider}` has no base URL (e.g. http://localhost:8000/v1)")]
+    MissingBaseUrl { provider: String },
     #[error("the value of `{env_key}` cannot be sent as an HTTP header (provider `{provider}`)")]
     InvalidKey { provider: String, env_key: String },
     #[error("the stage name `{stage}` cannot be sent as an HTTP header")]

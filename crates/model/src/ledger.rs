@@ -169,8 +169,12 @@ mod tests {
     #[test]
     fn price_splits_prompt_tokens_by_cache_state() {
         let price = Price { input: 3.0, output: 15.0, cached_input: Some(0.3), cache_write: Some(3.75) };
-        let usage =
-            Usage { prompt_tokens: 1_000_000, completion_tokens: 100_000, cached_tokens: 500_000, cache_creation_tokens: 200_000 };
+        let usage = Usage {
+            prompt_tokens: 1_000_000,
+            completion_tokens: 100_000,
+            cached_tokens: 500_000,
+            cache_creation_tokens: 200_000,
+        };
         // 300k uncached × 3 + 500k × 0.3 + 200k × 3.75 + 100k × 15, per million.
         let expected = 0.9 + 0.15 + 0.75 + 1.5;
         assert!((price.cost_usd(&usage) - expected).abs() < 1e-9, "{}", price.cost_usd(&usage));

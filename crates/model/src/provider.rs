@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use reqwest::header::{HeaderMap, InvalidHeaderValue};
+
 use crate::ModelError;
-use crate::transport::RetryPolicy;
+use crate::transport::{HttpTransport, RetryPolicy, TransportSettings};
 
 /// The wire format a provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -63,16 +65,38 @@ impl Provider {
     /// Read the key from the variable the provider names, through `lookup` (the process environment in
     /// production). `Ok(None)` when the provider names no variable; [`ModelError::MissingKey`] when the named
     /// variable is unset or empty.
-    pub(crate) fn read_key(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<ApiKey>, ModelError> {
+    fn read_key(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<ApiKey>, ModelError> {
         let Some(env_key) = &self.env_key else {
             return Ok(None);
         };
         match lookup(env_key) {
             Some(value) if !value.trim().is_empty() => Ok(Some(ApiKey(value.trim().to_owned()))),
-            Some(_) | None => {
-                Err(ModelError::MissingKey { provider: self.name.clone(), env_key: env_key.clone() })
-            }
+            Some(_) | None => Err(ModelError::MissingKey { provider: self.name.clone(), env_key: env_key.clone() }),
         }
+    }
+
+    /// The transport for this provider (which must have a base URL): its key read through `lookup` and put in the headers `auth_headers`
+    /// builds, its retry policy, timeout and concurrency limit.
+    pub(crate) fn transport(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        auth_headers: fn(Option<&ApiKey>) -> Result<HeaderMap, InvalidHeaderValue>,
+    ) -> Result<HttpTransport, ModelError> {
+        if self.base_url.trim().is_empty() {
+            return Err(ModelError::MissingBaseUrl { provider: self.name.clone() });
+        }
+        let key = self.read_key(lookup)?;
+        let headers = auth_headers(key.as_ref()).map_err(|_| ModelError::InvalidKey {
+            provider: self.name.clone(),
+            env_key: self.env_key.clone().unwrap_or_default(),
+        })?;
+        HttpTransport::new(TransportSettings {
+            retry: self.retry.clone(),
+            request_timeout: self.request_timeout,
+            max_concurrency: self.max_concurrency,
+            headers,
+            secret: key,
+        })
     }
 
     /// `{base_url}/{path}`, with exactly one slash between them.

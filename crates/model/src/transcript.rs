@@ -39,7 +39,8 @@ impl TranscriptWriter {
     }
 
     pub fn append(&self, request: &ChatRequest, completion: &Completion) -> Result<(), ModelError> {
-        let entry = TranscriptEntry { stage: request.stage.clone(), request: request.clone(), completion: completion.clone() };
+        let entry =
+            TranscriptEntry { stage: request.stage.clone(), request: request.clone(), completion: completion.clone() };
         let mut line = serde_json::to_vec(&entry).map_err(ModelError::Encode)?;
         line.push(b'\n');
         // A poisoned lock only means another task panicked between whole-line writes.
@@ -59,7 +60,8 @@ pub struct Replayer {
 
 impl Replayer {
     pub fn open(path: &Path) -> Result<Self, ModelError> {
-        let text = fs_err::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        let text =
+            fs_err::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
         let entries = text
             .lines()
             .enumerate()
@@ -86,12 +88,8 @@ impl Replayer {
         let identical = |index: &usize| self.entries[*index].request == *request;
         let unused = |index: &usize| !used[*index];
         let indices = 0..self.entries.len();
-        let chosen = indices
-            .clone()
-            .filter(identical)
-            .find(unused)
-            .or_else(|| indices.clone().find(identical))
-            .or_else(|| {
+        let chosen =
+            indices.clone().filter(identical).find(unused).or_else(|| indices.clone().find(identical)).or_else(|| {
                 let index = indices.clone().filter(unused).find(|index| self.entries[*index].stage == request.stage)?;
                 tracing::warn!(
                     "replay: no recorded {} request has this prompt; answering with line {} of `{}`",

@@ -58,7 +58,8 @@ impl RetryPolicy {
                 (*status == StatusCode::TOO_MANY_REQUESTS && self.retry_429)
                     || (status.is_server_error() && self.retry_5xx)
             }
-            Failure::Transport(_) => self.retry_transport,
+            // A request that cannot be built (a malformed URL) fails the same way every time.
+            Failure::Transport(error) => self.retry_transport && !error.is_builder(),
         }
     }
 }
@@ -198,7 +199,11 @@ mod tests {
     use super::*;
 
     fn policy() -> RetryPolicy {
-        RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), ..RetryPolicy::default() }
+        RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        }
     }
 
     #[test]

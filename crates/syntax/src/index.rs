@@ -56,6 +56,8 @@ pub struct IndexedFile {
 pub struct RepoIndex {
     pub files: BTreeMap<String, IndexedFile>,
     pub stats: IndexStats,
+    /// Whether lines were kept (`IndexOptions::keep_text`): then every `.py` file gets a `text` in the layout.
+    kept_text: bool,
 }
 
 impl RepoIndex {
@@ -92,30 +94,22 @@ impl RepoIndex {
             cache.insert_and_save(dir, snapshot.name(), fresh, &used);
         }
         stats.seconds = started.elapsed().as_secs_f64();
-        Ok(Self { files, stats })
+        Ok(Self { files, stats, kept_text: options.keep_text })
     }
 
     /// The Agentless layout: `{repo, base_commit, structure}` with folders as objects and each `.py` file as
-    /// `{classes, functions, text}`; other files as `{}`. `text` is present only when the index kept it.
+    /// `{classes, functions, text}`; other files as `{}`. `text` is present only when the index kept it
+    /// (`IndexOptions::keep_text`), and then on every `.py` file, so Agentless tools recognise files by their three
+    /// keys.
     pub fn to_agentless_json(&self, snapshot: &RepoSnapshot) -> Value {
         let mut tree = Map::new();
         for path in snapshot.files() {
-            let mut parts: Vec<&str> = path.split('/').collect();
-            let Some(file_name) = parts.pop() else { continue };
-            let mut folder = &mut tree;
-            for part in parts {
-                let entry = folder.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-                if !entry.is_object() {
-                    *entry = Value::Object(Map::new());
-                }
-                let Value::Object(next) = entry else { break };
-                folder = next;
-            }
+            let parts: Vec<&str> = path.split('/').collect();
             let value = match self.files.get(path.as_str()) {
-                Some(file) => agentless_file(file),
+                Some(file) => agentless_file(file, self.kept_text),
                 None => Value::Object(Map::new()),
             };
-            folder.insert(file_name.to_owned(), value);
+            insert_at(&mut tree, &parts, value);
         }
         let mut structure = Map::new();
         structure.insert(snapshot.name().to_owned(), Value::Object(tree));
@@ -123,10 +117,27 @@ impl RepoIndex {
     }
 }
 
-fn agentless_file(file: &IndexedFile) -> Value {
-    let span = |name: &str, start_line: usize, end_line: usize| {
-        json!({ "name": name, "start_line": start_line, "end_line": end_line })
-    };
+/// Puts `value` at the folder path `parts` (the last part names the file), creating folders on the way.
+fn insert_at(folder: &mut Map<String, Value>, parts: &[&str], value: Value) {
+    match parts {
+        [] => {}
+        [file_name] => {
+            folder.insert((*file_name).to_owned(), value);
+        }
+        [name, rest @ ..] => {
+            let entry = folder.entry((*name).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(next) = entry {
+                insert_at(next, rest, value);
+            }
+        }
+    }
+}
+
+fn agentless_file(file: &IndexedFile, with_text: bool) -> Value {
+    let span = |name: &str, start_line: usize, end_line: usize| json!({ "name": name, "start_line": start_line, "end_line": end_line });
     let classes: Vec<Value> = file
         .structure
         .classes
@@ -146,8 +157,9 @@ fn agentless_file(file: &IndexedFile) -> Value {
     let mut object = Map::new();
     object.insert("classes".to_owned(), Value::Array(classes));
     object.insert("functions".to_owned(), Value::Array(functions));
-    if let Some(text) = &file.text {
-        object.insert("text".to_owned(), Value::from(text.clone()));
+    if with_text {
+        // A file that is not UTF-8 has no lines, as Agentless gives a file it cannot read.
+        object.insert("text".to_owned(), Value::from(file.text.clone().unwrap_or_default()));
     }
     Value::Object(object)
 }
@@ -179,7 +191,8 @@ fn index_file(
         return Ok((key, entry.to_indexed(lines, options.skeletons), true));
     }
     let Some(text) = text else {
-        let file = IndexedFile { structure: FileStructure::default(), skeleton: None, text: None, not_utf8: true, lines: 0 };
+        let file =
+            IndexedFile { structure: FileStructure::default(), skeleton: None, text: None, not_utf8: true, lines: 0 };
         return Ok((key, file, false));
     };
     let skeleton_options = SkeletonOptions::default();

@@ -100,12 +100,16 @@ impl RepoSnapshot {
             }
             (Some(repo), Some(rev)) => {
                 let unknown = || SourceError::UnknownRev { path: path.to_owned(), rev: rev.to_owned() };
-                let commit = repo.revparse_single(rev).and_then(|object| object.peel_to_commit()).map_err(|_| unknown())?;
-                let tree = commit.tree().map_err(|source| SourceError::Git { path: path.to_owned(), source })?;
+                let git_error = |source| SourceError::Git { path: path.to_owned(), source };
                 let mut entries = Vec::new();
                 let mut skipped_paths = 0;
-                collect_tree(&repo, &tree, "", &mut entries, &mut skipped_paths)
-                    .map_err(|source| SourceError::Git { path: path.to_owned(), source })?;
+                let commit_id = {
+                    let commit =
+                        repo.revparse_single(rev).and_then(|object| object.peel_to_commit()).map_err(|_| unknown())?;
+                    let tree = commit.tree().map_err(git_error)?;
+                    collect_tree(&repo, &tree, "", &mut entries, &mut skipped_paths).map_err(git_error)?;
+                    commit.id().to_string()
+                };
                 entries.sort_unstable_by(|left, right| left.0.cmp(&right.0));
                 let (files, blob_ids) = entries.into_iter().unzip();
                 let git_dir = repo.path().to_owned();
@@ -113,7 +117,7 @@ impl RepoSnapshot {
                     root: path.to_owned(),
                     name,
                     kind: SourceKind::GitRevision,
-                    commit: Some(commit.id().to_string()),
+                    commit: Some(commit_id),
                     files,
                     skipped_paths,
                     backend: Backend::Git { git_dir, blob_ids, handles: Mutex::new(vec![repo]) },
@@ -174,10 +178,11 @@ impl RepoSnapshot {
         match &self.backend {
             Backend::Disk => {
                 let full = self.root.join(path);
-                std::fs::read(&full).map_err(|source| SourceError::Io { path: full, source })
+                fs_err::read(&full).map_err(|source| SourceError::Io { path: full, source })
             }
             Backend::Git { git_dir, blob_ids, handles } => {
-                let oid = blob_ids.get(index).copied().ok_or_else(|| SourceError::NoSuchFile { path: path.to_owned() })?;
+                let oid =
+                    blob_ids.get(index).copied().ok_or_else(|| SourceError::NoSuchFile { path: path.to_owned() })?;
                 let git_error = |source| SourceError::Git { path: git_dir.clone(), source };
                 let pooled = handles.lock().ok().and_then(|mut pool| pool.pop());
                 let repo = match pooled {

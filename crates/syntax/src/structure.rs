@@ -158,7 +158,8 @@ fn module_assignments(root: Node<'_>, text: &str) -> Vec<Assignment> {
                 if let Some(left) = field_child(assignment, kinds.field_left) {
                     bound_names(left, text, &mut names);
                 }
-                current = field_child(assignment, kinds.field_right).filter(|right| right.kind_id() == kinds.assignment);
+                current =
+                    field_child(assignment, kinds.field_right).filter(|right| right.kind_id() == kinds.assignment);
             }
             assignments.push(Assignment {
                 names,

@@ -1,1 +1,162 @@
 //! Sandboxes: one execution path behind one trait, with Docker (bollard) and local implementations.
+//!
+//! A sandbox holds a checkout of the project with a baseline commit and a virtualenv outside the checkout.
+//! Candidates are tried with `reset` → `apply_patch` → `exec`, one job at a time per sandbox.
+
+pub mod docker;
+pub mod local;
+mod output;
+mod patch;
+mod project;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use patch::{PatchAttempt, PatchMethod, PatchOutcome};
+pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep};
+
+/// Exit code reported for a run stopped by its timeout (as `timeout(1)` does).
+pub const TIMEOUT_EXIT_CODE: i32 = 124;
+/// The line put where output was cut.
+pub const TRUNCATION_MARKER: &str = "[... output truncated ...]";
+/// How long output is still read after the process ended (or was killed), so grandchildren that keep the pipes
+/// open cannot hang us.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One command to run in a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    pub argv: Vec<String>,
+    /// Working directory; relative paths are taken from the checkout, `None` is the checkout.
+    pub cwd: Option<String>,
+    /// Added to the sandbox's environment (which puts the virtualenv first on `PATH`).
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// Bytes kept per stream; beyond it the middle is cut and marked with [`TRUNCATION_MARKER`].
+    pub output_cap: usize,
+}
+
+impl ExecRequest {
+    /// `argv` in the checkout with a timeout and a 1 MiB cap.
+    pub fn new<S: Into<String>>(argv: impl IntoIterator<Item = S>, timeout: Duration) -> Self {
+        Self {
+            argv: argv.into_iter().map(Into::into).collect(),
+            cwd: None,
+            env: Vec::new(),
+            timeout,
+            output_cap: 1 << 20,
+        }
+    }
+}
+
+/// What a command did. Output is decoded as lossy UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// The process's exit code, 128 + signal when it was killed by one, [`TIMEOUT_EXIT_CODE`] on timeout.
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    /// Some output was cut (see [`ExecRequest::output_cap`]).
+    pub truncated: bool,
+    pub duration: Duration,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == 0 && !self.timed_out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("no Docker engine is reachable (is the daemon running and is DOCKER_HOST right?)")]
+    EngineUnreachable(#[source] bollard::errors::Error),
+    #[error("a Docker engine request failed: {context}")]
+    Docker {
+        context: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("container {container} no longer exists")]
+    ContainerGone { container: String },
+    #[error("container {container} is not running")]
+    ContainerNotRunning { container: String },
+    #[error("image {image} is missing; build it first ({hint})")]
+    ImageMissing { image: String, hint: String },
+    #[error("building the base image needs {requirement}")]
+    BaseImagePrerequisite { requirement: String },
+    #[error("`{command}` failed with exit code {exit_code}: {output}")]
+    HostCommand { command: String, exit_code: i32, output: String },
+    #[error("setup step `{command}` failed with exit code {exit_code}:\n{output}")]
+    Setup { command: String, exit_code: i32, output: String },
+    #[error("{action} in the sandbox failed with exit code {exit_code}:\n{output}")]
+    Internal { action: String, exit_code: i32, output: String },
+    #[error("could not start `{program}`")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("an exec request needs at least a program name")]
+    EmptyArgv,
+    #[error("path {path:?} must be relative and stay inside the checkout")]
+    InvalidPath { path: String },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A checkout with a baseline commit and a virtualenv, where candidates are applied and tests run.
+#[async_trait]
+pub trait Sandbox: Send + Sync {
+    /// Where the checkout is (the default working directory of [`Sandbox::exec`]).
+    fn workdir(&self) -> &str;
+
+    /// Run one command; a timeout kills everything it started and reports [`TIMEOUT_EXIT_CODE`].
+    async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, SandboxError>;
+
+    /// Write a file under the checkout, creating its parent folders.
+    async fn write_file(&self, relative_path: &str, contents: &[u8]) -> Result<(), SandboxError>;
+
+    /// Back to the baseline commit: tracked files restored, everything untracked removed (the virtualenv lives
+    /// outside the checkout and is spared).
+    async fn reset(&self) -> Result<(), SandboxError>;
+
+    /// Apply a unified diff to the checkout: `git apply`, then `git apply --reject`, then `patch --fuzz=5`.
+    /// Meant to follow [`Sandbox::reset`]: a failed attempt resets the checkout before the next one.
+    async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError>;
+}
+
+/// Normalize a path relative to the checkout, refusing absolute paths and `..`.
+pub(crate) fn checked_relative_path(relative_path: &str) -> Result<String, SandboxError> {
+    let invalid = || SandboxError::InvalidPath { path: relative_path.to_owned() };
+    let mut parts = Vec::new();
+    if relative_path.starts_with('/') {
+        return Err(invalid());
+    }
+    for part in relative_path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(invalid()),
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return Err(invalid());
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_stay_inside_the_checkout() {
+        assert_eq!(checked_relative_path("./a//b/c.py").ok(), Some("a/b/c.py".to_owned()));
+        assert!(checked_relative_path("/etc/passwd").is_err());
+        assert!(checked_relative_path("a/../../b").is_err());
+        assert!(checked_relative_path("").is_err());
+    }
+}

@@ -2,4 +2,5 @@
 
 pub mod index;
 pub mod localize;
+pub mod repair;
 pub mod skeleton;

@@ -64,7 +64,10 @@ pub(crate) fn body<'a>(model: &'a str, request: &'a ChatRequest, cache_prefix: b
         max_tokens: request.max_tokens,
         temperature: request.temperature,
         system: &request.system,
-        messages: [UserMessage { role: "user", content: [TextBlock { kind: "text", text: &request.prompt, cache_control }] }],
+        messages: [UserMessage {
+            role: "user",
+            content: [TextBlock { kind: "text", text: &request.prompt, cache_control }],
+        }],
     }
 }
 

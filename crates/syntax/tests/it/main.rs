@@ -1,0 +1,5 @@
+//! Integration tests of `agentless-syntax`: structures checked against CPython's `ast`, skeleton snapshots,
+//! snapshots of repositories built on the fly, and the index with its cache.
+
+mod fixtures;
+mod snapshots;

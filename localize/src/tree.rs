@@ -1,0 +1,86 @@
+//! The repository tree the model is shown: Python files only, test paths dropped, rendered like Agentless's
+//! `show_project_structure`. Built from paths alone (no file is read or parsed).
+//!
+//! Differences from the original: files at the repository root sit at the root (the original files them under a
+//! pseudo-folder named after the clone, merging with a package of the same name), and each folder lists its
+//! files first, then its subfolders, both sorted (the original's order follows `os.walk`, files first too).
+
+use std::collections::BTreeMap;
+
+use agentless_syntax::RepoSnapshot;
+
+/// Whether a path has a component starting with `test` (`tests/`, `testing/`, `test_x.py`): Agentless's
+/// `filter_out_test_files`, at any depth.
+pub fn is_test_path(path: &str) -> bool {
+    path.split('/').any(|part| part.starts_with("test"))
+}
+
+/// The paths the tree shows: `.py` files outside test paths, sorted.
+pub fn shown_files(snapshot: &RepoSnapshot) -> Vec<&str> {
+    snapshot.python_files().filter(|path| !is_test_path(path)).collect()
+}
+
+#[derive(Default)]
+struct Folder<'a> {
+    files: Vec<&'a str>,
+    folders: BTreeMap<&'a str, Folder<'a>>,
+}
+
+/// The tree of `paths`: `name/` for a folder, `name` for a file, four spaces of indentation per level. Folders
+/// appear only when they hold a file.
+pub fn render_tree(paths: &[&str]) -> String {
+    let mut root = Folder::default();
+    for path in paths {
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let Some(file) = parts.pop() else { continue };
+        let folder = parts.into_iter().fold(&mut root, |folder, part| folder.folders.entry(part).or_default());
+        folder.files.push(file);
+    }
+    let mut out = String::new();
+    render_folder(&root, 0, &mut out);
+    out
+}
+
+fn render_folder(folder: &Folder<'_>, depth: usize, out: &mut String) {
+    let indent = " ".repeat(depth * 4);
+    let mut files = folder.files.clone();
+    files.sort_unstable();
+    for file in files {
+        out.push_str(&format!("{indent}{file}\n"));
+    }
+    for (name, child) in &folder.folders {
+        out.push_str(&format!("{indent}{name}/\n"));
+        render_folder(child, depth + 1, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_with_a_test_component_are_recognized_at_any_depth() {
+        assert!(is_test_path("tests/a.py"));
+        assert!(is_test_path("pkg/testing/helpers.py"));
+        assert!(is_test_path("pkg/test_x.py"));
+        assert!(is_test_path("pkg/sub/tests.py"));
+        assert!(!is_test_path("pkg/contest.py"));
+        assert!(!is_test_path("pkg/attest/a.py"));
+    }
+
+    #[test]
+    fn tree_lists_files_before_folders_with_four_space_levels() {
+        let tree = render_tree(&["setup.py", "pkg/b.py", "pkg/a.py", "pkg/sub/deep/x.py", "pkg/sub/c.py", "z.py"]);
+        insta::assert_snapshot!(tree, @r"
+        setup.py
+        z.py
+        pkg/
+            a.py
+            b.py
+            sub/
+                c.py
+                deep/
+                    x.py
+        ");
+    }
+}

@@ -1,0 +1,5 @@
+//! Localization against a scripted in-process model and the fixture repository `tests/fixtures/shop`.
+
+mod answers;
+mod run;
+mod support;

@@ -1,0 +1,270 @@
+//! The base images `agentless/python:X.Y`: a `debootstrap --variant=minbase` Debian root filesystem with Python,
+//! git and a compiler, imported through the engine API (no registry needed). The rootfs tarball is cached.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures::TryStreamExt;
+use tokio::io::AsyncReadExt;
+
+use super::{AGENT_UID, AGENT_USER, LABEL_BASE, docker_error};
+use crate::sandbox::SandboxError;
+
+const MIRROR: &str = "http://deb.debian.org/debian";
+const PACKAGES: &str = "python3,python3-venv,python3-pip,git,ca-certificates,build-essential,patch,procps";
+const IMAGE_REPOSITORY: &str = "agentless/python";
+
+/// The Python of a base image, by Debian release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PythonVersion {
+    /// Debian 11 (bullseye).
+    Py39,
+    /// Debian 12 (bookworm).
+    Py311,
+    /// Debian 13 (trixie).
+    Py313,
+}
+
+impl PythonVersion {
+    pub const ALL: [PythonVersion; 3] = [PythonVersion::Py39, PythonVersion::Py311, PythonVersion::Py313];
+
+    pub fn version(self) -> &'static str {
+        match self {
+            PythonVersion::Py39 => "3.9",
+            PythonVersion::Py311 => "3.11",
+            PythonVersion::Py313 => "3.13",
+        }
+    }
+
+    pub fn debian_suite(self) -> &'static str {
+        match self {
+            PythonVersion::Py39 => "bullseye",
+            PythonVersion::Py311 => "bookworm",
+            PythonVersion::Py313 => "trixie",
+        }
+    }
+
+    /// `agentless/python:X.Y`.
+    pub fn image(self) -> String {
+        format!("{IMAGE_REPOSITORY}:{}", self.version())
+    }
+
+    /// `"3.11"` → [`PythonVersion::Py311`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|version| version.version() == text.trim())
+    }
+}
+
+/// What [`build_base_image`] did.
+#[derive(Debug, Clone)]
+pub struct BaseImageBuild {
+    pub image: String,
+    pub rootfs_tarball: PathBuf,
+    /// The cached tarball was used (no debootstrap ran).
+    pub rootfs_cached: bool,
+    pub debootstrap: Duration,
+    pub import: Duration,
+}
+
+/// Whether the base image for `version` is present.
+pub async fn base_image_exists(docker: &Docker, version: PythonVersion) -> Result<bool, SandboxError> {
+    image_exists(docker, &version.image()).await
+}
+
+pub(crate) async fn image_exists(docker: &Docker, image: &str) -> Result<bool, SandboxError> {
+    match docker.inspect_image(image).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
+        Err(source) => Err(docker_error(format!("inspecting image {image}"), source)),
+    }
+}
+
+/// Build `agentless/python:X.Y` unless it exists.
+pub async fn ensure_base_image(
+    docker: &Docker,
+    version: PythonVersion,
+    cache_dir: &Path,
+) -> Result<Option<BaseImageBuild>, SandboxError> {
+    if base_image_exists(docker, version).await? {
+        return Ok(None);
+    }
+    build_base_image(docker, version, cache_dir).await.map(Some)
+}
+
+/// Debootstrap the release into a folder under `cache_dir` (unless `rootfs-<suite>.tar` is cached there), add the
+/// `agentless` user (uid 1000) and `/work`, tar it and import it as `agentless/python:X.Y`. Needs root and the
+/// `debootstrap` package, and reaches deb.debian.org.
+pub async fn build_base_image(
+    docker: &Docker,
+    version: PythonVersion,
+    cache_dir: &Path,
+) -> Result<BaseImageBuild, SandboxError> {
+    fs_err::create_dir_all(cache_dir)?;
+    let suite = version.debian_suite();
+    let tarball = cache_dir.join(format!("rootfs-{suite}.tar"));
+    let started = Instant::now();
+    let rootfs_cached = tarball.is_file();
+    if !rootfs_cached {
+        bootstrap_rootfs_tarball(suite, cache_dir, &tarball).await?;
+    }
+    let debootstrap = started.elapsed();
+
+    let started = Instant::now();
+    let image = version.image();
+    tracing::info!(%image, tarball = %tarball.display(), "importing the base image");
+    let file = tokio::fs::File::open(&tarball).await?;
+    let chunks = futures::stream::try_unfold(file, |mut file| async move {
+        let mut buffer = vec![0; 1 << 20];
+        let read = file.read(&mut buffer).await?;
+        buffer.truncate(read);
+        Ok::<_, std::io::Error>((read > 0).then(|| (bytes::Bytes::from(buffer), file)))
+    });
+    let options = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(IMAGE_REPOSITORY)
+        .tag(version.version())
+        .changes(vec![
+            "ENV LANG=C.UTF-8".to_owned(),
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
+            format!("LABEL {LABEL_BASE}={}", version.version()),
+            "CMD [\"sleep\", \"infinity\"]".to_owned(),
+        ])
+        .build();
+    docker
+        .create_image(Some(options), Some(bollard::body_try_stream(chunks)), None)
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|source| docker_error(format!("importing {}", tarball.display()), source))?;
+    if !image_exists(docker, &image).await? {
+        return Err(SandboxError::ImageMissing { image, hint: "the engine accepted the import but has no such image".to_owned() });
+    }
+    Ok(BaseImageBuild { image, rootfs_tarball: tarball, rootfs_cached, debootstrap, import: started.elapsed() })
+}
+
+async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path) -> Result<(), SandboxError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(SandboxError::BaseImagePrerequisite {
+            requirement: "root (debootstrap and chroot), e.g. `sudo agentless ...` once; later runs reuse the image"
+                .to_owned(),
+        });
+    }
+    let debootstrap = ["/usr/sbin/debootstrap", "/usr/bin/debootstrap", "/sbin/debootstrap"]
+        .into_iter()
+        .map(Path::new)
+        .find(|path| path.is_file())
+        .ok_or_else(|| SandboxError::BaseImagePrerequisite {
+            requirement: "the debootstrap package (`apt-get install debootstrap`)".to_owned(),
+        })?;
+    let root = cache_dir.join(format!("rootfs-{suite}.partial"));
+    if root.exists() {
+        fs_err::remove_dir_all(&root)?;
+    }
+    let log_path = cache_dir.join(format!("debootstrap-{suite}.log"));
+    tracing::info!(suite, log = %log_path.display(), "debootstrap of the base image (this takes minutes)");
+    let root_text = root.display().to_string();
+    host_command(
+        debootstrap.to_string_lossy().as_ref(),
+        &["--variant=minbase", &format!("--include={PACKAGES}"), suite, &root_text, MIRROR],
+        &log_path,
+    )
+    .await?;
+    host_command(
+        "chroot",
+        &[&root_text, "useradd", "--create-home", "--uid", &AGENT_UID.to_string(), "--user-group", "--shell", "/bin/bash", AGENT_USER],
+        &log_path,
+    )
+    .await?;
+    let work = root.join("work");
+    fs_err::create_dir_all(&work)?;
+    std::os::unix::fs::chown(&work, Some(AGENT_UID), Some(AGENT_UID))?;
+    let archives = root.join("var/cache/apt/archives");
+    for entry in fs_err::read_dir(&archives)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|extension| extension == "deb") {
+            fs_err::remove_file(path)?;
+        }
+    }
+    let partial_tarball = tarball.with_extension("tar.partial");
+    host_command(
+        "tar",
+        &[
+            "--numeric-owner",
+            "-C",
+            &root_text,
+            "--exclude=./dev/*",
+            "--exclude=./proc/*",
+            "--exclude=./sys/*",
+            "-cf",
+            &partial_tarball.display().to_string(),
+            ".",
+        ],
+        &log_path,
+    )
+    .await?;
+    fs_err::rename(&partial_tarball, tarball)?;
+    fs_err::remove_dir_all(&root)?;
+    Ok(())
+}
+
+/// Run a host tool with its output appended to `log_path`; a failure carries the log's tail.
+async fn host_command(program: &str, args: &[&str], log_path: &Path) -> Result<(), SandboxError> {
+    let log = fs_err::OpenOptions::new().create(true).append(true).open(log_path)?;
+    let (log, _) = log.into_parts();
+    let log_err = log.try_clone()?;
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log_err))
+        .status()
+        .await
+        .map_err(|source| SandboxError::Spawn { program: program.to_owned(), source })?;
+    if status.success() {
+        return Ok(());
+    }
+    let text = fs_err::read(log_path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(20).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Err(SandboxError::HostCommand {
+        command: format!("{program} {}", args.join(" ")),
+        exit_code: status.code().unwrap_or(-1),
+        output: format!("{}\n(full log: {})", tail.join("\n"), log_path.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_map_to_releases_and_tags() {
+        let described: Vec<String> = PythonVersion::ALL
+            .into_iter()
+            .map(|version| format!("{} {} {}", version.version(), version.debian_suite(), version.image()))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "3.9 bullseye agentless/python:3.9",
+                "3.11 bookworm agentless/python:3.11",
+                "3.13 trixie agentless/python:3.13"
+            ]
+        );
+        assert_eq!(PythonVersion::parse(" 3.13"), Some(PythonVersion::Py313));
+        assert_eq!(PythonVersion::parse("3.10"), None);
+    }
+
+    #[test]
+    fn a_failing_host_command_reports_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let error = runtime.block_on(host_command("sh", &["-c", "echo boom; exit 3"], &log)).unwrap_err();
+        let SandboxError::HostCommand { exit_code, output, .. } = error else { panic!("{error}") };
+        assert_eq!(exit_code, 3);
+        assert!(output.starts_with("boom\n"), "{output}");
+    }
+}

@@ -1,0 +1,537 @@
+//! Docker sandboxes through the engine API (bollard): the run that owns every container it creates (labels,
+//! shutdown, reaping of orphans), warm worker containers and the exec loop with timeout, cap and bounded drain.
+
+mod base_image;
+mod project_image;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures::StreamExt;
+
+pub use base_image::{BaseImageBuild, PythonVersion, base_image_exists, build_base_image, ensure_base_image};
+pub use project_image::{ProjectImage, ProjectImageOptions, host_pip_cert};
+
+use super::output::CappedOutput;
+use super::{DRAIN_TIMEOUT, ExecOutput, ExecRequest, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE};
+
+/// Label on every container of a run: the run id.
+pub const LABEL_RUN: &str = "agentless.run";
+/// Label on every container: the pid of the process that created it.
+pub const LABEL_OWNER_PID: &str = "agentless.owner-pid";
+/// Label on every container: that process's start time (clock ticks since boot), so a reused pid is not taken for
+/// the owner.
+pub const LABEL_OWNER_START: &str = "agentless.owner-start";
+/// Label on base images: the Python version.
+pub const LABEL_BASE: &str = "agentless.base";
+/// Label on project images: the content hash.
+pub const LABEL_PROJECT: &str = "agentless.project";
+
+/// The checkout inside the images.
+pub const REPO_DIR: &str = "/work/repo";
+/// The virtualenv inside the images (outside the checkout, so a reset spares it).
+pub const VENV_DIR: &str = "/work/venv";
+pub(crate) const AGENT_USER: &str = "agentless";
+pub(crate) const AGENT_UID: u32 = 1000;
+const AGENT_HOME: &str = "/home/agentless";
+const PATCH_PATH: &str = "/tmp/agentless-candidate.patch";
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// How often a running exec whose output stream is still open is checked for having ended.
+const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(200);
+const RESET_TIMEOUT: Duration = Duration::from_secs(300);
+/// Kill every process of the sandbox user except this shell; fails when some keep coming back (a fork bomb
+/// outrunning us), and the container is restarted instead.
+const KILL_SCRIPT: &str = "i=0; while kill -9 -1 2>/dev/null; do i=$((i+1)); [ $i -ge 50 ] && exit 1; done; exit 0";
+
+pub(crate) fn docker_error(context: impl Into<String>, source: bollard::errors::Error) -> SandboxError {
+    SandboxError::Docker { context: context.into(), source }
+}
+
+/// Resource limits of a worker container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerLimits {
+    /// Memory and memory+swap, in bytes.
+    pub memory_bytes: i64,
+    /// CPUs in billionths.
+    pub nano_cpus: i64,
+    /// Most processes at once (fork bombs stop here).
+    pub pids: i64,
+}
+
+impl Default for WorkerLimits {
+    fn default() -> Self {
+        Self { memory_bytes: 4 << 30, nano_cpus: 2_000_000_000, pids: 1024 }
+    }
+}
+
+/// A connection to the engine and the run that owns the containers created through it. Call
+/// [`DockerRuntime::shutdown`] at the end (and on Ctrl-C); dropping it without does the same, blocking.
+#[derive(Debug)]
+pub struct DockerRuntime {
+    docker: Docker,
+    run_id: String,
+    owner_pid: u32,
+    owner_start: String,
+    next_container: AtomicUsize,
+    shut_down: AtomicBool,
+}
+
+impl DockerRuntime {
+    /// Connect to the local engine (`DOCKER_HOST` or `/var/run/docker.sock`), negotiate the API version, and reap the
+    /// containers of dead runs.
+    pub async fn connect(run_id: impl Into<String>) -> Result<Self, SandboxError> {
+        let docker = Docker::connect_with_local_defaults().map_err(SandboxError::EngineUnreachable)?;
+        let docker = docker.negotiate_version().await.map_err(SandboxError::EngineUnreachable)?;
+        docker.ping().await.map_err(SandboxError::EngineUnreachable)?;
+        let owner_pid = std::process::id();
+        let runtime = Self {
+            docker,
+            run_id: run_id.into(),
+            owner_pid,
+            owner_start: process_start_time(owner_pid).unwrap_or_default(),
+            next_container: AtomicUsize::new(0),
+            shut_down: AtomicBool::new(false),
+        };
+        let reaped = runtime.reap_orphans().await?;
+        if !reaped.is_empty() {
+            tracing::info!(count = reaped.len(), "removed containers left behind by dead runs");
+        }
+        Ok(runtime)
+    }
+
+    /// A run id unique on this machine: the pid and the time.
+    pub fn new_run_id() -> String {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn labels(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL_RUN.to_owned(), self.run_id.clone()),
+            (LABEL_OWNER_PID.to_owned(), self.owner_pid.to_string()),
+            (LABEL_OWNER_START.to_owned(), self.owner_start.clone()),
+        ])
+    }
+
+    /// Create and start a container from `image` with this run's labels; `limits` = `None` leaves the network on
+    /// and no limits (image builds).
+    async fn start_container(&self, image: &str, limits: Option<&WorkerLimits>) -> Result<String, SandboxError> {
+        let serial = self.next_container.fetch_add(1, Ordering::Relaxed);
+        let name = format!("agentless-{}-{serial}", self.run_id);
+        let host_config = match limits {
+            Some(limits) => HostConfig {
+                network_mode: Some("none".to_owned()),
+                memory: Some(limits.memory_bytes),
+                memory_swap: Some(limits.memory_bytes),
+                nano_cpus: Some(limits.nano_cpus),
+                pids_limit: Some(limits.pids),
+                init: Some(true),
+                cap_drop: Some(vec!["ALL".to_owned()]),
+                security_opt: Some(vec!["no-new-privileges".to_owned()]),
+                ..HostConfig::default()
+            },
+            None => HostConfig { init: Some(true), ..HostConfig::default() },
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(vec!["sleep".to_owned(), "infinity".to_owned()]),
+            user: Some("root".to_owned()),
+            working_dir: Some(REPO_DIR.to_owned()),
+            labels: Some(self.labels()),
+            network_disabled: limits.map(|_| true),
+            host_config: Some(host_config),
+            ..ContainerCreateBody::default()
+        };
+        let created = self
+            .docker
+            .create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body)
+            .await
+            .map_err(|source| match source {
+                bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
+                    SandboxError::ImageMissing { image: image.to_owned(), hint: "build it before starting workers".to_owned() }
+                }
+                source => docker_error(format!("creating a container from {image}"), source),
+            })?;
+        if let Err(source) = self.docker.start_container(&created.id, None).await {
+            remove_container(&self.docker, &created.id).await;
+            return Err(docker_error(format!("starting container {name}"), source));
+        }
+        Ok(created.id)
+    }
+
+    /// One warm worker from a project image: no network, the given limits, tests run as the `agentless` user.
+    pub async fn start_worker(&self, image: &ProjectImage, limits: &WorkerLimits) -> Result<DockerSandbox, SandboxError> {
+        let container = self.start_container(&image.image, Some(limits)).await?;
+        Ok(DockerSandbox { docker: self.docker.clone(), container, exec_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    /// `count` workers, started concurrently.
+    pub async fn start_workers(
+        &self,
+        image: &ProjectImage,
+        count: usize,
+        limits: &WorkerLimits,
+    ) -> Result<Vec<DockerSandbox>, SandboxError> {
+        futures::future::join_all((0..count).map(|_| self.start_worker(image, limits))).await.into_iter().collect()
+    }
+
+    /// Remove the containers of runs whose owner process is gone; returns their ids.
+    pub async fn reap_orphans(&self) -> Result<Vec<String>, SandboxError> {
+        let mut reaped = Vec::new();
+        for (id, labels) in list_labelled(&self.docker, LABEL_RUN).await? {
+            let pid = labels.get(LABEL_OWNER_PID).and_then(|pid| pid.parse::<u32>().ok());
+            let start = labels.get(LABEL_OWNER_START).map(String::as_str).unwrap_or_default();
+            let alive = pid.is_some_and(|pid| {
+                process_start_time(pid).is_some_and(|actual| start.is_empty() || actual == start)
+            });
+            if !alive {
+                remove_container(&self.docker, &id).await;
+                reaped.push(id);
+            }
+        }
+        Ok(reaped)
+    }
+
+    /// Remove every container of this run; returns how many there were.
+    pub async fn shutdown(&self) -> Result<usize, SandboxError> {
+        self.shut_down.store(true, Ordering::SeqCst);
+        remove_run(&self.docker, &self.run_id).await
+    }
+}
+
+impl Drop for DockerRuntime {
+    fn drop(&mut self) {
+        if self.shut_down.load(Ordering::SeqCst) {
+            return;
+        }
+        // A fresh connection on a thread of its own: the caller's runtime may be shutting down or be this thread.
+        let run_id = self.run_id.clone();
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(docker) = Docker::connect_with_local_defaults()
+                    && let Ok(docker) = docker.negotiate_version().await
+                    && let Err(error) = remove_run(&docker, &run_id).await
+                {
+                    tracing::warn!(%error, run_id, "could not remove the run's containers");
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+async fn remove_run(docker: &Docker, run_id: &str) -> Result<usize, SandboxError> {
+    let containers = list_labelled(docker, &format!("{LABEL_RUN}={run_id}")).await?;
+    futures::future::join_all(containers.iter().map(|(id, _)| remove_container(docker, id))).await;
+    Ok(containers.len())
+}
+
+/// Containers (running or not) matching a `label` filter, with their labels.
+async fn list_labelled(docker: &Docker, filter: &str) -> Result<Vec<(String, HashMap<String, String>)>, SandboxError> {
+    let filters = HashMap::from([("label", vec![filter])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let containers =
+        docker.list_containers(Some(options)).await.map_err(|source| docker_error("listing containers", source))?;
+    Ok(containers
+        .into_iter()
+        .filter_map(|container| Some((container.id?, container.labels.unwrap_or_default())))
+        .collect())
+}
+
+/// Force-remove a container; a failure (it may be gone already) is only logged.
+async fn remove_container(docker: &Docker, id: &str) {
+    let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    if let Err(error) = docker.remove_container(id, Some(options)).await {
+        tracing::debug!(%error, id, "removing a container");
+    }
+}
+
+/// Field 22 of `/proc/PID/stat` (start time in clock ticks), `None` when there is no such process.
+fn process_start_time(pid: u32) -> Option<String> {
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    after_name.split_whitespace().nth(19).map(str::to_owned)
+}
+
+/// A warm worker container: the checkout at [`REPO_DIR`], the virtualenv at [`VENV_DIR`]. One exec at a time.
+#[derive(Debug)]
+pub struct DockerSandbox {
+    docker: Docker,
+    container: String,
+    exec_lock: tokio::sync::Mutex<()>,
+}
+
+impl DockerSandbox {
+    pub fn container_id(&self) -> &str {
+        &self.container
+    }
+
+    /// Remove the container now (the run's shutdown would do it later).
+    pub async fn remove(self) {
+        remove_container(&self.docker, &self.container).await;
+    }
+
+}
+
+/// Extract a tar archive into `folder` of the container, keeping the archive's owners.
+async fn upload_archive(docker: &Docker, container: &str, folder: &str, archive: Vec<u8>) -> Result<(), SandboxError> {
+    let options = UploadToContainerOptionsBuilder::default().path(folder).copy_uidgid("1").build();
+    docker
+        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
+        .await
+        .map_err(|source| classify(container, format!("uploading to {folder}"), source))
+}
+
+#[async_trait]
+impl Sandbox for DockerSandbox {
+    fn workdir(&self) -> &str {
+        REPO_DIR
+    }
+
+    async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+        let _one_at_a_time = self.exec_lock.lock().await;
+        container_exec(&self.docker, &self.container, request).await
+    }
+
+    async fn write_file(&self, relative_path: &str, contents: &[u8]) -> Result<(), SandboxError> {
+        let path = super::checked_relative_path(relative_path)?;
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut parent = String::new();
+        for folder in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+            parent = if parent.is_empty() { folder.to_owned() } else { format!("{parent}/{folder}") };
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            header.set_mode(0o755);
+            header.set_uid(AGENT_UID.into());
+            header.set_gid(AGENT_UID.into());
+            builder.append_data(&mut header, format!("{parent}/"), std::io::empty())?;
+        }
+        super::project::append_file(&mut builder, &path, contents, 0o644, AGENT_UID.into(), AGENT_UID.into())?;
+        upload_archive(&self.docker, &self.container, REPO_DIR, builder.into_inner()?).await
+    }
+
+    async fn reset(&self) -> Result<(), SandboxError> {
+        let request = ExecRequest::new(["sh", "-c", "git reset -q --hard && git clean -q -ffdx"], RESET_TIMEOUT);
+        let output = self.exec(&request).await?;
+        if output.success() {
+            return Ok(());
+        }
+        Err(SandboxError::Internal {
+            action: "resetting the checkout".to_owned(),
+            exit_code: output.exit_code,
+            output: format!("{}{}", output.stdout, output.stderr),
+        })
+    }
+
+    async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let (folder, name) = PATCH_PATH.rsplit_once('/').unwrap_or(("/tmp", PATCH_PATH));
+        super::project::append_file(&mut builder, name, patch.as_bytes(), 0o644, AGENT_UID.into(), AGENT_UID.into())?;
+        upload_archive(&self.docker, &self.container, folder, builder.into_inner()?).await?;
+        super::patch::apply_with_fallbacks(self, PATCH_PATH).await
+    }
+}
+
+/// Map an engine error about `container` to the typed errors for a missing or stopped container.
+fn classify(container: &str, context: String, source: bollard::errors::Error) -> SandboxError {
+    match source {
+        bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
+            SandboxError::ContainerGone { container: container.to_owned() }
+        }
+        bollard::errors::Error::DockerResponseServerError { status_code: 409, .. } => {
+            SandboxError::ContainerNotRunning { container: container.to_owned() }
+        }
+        source => docker_error(context, source),
+    }
+}
+
+/// The environment of every exec: the virtualenv first on `PATH`, then the request's variables.
+fn exec_env(request: &ExecRequest) -> Vec<String> {
+    let mut env = vec![
+        format!("PATH={VENV_DIR}/bin:{SYSTEM_PATH}"),
+        format!("VIRTUAL_ENV={VENV_DIR}"),
+        format!("HOME={AGENT_HOME}"),
+        "LANG=C.UTF-8".to_owned(),
+    ];
+    env.extend(request.env.iter().map(|(name, value)| format!("{name}={value}")));
+    env
+}
+
+/// Run `request` as the `agentless` user in `container`: output capped, the timeout kills every process of that
+/// user, output is drained at most [`DRAIN_TIMEOUT`] after the process ended.
+async fn container_exec(docker: &Docker, container: &str, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+    if request.argv.is_empty() {
+        return Err(SandboxError::EmptyArgv);
+    }
+    let started = Instant::now();
+    let working_dir = match &request.cwd {
+        Some(cwd) if cwd.starts_with('/') => cwd.clone(),
+        Some(cwd) => format!("{REPO_DIR}/{cwd}"),
+        None => REPO_DIR.to_owned(),
+    };
+    let options = CreateExecOptions {
+        cmd: Some(request.argv.clone()),
+        env: Some(exec_env(request)),
+        user: Some(AGENT_USER.to_owned()),
+        working_dir: Some(working_dir),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..CreateExecOptions::default()
+    };
+    let exec = docker
+        .create_exec(container, options)
+        .await
+        .map_err(|source| classify(container, "creating an exec".to_owned(), source))?;
+    let StartExecResults::Attached { output: mut stream, .. } = docker
+        .start_exec(&exec.id, None)
+        .await
+        .map_err(|source| classify(container, "starting an exec".to_owned(), source))?
+    else {
+        return Err(SandboxError::Internal {
+            action: "starting an attached exec".to_owned(),
+            exit_code: -1,
+            output: "the engine detached it".to_owned(),
+        });
+    };
+
+    let mut stdout = CappedOutput::new(request.output_cap);
+    let mut stderr = CappedOutput::new(request.output_cap);
+    let deadline = tokio::time::Instant::from_std(started + request.timeout);
+    let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + EXEC_POLL_INTERVAL, EXEC_POLL_INTERVAL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut timed_out = false;
+    let mut drain_until: Option<tokio::time::Instant> = None;
+    let mut stream_open = true;
+    while stream_open {
+        let drain_deadline = drain_until.unwrap_or(deadline + Duration::from_secs(86_400));
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => stdout.push(&message),
+                Some(Ok(LogOutput::StdErr { message })) => stderr.push(&message),
+                Some(Ok(LogOutput::StdIn { .. })) => {}
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "exec output stream broke");
+                    stream_open = false;
+                }
+                None => stream_open = false,
+            },
+            () = tokio::time::sleep_until(deadline), if !timed_out => {
+                timed_out = true;
+                kill_user_processes(docker, container).await?;
+                drain_until = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
+            },
+            _ = poll.tick(), if drain_until.is_none() => {
+                let inspected = docker.inspect_exec(&exec.id).await
+                    .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
+                if inspected.running == Some(false) {
+                    drain_until = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
+                }
+            },
+            () = tokio::time::sleep_until(drain_deadline), if drain_until.is_some() => {
+                // Something still holds the pipes (a daemonized grandchild, or an unkillable process).
+                kill_user_processes(docker, container).await?;
+                break;
+            },
+        }
+    }
+    drop(stream);
+
+    let exit_code = if timed_out {
+        TIMEOUT_EXIT_CODE
+    } else {
+        let mut exit_code = None;
+        for _ in 0..100 {
+            let inspected = docker
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
+            if inspected.running != Some(true) {
+                exit_code = inspected.exit_code;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        exit_code.and_then(|code| i32::try_from(code).ok()).unwrap_or(-1)
+    };
+    let (stdout, stdout_truncated) = stdout.finish();
+    let (stderr, stderr_truncated) = stderr.finish();
+    Ok(ExecOutput {
+        exit_code,
+        stdout,
+        stderr,
+        timed_out,
+        truncated: stdout_truncated || stderr_truncated,
+        duration: started.elapsed(),
+    })
+}
+
+/// SIGKILL every process of the sandbox user (tests never run as root, and the container's init is root); when
+/// that cannot be done (no process can be started under a fork bomb, or they keep coming back) restart the
+/// container, which ends everything in it and keeps its filesystem.
+async fn kill_user_processes(docker: &Docker, container: &str) -> Result<(), SandboxError> {
+    let request = ExecRequest { output_cap: 4096, ..ExecRequest::new(["sh", "-c", KILL_SCRIPT], Duration::from_secs(10)) };
+    let killed = container_exec_plain(docker, container, &request).await;
+    match killed {
+        Ok(true) => return Ok(()),
+        Ok(false) => tracing::debug!(container, "processes survived the kill; restarting the container"),
+        Err(error @ (SandboxError::ContainerGone { .. } | SandboxError::ContainerNotRunning { .. })) => return Err(error),
+        Err(error) => tracing::debug!(%error, container, "could not kill the processes; restarting the container"),
+    }
+    let options = RestartContainerOptionsBuilder::default().t(0).build();
+    docker
+        .restart_container(container, Some(options))
+        .await
+        .map_err(|source| classify(container, "restarting the container".to_owned(), source))
+}
+
+/// Run a short maintenance command (no kill on timeout, it must not recurse); true when it exited 0.
+async fn container_exec_plain(docker: &Docker, container: &str, request: &ExecRequest) -> Result<bool, SandboxError> {
+    let options = CreateExecOptions {
+        cmd: Some(request.argv.clone()),
+        user: Some(AGENT_USER.to_owned()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..CreateExecOptions::default()
+    };
+    let exec = docker
+        .create_exec(container, options)
+        .await
+        .map_err(|source| classify(container, "creating an exec".to_owned(), source))?;
+    let started = docker
+        .start_exec(&exec.id, None)
+        .await
+        .map_err(|source| classify(container, "starting an exec".to_owned(), source))?;
+    if let StartExecResults::Attached { mut output, .. } = started {
+        let drained = tokio::time::timeout(request.timeout, async { while output.next().await.is_some() {} }).await;
+        if drained.is_err() {
+            return Ok(false);
+        }
+    }
+    let inspected = docker
+        .inspect_exec(&exec.id)
+        .await
+        .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
+    Ok(inspected.running == Some(false) && inspected.exit_code == Some(0))
+}

@@ -1,0 +1,158 @@
+//! Project images: a base image plus the repository at `/work/repo` with a baseline commit and a virtualenv at
+//! `/work/venv` holding the test dependencies, committed and tagged by a content hash so it is built once.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerConfig;
+use bollard::query_parameters::CommitContainerOptionsBuilder;
+
+use super::base_image::image_exists;
+use super::{
+    AGENT_UID, DockerRuntime, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR, container_exec, docker_error,
+    remove_container, upload_archive,
+};
+use crate::sandbox::project::{ProjectFiles, Setup, content_hash};
+use crate::sandbox::{ExecRequest, SandboxError};
+
+/// Bump when the way images are built changes, so old images are not reused.
+const RECIPE_VERSION: &str = "project-image-v1";
+const IMAGE_REPOSITORY: &str = "agentless/project";
+const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
+const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const STEP_OUTPUT_CAP: usize = 64 * 1024;
+const BASELINE_COMMIT: &str = "git init -q && git add -A -f && git -c user.name=agentless \
+     -c user.email=agentless@localhost commit -q --no-verify --allow-empty -m baseline";
+
+#[derive(Debug, Clone)]
+pub struct ProjectImageOptions {
+    pub python: PythonVersion,
+    pub setup: Setup,
+    /// The CA bundle pip needs to reach PyPI from the build container (see [`host_pip_cert`]); copied in and
+    /// passed as `--cert`.
+    pub pip_cert: Option<PathBuf>,
+}
+
+/// A built (or reused) project image.
+#[derive(Debug, Clone)]
+pub struct ProjectImage {
+    /// `agentless/project:<hash>`.
+    pub image: String,
+    /// It existed already; nothing was built.
+    pub reused: bool,
+    /// Every setup step with its exit code and output (empty when reused).
+    pub setup_log: String,
+    pub duration: Duration,
+}
+
+/// The CA bundle the host's pip is configured with (`cert` in `pip config list`), if it names an existing file.
+pub async fn host_pip_cert() -> Option<PathBuf> {
+    let output = tokio::process::Command::new("python3").args(["-m", "pip", "config", "list"]).output().await.ok()?;
+    String::from_utf8_lossy(&output.stdout).lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        let path = PathBuf::from(value.trim().trim_matches(['\'', '"']));
+        (key.ends_with(".cert") && path.is_file()).then_some(path)
+    })
+}
+
+impl DockerRuntime {
+    /// The image for `files` on `options.python` with `options.setup`, built unless one with the same content hash
+    /// exists. The build container has the network (for PyPI) and carries this run's labels until it is removed.
+    pub async fn project_image(
+        &self,
+        files: &ProjectFiles,
+        options: &ProjectImageOptions,
+    ) -> Result<ProjectImage, SandboxError> {
+        let started = Instant::now();
+        let base = options.python.image();
+        let base_id = match self.docker.inspect_image(&base).await {
+            Ok(inspected) => inspected.id.unwrap_or_default(),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                return Err(SandboxError::ImageMissing {
+                    image: base,
+                    hint: "build_base_image, which needs root and debootstrap".to_owned(),
+                });
+            }
+            Err(source) => return Err(docker_error(format!("inspecting {base}"), source)),
+        };
+        let hash = content_hash(RECIPE_VERSION, &base_id, files, &options.setup);
+        let tag = &hash[..16];
+        let image = format!("{IMAGE_REPOSITORY}:{tag}");
+        if image_exists(&self.docker, &image).await? {
+            return Ok(ProjectImage { image, reused: true, setup_log: String::new(), duration: started.elapsed() });
+        }
+        tracing::info!(%image, files = files.files().len(), "building the project image");
+        let container = self.start_container(&base, None).await?;
+        let built = self.prepare_project_container(&container, files, options).await;
+        let committed = match built {
+            Ok(setup_log) => {
+                let commit = CommitContainerOptionsBuilder::default()
+                    .container(&container)
+                    .repo(IMAGE_REPOSITORY)
+                    .tag(tag)
+                    .comment("agentless project image")
+                    .pause(true)
+                    .build();
+                let config = ContainerConfig {
+                    labels: Some([(LABEL_PROJECT.to_owned(), hash.clone())].into_iter().collect()),
+                    ..ContainerConfig::default()
+                };
+                self.docker
+                    .commit_container(commit, config)
+                    .await
+                    .map(|_| setup_log)
+                    .map_err(|source| docker_error(format!("committing {image}"), source))
+            }
+            Err(error) => Err(error),
+        };
+        remove_container(&self.docker, &container).await;
+        let setup_log = committed?;
+        Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
+    }
+
+    /// Copy the files in, create the virtualenv, install the dependencies, then commit the baseline (after the
+    /// installation, so files it builds in place belong to the baseline and survive resets).
+    async fn prepare_project_container(
+        &self,
+        container: &str,
+        files: &ProjectFiles,
+        options: &ProjectImageOptions,
+    ) -> Result<String, SandboxError> {
+        let (work_dir, repo_folder) = REPO_DIR.rsplit_once('/').unwrap_or(("/work", "repo"));
+        upload_archive(&self.docker, container, work_dir, files.to_tar(repo_folder, AGENT_UID.into(), AGENT_UID.into())?).await?;
+        let mut pip_options = "--no-cache-dir --disable-pip-version-check --no-input --progress-bar off".to_owned();
+        if let Some(cert) = &options.pip_cert {
+            let mut builder = tar::Builder::new(Vec::new());
+            let name = Path::new(CERT_PATH).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            crate::sandbox::project::append_file(&mut builder, &name, &fs_err::read(cert)?, 0o644, 0, 0)?;
+            upload_archive(&self.docker, container, "/tmp", builder.into_inner()?).await?;
+            let _ = write!(pip_options, " --cert {CERT_PATH}");
+        }
+
+        let mut log = String::new();
+        let mut steps = vec![crate::sandbox::SetupStep {
+            command: format!("python3 -m venv {VENV_DIR}"),
+            required: true,
+        }];
+        steps.extend(options.setup.steps(files, &pip_options));
+        steps.push(crate::sandbox::SetupStep { command: BASELINE_COMMIT.to_owned(), required: true });
+        for step in steps {
+            tracing::info!(command = %step.command, "project image setup");
+            let request = ExecRequest {
+                output_cap: STEP_OUTPUT_CAP,
+                ..ExecRequest::new(["sh", "-c", &step.command], STEP_TIMEOUT)
+            };
+            let output = container_exec(&self.docker, container, &request).await?;
+            let text = format!("{}{}", output.stdout, output.stderr);
+            let _ = writeln!(log, "$ {}\n(exit code {})\n{}", step.command, output.exit_code, text.trim_end());
+            if !output.success() {
+                if step.required {
+                    return Err(SandboxError::Setup { command: step.command, exit_code: output.exit_code, output: text });
+                }
+                tracing::warn!(command = %step.command, exit_code = output.exit_code, "optional setup step failed");
+            }
+        }
+        Ok(log)
+    }
+}
