@@ -112,7 +112,7 @@ impl Default for LocalizeOptions {
             context_window: 10,
             edit_samples: 4,
             edit_temperature: 0.8,
-            related_retries: 5,
+            related_retries: 4,
             filter_irrelevant: true,
             retrieval: Retrieval::Bm25,
         }

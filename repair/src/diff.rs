@@ -52,7 +52,7 @@ pub fn file_diff(change: &FileChange<'_>) -> String {
     };
     out.push_str(&format!("--- {old_name}\n+++ {new_name}\n"));
     let ops = capture_diff_slices(Algorithm::Myers, &old_lines, &new_lines);
-    let mut function_context = FunctionContext::default();
+    let mut function_context = FunctionContext { python: path.ends_with(".py"), ..FunctionContext::default() };
     for group in group_diff_ops(ops, CONTEXT_LINES) {
         render_hunk(&group, &old_lines, &new_lines, &mut function_context, &mut out);
     }
@@ -68,6 +68,8 @@ pub fn split_lines(text: &str) -> Vec<&str> {
 /// previous hunk's search start; when nothing is found there, the previous hunk's text is kept.
 #[derive(Default)]
 struct FunctionContext {
+    /// Use git's `diff=python` rule (as GitHub and SWE-bench's gold patches do) instead of the default one.
+    python: bool,
     text: String,
     searched_down_to: Option<usize>,
 }
@@ -78,7 +80,11 @@ impl FunctionContext {
         let mut line = hunk_start;
         while line > 0 && Some(line - 1) != stop {
             line -= 1;
-            if let Some(text) = function_line(old_lines[line]) {
+            let found = match self.python {
+                true => python_function_line(old_lines[line]),
+                false => function_line(old_lines[line]),
+            };
+            if let Some(text) = found {
                 self.text = text;
                 break;
             }
@@ -94,11 +100,31 @@ fn function_line(line: &str) -> Option<String> {
     if !(first.is_ascii_alphabetic() || first == b'_' || first == b'$') {
         return None;
     }
+    Some(cut(line))
+}
+
+/// Git's `python` rule, `^[ \t]*((class|(async[ \t]+)?def)[ \t].*)$`: the definition without its indentation.
+fn python_function_line(line: &str) -> Option<String> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let definition = line.trim_start_matches([' ', '\t']);
+    let after_async = definition
+        .strip_prefix("async")
+        .filter(|rest| rest.starts_with([' ', '\t']))
+        .map(|rest| rest.trim_start_matches([' ', '\t']));
+    let keyword_rest = match after_async {
+        Some(rest) => rest.strip_prefix("def"),
+        None => definition.strip_prefix("class").or_else(|| definition.strip_prefix("def")),
+    };
+    keyword_rest.filter(|rest| rest.starts_with([' ', '\t'])).map(|_| cut(definition))
+}
+
+/// Cut to 80 bytes (at a character boundary), trailing whitespace removed.
+fn cut(line: &str) -> String {
     let mut end = line.len().min(FUNCTION_CONTEXT_BYTES);
     while !line.is_char_boundary(end) {
         end -= 1;
     }
-    Some(line[..end].trim_end().to_owned())
+    line[..end].trim_end().to_owned()
 }
 
 fn render_hunk(

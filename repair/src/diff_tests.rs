@@ -120,3 +120,18 @@ fn crlf_lines_are_kept_verbatim() {
     let out = diff("w.py", "a = 1\r\nb = 2\r\n", "a = 1\r\nb = 3\r\n");
     assert!(out.contains("-b = 2\r\n+b = 3\r\n"), "{out:?}");
 }
+
+#[test]
+fn python_files_name_indented_definitions_as_git_python_rule_does() {
+    let mut old = String::from("class A:\n    async  def run(self):\n");
+    old.extend((1..=8).map(|n| format!("        x{n} = {n}\n")));
+    let new = old.replace("x7 = 7", "x7 = 70");
+    let header = |path: &str| {
+        let out = diff(path, &old, &new);
+        out.lines().find(|line| line.starts_with("@@")).unwrap_or_default().to_owned()
+    };
+    assert_eq!(header("a.py"), "@@ -6,5 +6,5 @@ async  def run(self):");
+    assert_eq!(header("a.txt"), "@@ -6,5 +6,5 @@ class A:");
+    assert_eq!(python_function_line("    define = 1\n"), None);
+    assert_eq!(python_function_line("\tclass B(A):  \n").as_deref(), Some("class B(A):"));
+}

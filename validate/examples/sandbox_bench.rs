@@ -70,6 +70,17 @@ async fn main() -> Result<(), SandboxError> {
     let limits = WorkerLimits::default();
     let worker = runtime.start_worker(&image, &limits).await?;
     candidate(&worker, true).await?;
+    for _ in 0..5 {
+        let t = Instant::now();
+        worker.reset().await?;
+        let t1 = t.elapsed();
+        worker.apply_patch(PATCH).await?;
+        let t2 = t.elapsed();
+        worker.exec(&ExecRequest::new(["python", "-c", "pass"], Duration::from_secs(60))).await?;
+        let t3 = t.elapsed();
+        worker.exec(&ExecRequest::new(["true"], Duration::from_secs(60))).await?;
+        eprintln!("DEBUG reset {t1:?} apply {:?} python {:?} true {:?}", t2 - t1, t3 - t2, t.elapsed() - t3);
+    }
     let mut warm = Vec::new();
     for _ in 0..rounds {
         let started = Instant::now();

@@ -47,6 +47,10 @@ pub enum Command {
     Localize(LocalizeArgs),
     /// Sample candidate patches as SEARCH/REPLACE edits for each location sample.
     Repair(RepairArgs),
+    /// The whole pipeline: localize, repair, validate in sandboxes, and print the chosen diff.
+    Run(Box<RunArgs>),
+    /// Manage the Docker images candidates are tested in.
+    Sandbox(SandboxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -174,4 +178,84 @@ pub struct RepairArgs {
     /// Temperature of the non-greedy samples (default 0.8).
     #[arg(long, value_name = "T")]
     pub temperature: Option<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxKind {
+    /// A temporary copy and a virtualenv on this machine (no isolation beyond process groups).
+    Local,
+    /// Warm containers from a project image, network off, memory/CPU/process limits, non-root.
+    Docker,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub issue: IssueArgs,
+    /// The run directory (default: a new folder under the cache directory's `runs/`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Reuse what an earlier run left in --out: finished stages are not redone.
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Apply the chosen patch to the work tree (only for a git work tree without --rev).
+    #[arg(long)]
+    pub apply: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Where candidates are tested.
+    #[arg(long, value_enum, default_value_t = SandboxKind::Local)]
+    pub sandbox: SandboxKind,
+    /// Sandboxes working in parallel.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+    /// The test command (default: detected; pytest with -rA, Django's runtests.py, or exit code).
+    #[arg(long, value_name = "CMD")]
+    pub test_cmd: Option<String>,
+    /// The command that installs the test dependencies in the virtualenv (default: requirements files and
+    /// `pip install -e .[test]`).
+    #[arg(long, value_name = "CMD")]
+    pub setup: Option<String>,
+    /// Python of the Docker image: 3.9, 3.11 or 3.13.
+    #[arg(long, value_name = "X.Y", default_value = "3.11")]
+    pub python: String,
+    /// Reproduction tests to generate (0: none).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub reproduction_tests: u32,
+    /// Do not run the regression tests.
+    #[arg(long)]
+    pub no_regression: bool,
+    /// Seconds each test run may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub test_timeout: u64,
+    /// Number of edit-location samples.
+    #[arg(long, value_name = "N")]
+    pub edit_samples: Option<u32>,
+    /// Samples per location sample (one greedy, the rest at --temperature).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<u32>,
+    /// Temperature of the non-greedy repair samples.
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Build the base image `agentless/python:X.Y` from a Debian root filesystem (needs root and debootstrap).
+    BuildImage {
+        /// 3.9 (bullseye), 3.11 (bookworm) or 3.13 (trixie).
+        #[arg(long, value_name = "X.Y", default_value = "3.11")]
+        python: String,
+        /// Directory of the caches (the root filesystem tarball is kept there).
+        #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod env;
 mod logging;
 mod model;
+mod report;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Skeleton(args) => commands::skeleton::run(args).await,
         Command::Localize(args) => commands::localize::run(args, &cli.global, &progress).await,
         Command::Repair(args) => commands::repair::run(args, &cli.global, &progress).await,
+        Command::Run(args) => commands::run::run(*args, &cli.global, &progress).await,
+        Command::Sandbox(args) => commands::sandbox::run(args).await,
     };
     progress.finish_and_clear();
     status

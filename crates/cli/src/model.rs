@@ -12,7 +12,6 @@ use crate::config::{DEFAULT_MODEL, FileConfig, default_cache_dir};
 pub struct ModelSetup {
     pub client: ModelClient,
     pub ledger: Ledger,
-    pub spec: ModelSpec,
 }
 
 /// Resolve flag > env (clap reads it into the same field) > file > default, then build the client.
@@ -43,7 +42,7 @@ pub fn build(args: &ModelArgs, config: &FileConfig) -> Result<ModelSetup> {
     let options = ClientOptions { cache_dir, record: args.record.clone(), price: config.price(&spec.model) };
     let client = ModelClient::new(provider, &spec.model, options, ledger.clone())
         .with_context(|| format!("cannot set up model `{spec_text}`"))?;
-    Ok(ModelSetup { client, ledger, spec })
+    Ok(ModelSetup { client, ledger })
 }
 
 /// `12,345` for humans.

@@ -17,13 +17,20 @@ pub enum Permission {
     Contents,
 }
 
+impl Permission {
+    /// The key under `permissions:` in a workflow.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Permission::Issues => "issues",
+            Permission::PullRequests => "pull-requests",
+            Permission::Contents => "contents",
+        }
+    }
+}
+
 impl fmt::Display for Permission {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(match self {
-            Permission::Issues => "issues: write",
-            Permission::PullRequests => "pull-requests: write",
-            Permission::Contents => "contents: write",
-        })
+        write!(formatter, "{}: write", self.scope())
     }
 }
 
@@ -95,6 +102,8 @@ pub enum ActionError {
         #[source]
         source: PipelineError,
     },
+    #[error("cannot write the patch into the run directory")]
+    WritePatch(#[source] std::io::Error),
     #[error("cannot write the step summary or outputs")]
     WriteOutputs(#[source] std::io::Error),
 }
@@ -111,6 +120,7 @@ impl ActionError {
             | ActionError::ReadEvent(_)
             | ActionError::ParseEvent { .. }
             | ActionError::Pipeline { .. }
+            | ActionError::WritePatch(_)
             | ActionError::WriteOutputs(_) => None,
         }
     }

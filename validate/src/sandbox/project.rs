@@ -148,7 +148,8 @@ pub enum Setup {
     /// `pip install -e .` with the `test`/`tests`/`testing`/`dev` extras the project declares (falling back to no
     /// extras).
     Auto,
-    /// pytest, then this shell command, run in the checkout with the virtualenv on `PATH`.
+    /// Only this shell command (it installs whatever the tests need), run in the checkout with the virtualenv on
+    /// `PATH`.
     Command(String),
     /// An empty virtualenv.
     Bare,
@@ -169,12 +170,11 @@ impl Setup {
     pub fn steps(&self, files: &ProjectFiles, pip_options: &str) -> Vec<SetupStep> {
         let pip = format!("python -m pip install {pip_options}");
         let pip = pip.trim_end();
-        let pytest = SetupStep { command: format!("{pip} pytest"), required: true };
         match self {
             Setup::Bare => Vec::new(),
-            Setup::Command(command) => vec![pytest, SetupStep { command: command.clone(), required: true }],
+            Setup::Command(command) => vec![SetupStep { command: command.clone(), required: true }],
             Setup::Auto => {
-                let mut steps = vec![pytest];
+                let mut steps = vec![SetupStep { command: format!("{pip} pytest"), required: true }];
                 for file in files.files() {
                     let (folder, name) = file.path.rsplit_once('/').unwrap_or(("", &file.path));
                     let is_requirements = name.ends_with(".txt")

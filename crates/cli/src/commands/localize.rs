@@ -18,7 +18,7 @@ pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
     let setup = model::build(&args.model, &config)?;
-    let options = localize_options(&args, &config.localize)?;
+    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config.localize)?;
     fs_err::create_dir_all(&args.out)?;
 
     progress.set_message("localize");
@@ -32,7 +32,8 @@ pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar
     let mut stdout = std::io::stdout().lock();
     print_summary(&mut stdout, &locations, &setup.ledger.total())?;
     writeln!(stdout, "wrote {}", path.display())?;
-    Ok(if locations.found_files.is_empty() { ExitStatus::Failure } else { ExitStatus::Success })
+    // Finding nothing, or stopping before the end (the budget ran out), is a failure to report, not an error.
+    Ok(if locations.found_files.is_empty() || locations.stopped.is_some() { ExitStatus::Failure } else { ExitStatus::Success })
 }
 
 pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
@@ -44,9 +45,14 @@ pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
     Ok(Issue { id, text })
 }
 
-fn localize_options(args: &LocalizeArgs, config: &LocalizeConfig) -> Result<LocalizeOptions> {
+pub fn localize_options(
+    edit_samples: Option<u32>,
+    top_n: Option<usize>,
+    retrieval: Option<RetrievalKind>,
+    config: &LocalizeConfig,
+) -> Result<LocalizeOptions> {
     let defaults = LocalizeOptions::default();
-    let retrieval = match args.retrieval.or(match config.retrieval.as_deref() {
+    let retrieval = match retrieval.or(match config.retrieval.as_deref() {
         None => None,
         Some("bm25") => Some(RetrievalKind::Bm25),
         Some("embeddings") => Some(RetrievalKind::Embeddings),
@@ -62,9 +68,9 @@ fn localize_options(args: &LocalizeArgs, config: &LocalizeConfig) -> Result<Loca
     };
     Ok(LocalizeOptions {
         max_model_files: config.max_model_files.unwrap_or(defaults.max_model_files),
-        top_n: args.top_n.or(config.top_n).unwrap_or(defaults.top_n),
+        top_n: top_n.or(config.top_n).unwrap_or(defaults.top_n),
         context_window: config.context_window.unwrap_or(defaults.context_window),
-        edit_samples: args.edit_samples.or(config.edit_samples).unwrap_or(defaults.edit_samples),
+        edit_samples: edit_samples.or(config.edit_samples).unwrap_or(defaults.edit_samples),
         edit_temperature: config.edit_temperature.unwrap_or(defaults.edit_temperature),
         related_retries: config.related_retries.unwrap_or(defaults.related_retries),
         filter_irrelevant: config.filter_irrelevant.unwrap_or(defaults.filter_irrelevant),

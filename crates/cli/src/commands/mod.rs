@@ -3,4 +3,6 @@
 pub mod index;
 pub mod localize;
 pub mod repair;
+pub mod run;
+pub mod sandbox;
 pub mod skeleton;

@@ -153,8 +153,8 @@ impl DockerRuntime {
         let body = ContainerCreateBody {
             image: Some(image.to_owned()),
             cmd: Some(vec!["sleep".to_owned(), "infinity".to_owned()]),
-            user: Some("root".to_owned()),
-            working_dir: Some(REPO_DIR.to_owned()),
+            // Not for builds: the engine would create the folder as root before the files arrive.
+            working_dir: limits.map(|_| REPO_DIR.to_owned()),
             labels: Some(self.labels()),
             network_disabled: limits.map(|_| true),
             host_config: Some(host_config),
@@ -294,9 +294,10 @@ impl DockerSandbox {
 
 }
 
-/// Extract a tar archive into `folder` of the container, keeping the archive's owners.
+/// Extract a tar archive into `folder` of the container, keeping the archive's owners (the engine does so for
+/// containers without a configured user; `copyUIDGID` would instead give everything to that user).
 async fn upload_archive(docker: &Docker, container: &str, folder: &str, archive: Vec<u8>) -> Result<(), SandboxError> {
-    let options = UploadToContainerOptionsBuilder::default().path(folder).copy_uidgid("1").build();
+    let options = UploadToContainerOptionsBuilder::default().path(folder).build();
     docker
         .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
         .await

@@ -1,0 +1,260 @@
+//! `agentless run`: localize → repair → validate in sandboxes → the chosen diff on stdout, with every artifact and
+//! a readable report in the run directory. `--resume` redoes nothing finished.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use agentless_localize::{Locations, localize};
+use agentless_repair::{Candidate, CandidateStatus, repair};
+use agentless_syntax::{RepoSnapshot, SourceKind};
+use agentless_validate::sandbox::docker::{DockerRuntime, ProjectImageOptions, PythonVersion, WorkerLimits};
+use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
+use agentless_validate::sandbox::{ProjectFiles, Sandbox, Setup};
+use agentless_validate::test_command::TestCommand;
+use agentless_validate::{CandidatePatch, ValidateOptions, ValidationReport, validate};
+use anyhow::{Context, Result, bail};
+use indicatif::ProgressBar;
+use serde::Deserialize;
+
+use crate::ExitStatus;
+use crate::args::{GlobalArgs, RunArgs, SandboxKind};
+use crate::commands::localize::{localize_options, read_issue, write_json};
+use crate::commands::repair::{read_jsonl, repair_options, write_jsonl};
+use crate::config::{FileConfig, default_cache_dir};
+use crate::model::{self, usage_line};
+use crate::report::{self, Report, StageTime};
+
+pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+    let started = Instant::now();
+    let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
+    let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
+    let issue = read_issue(&args.issue, &snapshot)?;
+    let setup = model::build(&args.model, &config)?;
+    let run_dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            default_cache_dir().join("runs").join(format!("{}-{}", snapshot.name(), seconds.as_secs()))
+        }
+    };
+    if !args.resume && run_dir.join("report.json").exists() {
+        bail!("`{}` holds a finished run; pass --resume to reuse it or choose another --out", run_dir.display());
+    }
+    fs_err::create_dir_all(run_dir.join("logs"))?;
+    tracing::info!("run directory: {}", run_dir.display());
+    let mut times = Vec::new();
+
+    // Localize.
+    let locations_path = run_dir.join("locations.json");
+    let stage_started = Instant::now();
+    let locations: Locations = match resumed(&args, &locations_path)? {
+        Some(locations) => locations,
+        None => {
+            progress.set_message("localize");
+            let options = localize_options(args.edit_samples, None, None, &config.localize)?;
+            let locations = localize(&setup.client, &snapshot, &issue, &options).await.context("localization failed")?;
+            write_json(&locations_path, &locations)?;
+            locations
+        }
+    };
+    times.push(StageTime::new("localize", stage_started));
+
+    // Repair.
+    let candidates_path = run_dir.join("candidates.jsonl");
+    let stage_started = Instant::now();
+    let (candidates, repair_stopped) = if args.resume && candidates_path.is_file() {
+        (read_jsonl::<Candidate>(&candidates_path)?, None)
+    } else {
+        progress.set_message("repair");
+        let options = repair_options(args.samples, args.temperature, &config.repair);
+        let output = repair(&setup.client, &snapshot, &issue, &locations, &options).await.context("repair failed")?;
+        write_jsonl(&candidates_path, &output.candidates)?;
+        (output.candidates, output.stopped)
+    };
+    times.push(StageTime::new("repair", stage_started));
+
+    // Validate, in the interleaved order the vote breaks ties by: sample 0 of every location sample, then 1, ...
+    let mut ordered: Vec<&Candidate> = candidates.iter().collect();
+    ordered.sort_by_key(|candidate| (candidate.sample_index, candidate.location_sample));
+    let patches: Vec<CandidatePatch> = ordered
+        .iter()
+        .map(|candidate| match candidate.status {
+            CandidateStatus::Ok => CandidatePatch {
+                model_patch: candidate.model_patch.clone(),
+                normalized_patch: candidate.normalized_patch.clone(),
+            },
+            CandidateStatus::Empty
+            | CandidateStatus::NoEdits
+            | CandidateStatus::SearchNotFound
+            | CandidateStatus::OutsideContext
+            | CandidateStatus::EscapesRepo
+            | CandidateStatus::SyntaxError
+            | CandidateStatus::WhitespaceOnly => CandidatePatch { model_patch: String::new(), normalized_patch: String::new() },
+        })
+        .collect();
+    let validation_path = run_dir.join("validation.json");
+    let stage_started = Instant::now();
+    let validation: ValidationReport = match resumed(&args, &validation_path)? {
+        Some(validation) => validation,
+        None => {
+            progress.set_message("validate: preparing the sandbox");
+            let validation = validate_in_sandboxes(&args, &setup.client, &snapshot, &issue.text, &patches, &run_dir).await?;
+            write_json(&validation_path, &validation)?;
+            for (slot, result) in validation.patch_results.iter().enumerate() {
+                let log = format!("{}\n\n{}", result.apply_log, result.test_log);
+                fs_err::write(run_dir.join("logs").join(format!("patch-{}.log", slot + 1)), log)?;
+            }
+            validation
+        }
+    };
+    times.push(StageTime::new("validate", stage_started));
+
+    let chosen = validation.chosen_patch().map(str::to_owned);
+    let report = Report::new(
+        &snapshot,
+        &issue,
+        &locations,
+        &ordered,
+        &validation,
+        repair_stopped.or_else(|| locations.stopped.clone()).or_else(|| validation.stopped.clone()),
+        setup.ledger.by_stage(),
+        setup.ledger.total(),
+        times,
+        started.elapsed(),
+    );
+    write_json(&run_dir.join("report.json"), &report)?;
+    fs_err::write(run_dir.join("report.md"), report::markdown(&report))?;
+    if let Some(patch) = &chosen {
+        fs_err::write(run_dir.join("final.diff"), patch)?;
+    }
+    progress.finish_and_clear();
+    eprintln!("{}", report::one_line(&report));
+    eprintln!("model: {}", usage_line(&setup.ledger.total()));
+    eprintln!("report: {}", run_dir.join("report.md").display());
+
+    let Some(patch) = chosen else {
+        return Ok(ExitStatus::Failure);
+    };
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{patch}")?;
+    stdout.flush()?;
+    if args.apply {
+        apply_to_work_tree(&snapshot, &patch).await?;
+        eprintln!("applied to {}", snapshot.root().display());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The artifact at `path` when resuming and it exists.
+fn resumed<T: for<'de> Deserialize<'de>>(args: &RunArgs, path: &Path) -> Result<Option<T>> {
+    if !args.resume || !path.is_file() {
+        return Ok(None);
+    }
+    let value = serde_json::from_str(&fs_err::read_to_string(path)?)
+        .with_context(|| format!("cannot resume from `{}`", path.display()))?;
+    tracing::info!("resumed {}", path.display());
+    Ok(Some(value))
+}
+
+async fn validate_in_sandboxes(
+    args: &RunArgs,
+    model: &dyn agentless_model::LanguageModel,
+    snapshot: &RepoSnapshot,
+    issue: &str,
+    patches: &[CandidatePatch],
+    run_dir: &Path,
+) -> Result<ValidationReport> {
+    let files = tokio::task::block_in_place(|| {
+        let pairs: Result<Vec<(String, Vec<u8>)>, _> =
+            snapshot.files().iter().map(|path| snapshot.read(path).map(|bytes| (path.clone(), bytes))).collect();
+        pairs
+    })?;
+    let files = ProjectFiles::from_pairs(files)?;
+    let setup = match &args.setup {
+        Some(command) => Setup::Command(command.clone()),
+        None => Setup::Auto,
+    };
+    let test_command = match &args.test_cmd {
+        Some(command) => TestCommand::from_user(command),
+        None => TestCommand::detect(snapshot.files()),
+    };
+    let options = ValidateOptions {
+        test_command,
+        regression: !args.no_regression,
+        reproduction_tests: args.reproduction_tests,
+        reproduction_temperature: 0.8,
+        test_timeout: Duration::from_secs(args.test_timeout),
+        reproduction_timeout: Duration::from_secs(args.test_timeout.min(600)),
+        output_cap: 256 * 1024,
+    };
+    let workers = args.workers.max(1);
+    match args.sandbox {
+        SandboxKind::Local => {
+            let local_options = LocalOptions { setup, ..LocalOptions::default() };
+            let mut pool: Vec<Box<dyn Sandbox>> = Vec::with_capacity(workers);
+            for index in 0..workers {
+                tracing::info!(stage = "validate", "setting up local sandbox {}/{workers}", index + 1);
+                let sandbox = LocalSandbox::create(&files, &local_options).await.context("local sandbox setup failed")?;
+                if index == 0 {
+                    fs_err::write(run_dir.join("logs/setup.log"), sandbox.setup_log())?;
+                }
+                pool.push(Box::new(sandbox));
+            }
+            Ok(validate(model, &pool, issue, patches, &options).await?)
+        }
+        SandboxKind::Docker => {
+            let Some(python) = PythonVersion::parse(&args.python) else {
+                bail!("--python must be 3.9, 3.11 or 3.13, not `{}`", args.python);
+            };
+            let runtime = DockerRuntime::connect(DockerRuntime::new_run_id()).await?;
+            let result = async {
+                let image_options = ProjectImageOptions {
+                    python,
+                    setup,
+                    pip_cert: agentless_validate::sandbox::docker::host_pip_cert().await,
+                };
+                tracing::info!(stage = "validate", "building the project image");
+                let image = runtime.project_image(&files, &image_options).await.context("project image build failed")?;
+                fs_err::write(run_dir.join("logs/setup.log"), &image.setup_log)?;
+                let sandboxes = runtime.start_workers(&image, workers, &WorkerLimits::default()).await?;
+                let pool: Vec<Box<dyn Sandbox>> =
+                    sandboxes.into_iter().map(|sandbox| Box::new(sandbox) as Box<dyn Sandbox>).collect();
+                anyhow::Ok(validate(model, &pool, issue, patches, &options).await?)
+            };
+            let result = tokio::select! {
+                result = result => result,
+                _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+            };
+            let removed = runtime.shutdown().await;
+            if let Err(error) = removed {
+                tracing::warn!("could not remove the run's containers: {error}");
+            }
+            result
+        }
+    }
+}
+
+/// `git apply` the chosen patch to the user's work tree, after a `--check`.
+async fn apply_to_work_tree(snapshot: &RepoSnapshot, patch: &str) -> Result<()> {
+    if snapshot.kind() != SourceKind::WorkTree {
+        bail!("--apply needs a git work tree read from disk (no --rev, not a bare repository or a plain folder)");
+    }
+    for check in [true, false] {
+        let mut command = tokio::process::Command::new("git");
+        command.arg("apply");
+        if check {
+            command.arg("--check");
+        }
+        command.arg("-").current_dir(snapshot.root()).stdin(std::process::Stdio::piped());
+        let mut child = command.spawn().context("cannot run git")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            tokio::io::AsyncWriteExt::write_all(&mut stdin, patch.as_bytes()).await?;
+        }
+        let output = child.wait_with_output().await?;
+        if !output.status.success() {
+            bail!("git apply{} failed: {}", if check { " --check" } else { "" }, String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    Ok(())
+}

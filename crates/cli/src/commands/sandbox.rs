@@ -1,0 +1,33 @@
+//! `agentless sandbox`: the Docker images candidates are tested in.
+
+use agentless_validate::sandbox::docker::{PythonVersion, build_base_image};
+use anyhow::{Context, Result, bail};
+
+use crate::ExitStatus;
+use crate::args::{SandboxArgs, SandboxCommand};
+use crate::config::default_cache_dir;
+
+pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
+    match args.command {
+        SandboxCommand::BuildImage { python, cache_dir } => {
+            let Some(version) = PythonVersion::parse(&python) else {
+                bail!("--python must be 3.9, 3.11 or 3.13, not `{python}`");
+            };
+            let docker = bollard::Docker::connect_with_local_defaults()
+                .context("no Docker engine is reachable")?
+                .negotiate_version()
+                .await
+                .context("no Docker engine is reachable")?;
+            let cache = cache_dir.unwrap_or_else(default_cache_dir).join("rootfs");
+            let build = build_base_image(&docker, version, &cache).await?;
+            println!(
+                "built {} (debootstrap {:.1} s{}, import {:.1} s)",
+                build.image,
+                build.debootstrap.as_secs_f64(),
+                if build.rootfs_cached { ", cached root filesystem" } else { "" },
+                build.import.as_secs_f64()
+            );
+            Ok(ExitStatus::Success)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The run report: `report.json` (every figure) and `report.md` (the same for a person: the chosen patch, the vote,
+//! the tests per candidate, tokens, cost and time per stage).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use agentless_localize::{Issue, Locations};
+use agentless_model::StageTotals;
+use agentless_repair::Candidate;
+use agentless_syntax::RepoSnapshot;
+use agentless_validate::ValidationReport;
+use agentless_validate::reproduction::Verdict;
+use agentless_validate::selection::SelectionRule;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+impl StageTime {
+    pub fn new(stage: &str, started: Instant) -> Self {
+        Self { stage: stage.to_owned(), seconds: started.elapsed().as_secs_f64() }
+    }
+}
+
+/// One row per candidate, in the interleaved order of the vote.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateRow {
+    pub order: usize,
+    pub location_sample: usize,
+    pub sample_index: usize,
+    pub status: String,
+    pub detail: Option<String>,
+    /// 1-based number of its distinct patch (the `logs/patch-N.log` file).
+    pub patch: Option<usize>,
+    pub applied: Option<bool>,
+    pub regression_failures: Option<usize>,
+    pub reproduction: Option<Verdict>,
+    pub eligible: bool,
+    pub chosen: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub agentless_version: &'static str,
+    pub repository: String,
+    pub commit: Option<String>,
+    pub instance_id: String,
+    pub found_files: Vec<String>,
+    pub edit_location_samples: usize,
+    pub candidates: Vec<CandidateRow>,
+    pub test_command: String,
+    pub regression_passing: Option<usize>,
+    pub regression_excluded: Vec<String>,
+    pub reproduction_generated: usize,
+    pub reproduction_reproducing: usize,
+    pub reproduction_test: Option<String>,
+    pub rule: SelectionRule,
+    pub min_regressions: Option<usize>,
+    /// (votes, first candidate) per distinct normalized patch among the eligible.
+    pub votes: Vec<(usize, usize)>,
+    pub chosen_patch: Option<String>,
+    pub stopped: Option<String>,
+    pub usage_by_stage: BTreeMap<String, StageTotals>,
+    pub usage_total: StageTotals,
+    pub times: Vec<StageTime>,
+    pub seconds: f64,
+}
+
+impl Report {
+    #[expect(clippy::too_many_arguments, reason = "one call site gathers every artifact of the run")]
+    pub fn new(
+        snapshot: &RepoSnapshot,
+        issue: &Issue,
+        locations: &Locations,
+        ordered: &[&Candidate],
+        validation: &ValidationReport,
+        stopped: Option<String>,
+        usage_by_stage: BTreeMap<String, StageTotals>,
+        usage_total: StageTotals,
+        times: Vec<StageTime>,
+        elapsed: Duration,
+    ) -> Self {
+        let selection = &validation.selection;
+        let candidates = ordered
+            .iter()
+            .enumerate()
+            .map(|(order, candidate)| {
+                let slot = validation.candidate_patch.get(order).copied().flatten();
+                let result = slot.and_then(|slot| validation.patch_results.get(slot));
+                CandidateRow {
+                    order,
+                    location_sample: candidate.location_sample,
+                    sample_index: candidate.sample_index,
+                    status: serde_json::to_value(candidate.status)
+                        .ok()
+                        .and_then(|value| value.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    detail: candidate.detail.clone(),
+                    patch: slot.map(|slot| slot + 1),
+                    applied: result.map(|result| result.applied),
+                    regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
+                    reproduction: result.and_then(|result| result.reproduction),
+                    eligible: selection.eligible.contains(&order),
+                    chosen: selection.chosen == Some(order),
+                }
+            })
+            .collect();
+        let reproduction = validation.reproduction.as_ref();
+        Self {
+            agentless_version: env!("CARGO_PKG_VERSION"),
+            repository: snapshot.name().to_owned(),
+            commit: snapshot.commit().map(str::to_owned),
+            instance_id: issue.id.clone(),
+            found_files: locations.found_files.clone(),
+            edit_location_samples: locations.found_edit_locs.len(),
+            candidates,
+            test_command: validation.test_command.shell.clone(),
+            regression_passing: validation.regression.as_ref().map(|plan| plan.passing.len()),
+            regression_excluded: validation.regression.as_ref().map(|plan| plan.excluded.clone()).unwrap_or_default(),
+            reproduction_generated: reproduction.map_or(0, |plan| plan.tests.len()),
+            reproduction_reproducing: reproduction.map_or(0, |plan| {
+                plan.tests.iter().filter(|test| test.on_original == Some(Verdict::Reproduced)).count()
+            }),
+            reproduction_test: reproduction.and_then(|plan| plan.chosen_code()).map(str::to_owned),
+            rule: selection.rule,
+            min_regressions: selection.min_regressions,
+            votes: selection.votes.iter().map(|vote| (vote.count, vote.first)).collect(),
+            chosen_patch: validation.chosen_patch().map(str::to_owned),
+            stopped,
+            usage_by_stage,
+            usage_total,
+            times,
+            seconds: elapsed.as_secs_f64(),
+        }
+    }
+}
+
+/// One line for stderr at the end of a run.
+pub fn one_line(report: &Report) -> String {
+    let applied = report.candidates.iter().filter(|row| row.status == "ok").count();
+    match report.candidates.iter().find(|row| row.chosen) {
+        Some(row) => format!(
+            "chose candidate {} (location sample {}, sample {}) of {} ({} applied): {} with {} vote(s)",
+            row.order + 1,
+            row.location_sample + 1,
+            row.sample_index + 1,
+            report.candidates.len(),
+            applied,
+            rule_text(report.rule),
+            report.votes.first().map_or(0, |vote| vote.0)
+        ),
+        None => format!("no patch chosen: {} candidate(s), {} applied", report.candidates.len(), applied),
+    }
+}
+
+fn rule_text(rule: SelectionRule) -> &'static str {
+    match rule {
+        SelectionRule::RegressionAndReproduction => "fewest regressions and the reproduction test passes",
+        SelectionRule::RegressionOnly => "fewest regressions (no candidate passed a reproduction test)",
+        SelectionRule::VoteOnly => "majority vote (no test results)",
+        SelectionRule::NoCandidate => "no candidate",
+    }
+}
+
+fn option_text<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "–".to_owned(), |value| value.to_string())
+}
+
+/// The Markdown report.
+pub fn markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# agentless run: {}\n", report.instance_id);
+    let commit = report.commit.as_deref().map(|commit| format!(" @ `{}`", &commit[..commit.len().min(12)]));
+    let _ = writeln!(md, "Repository `{}`{}.\n", report.repository, commit.unwrap_or_default());
+    let _ = writeln!(md, "**Result:** {}.\n", one_line(report));
+    if let Some(reason) = &report.stopped {
+        let _ = writeln!(md, "**Stopped early:** {reason}\n");
+    }
+    if let Some(patch) = &report.chosen_patch {
+        let _ = writeln!(md, "## Chosen patch\n\n```diff\n{}```\n", patch);
+    }
+    let _ = writeln!(md, "## Localization\n");
+    let _ = writeln!(md, "Files: {}.\n", report.found_files.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(md, "Edit-location samples: {}.\n", report.edit_location_samples);
+    let _ = writeln!(md, "## Tests\n");
+    let _ = writeln!(md, "Test command: `{}`.\n", report.test_command);
+    match report.regression_passing {
+        Some(passing) => {
+            let _ = writeln!(
+                md,
+                "Regression tests: {passing} pass on the original; {} excluded as tests the fix may change{}.\n",
+                report.regression_excluded.len(),
+                if report.regression_excluded.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", report.regression_excluded.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "))
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(md, "Regression tests: not run.\n");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "Reproduction tests: {} generated, {} reproduce the issue on the original{}.\n",
+        report.reproduction_generated,
+        report.reproduction_reproducing,
+        if report.reproduction_test.is_some() { "; the majority one was run on every candidate" } else { "" }
+    );
+    if let Some(test) = &report.reproduction_test {
+        let _ = writeln!(md, "<details><summary>Reproduction test</summary>\n\n```python\n{test}```\n</details>\n");
+    }
+    let _ = writeln!(md, "## Candidates\n");
+    let _ = writeln!(md, "| # | location | sample | status | patch | applied | regressions | reproduction | vote |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    for row in &report.candidates {
+        let vote = if row.chosen {
+            "**chosen**"
+        } else if row.eligible {
+            "eligible"
+        } else {
+            ""
+        };
+        let status = match &row.detail {
+            Some(detail) if row.status != "ok" => format!("{} ({})", row.status, detail.replace('|', "\\|").lines().next().unwrap_or("")),
+            _ => row.status.clone(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.order + 1,
+            row.location_sample + 1,
+            row.sample_index + 1,
+            status,
+            option_text(row.patch),
+            option_text(row.applied.map(|applied| if applied { "yes" } else { "no" })),
+            option_text(row.regression_failures),
+            option_text(row.reproduction.map(|verdict| format!("{verdict:?}"))),
+            vote
+        );
+    }
+    let _ = writeln!(md, "\nVotes among the eligible (count, first candidate): {}.\n",
+        report.votes.iter().map(|(count, first)| format!("{count}×#{}", first + 1)).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(md, "## Cost and time\n");
+    let _ = writeln!(md, "| stage | calls | cached | prompt tokens | completion tokens | cost (USD) |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    for (stage, totals) in report.usage_by_stage.iter().chain(std::iter::once((&"total".to_owned(), &report.usage_total))) {
+        let _ = writeln!(
+            md,
+            "| {stage} | {} | {} | {} | {} | {:.4} |",
+            totals.calls, totals.cached_calls, totals.usage.prompt_tokens, totals.usage.completion_tokens, totals.cost_usd
+        );
+    }
+    let _ = writeln!(md);
+    let times: Vec<String> = report.times.iter().map(|time| format!("{} {:.1} s", time.stage, time.seconds)).collect();
+    let _ = writeln!(md, "Time: {} (total {:.1} s).", times.join(", "), report.seconds);
+    md
+}

@@ -1,0 +1,216 @@
+//! The event payload and the decision it leads to: run on an issue, or skip with a one-line reason.
+
+use std::path::Path;
+
+use crate::error::ActionError;
+
+/// The parts of an `issues` or `issue_comment` payload the bot reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct EventPayload {
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub label: Option<Label>,
+    #[serde(default)]
+    pub issue: Option<Issue>,
+    #[serde(default)]
+    pub comment: Option<Comment>,
+    #[serde(default)]
+    pub repository: Option<Repository>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Label {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Present when the "issue" is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Comment {
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub author_association: Option<String>,
+    #[serde(default)]
+    pub user: Option<crate::api::User>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Repository {
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+/// Authors whose trigger comments start a run.
+pub const TRUSTED_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+/// The base branch when the payload does not name the default branch.
+const FALLBACK_BASE_BRANCH: &str = "main";
+
+/// The issue a run is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggeredIssue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    /// The pull request's base: the repository's default branch.
+    pub base_branch: String,
+    /// What started the run, for the logs: `label agentless`, `comment by @octocat`.
+    pub cause: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Run(TriggeredIssue),
+    Skip { reason: String },
+}
+
+impl EventPayload {
+    pub fn read(path: &Path) -> Result<Self, ActionError> {
+        let text = fs_err::read_to_string(path).map_err(ActionError::ReadEvent)?;
+        serde_json::from_str(&text).map_err(|source| ActionError::ParseEvent { path: path.to_owned(), source })
+    }
+
+    /// Whether `event_name` with this payload starts a run: an issue labelled `label`, or a new comment starting
+    /// with `trigger` by an owner, member or collaborator, never on a pull request.
+    pub fn decide(&self, event_name: &str, label: &str, trigger: &str) -> Decision {
+        let skip = |reason: String| Decision::Skip { reason };
+        let action = self.action.as_deref().unwrap_or("");
+        let Some(issue) = &self.issue else {
+            return skip(format!("the `{event_name}` event carries no issue"));
+        };
+        if issue.pull_request.is_some() {
+            return skip(format!("#{} is a pull request, not an issue", issue.number));
+        }
+        let cause = match event_name {
+            "issues" => {
+                if action != "labeled" {
+                    return skip(format!("`issues` event with action `{action}`, not `labeled`"));
+                }
+                let added = self.label.as_ref().map_or("", |added| added.name.as_str());
+                if !added.eq_ignore_ascii_case(label) {
+                    return skip(format!("label `{added}` was added, not `{label}`"));
+                }
+                format!("label {label}")
+            }
+            "issue_comment" => {
+                if action != "created" {
+                    return skip(format!("`issue_comment` event with action `{action}`, not `created`"));
+                }
+                let Some(comment) = &self.comment else {
+                    return skip("the `issue_comment` event carries no comment".to_owned());
+                };
+                if !comment.body.as_deref().unwrap_or("").trim_start().starts_with(trigger) {
+                    return skip(format!("the comment does not start with `{trigger}`"));
+                }
+                let author = comment.user.as_ref().map_or("someone", |user| user.login.as_str());
+                let association = comment.author_association.as_deref().unwrap_or("NONE");
+                if !TRUSTED_ASSOCIATIONS.contains(&association) {
+                    return skip(format!(
+                        "@{author} is {association}, not an owner, member or collaborator of the repository"
+                    ));
+                }
+                format!("comment by @{author}")
+            }
+            other => return skip(format!("the `{other}` event does not start a run")),
+        };
+        Decision::Run(TriggeredIssue {
+            number: issue.number,
+            title: issue.title.clone(),
+            body: issue.body.clone().unwrap_or_default(),
+            base_branch: self
+                .repository
+                .as_ref()
+                .and_then(|repository| repository.default_branch.clone())
+                .unwrap_or_else(|| FALLBACK_BASE_BRANCH.to_owned()),
+            cause,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use super::*;
+
+    fn payload(value: serde_json::Value) -> EventPayload {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn issue() -> serde_json::Value {
+        json!({ "number": 7, "title": "add() subtracts", "body": "2 + 2 is 0" })
+    }
+
+    fn comment_event(body: &str, association: &str) -> EventPayload {
+        payload(json!({
+            "action": "created",
+            "issue": issue(),
+            "comment": { "body": body, "author_association": association, "user": { "login": "octocat" } },
+            "repository": { "default_branch": "trunk" },
+        }))
+    }
+
+    fn reason(decision: Decision) -> String {
+        match decision {
+            Decision::Skip { reason } => reason,
+            Decision::Run(issue) => panic!("expected a skip, got a run on #{}", issue.number),
+        }
+    }
+
+    #[test]
+    fn the_label_starts_a_run() {
+        let event = payload(json!({ "action": "labeled", "label": { "name": "Agentless" }, "issue": issue() }));
+        assert_eq!(
+            event.decide("issues", "agentless", "/agentless"),
+            Decision::Run(TriggeredIssue {
+                number: 7,
+                title: "add() subtracts".to_owned(),
+                body: "2 + 2 is 0".to_owned(),
+                base_branch: "main".to_owned(),
+                cause: "label agentless".to_owned(),
+            })
+        );
+    }
+
+    #[test]
+    fn a_member_comment_starts_a_run() {
+        let Decision::Run(issue) = comment_event("  /agentless please", "MEMBER").decide("issue_comment", "x", "/agentless")
+        else {
+            panic!("expected a run");
+        };
+        assert_eq!((issue.cause.as_str(), issue.base_branch.as_str()), ("comment by @octocat", "trunk"));
+    }
+
+    #[test]
+    fn everything_else_is_skipped_with_a_reason() {
+        let other_label = payload(json!({ "action": "labeled", "label": { "name": "bug" }, "issue": issue() }));
+        let opened = payload(json!({ "action": "opened", "issue": issue() }));
+        let on_pull = payload(json!({
+            "action": "created",
+            "issue": { "number": 9, "title": "t", "pull_request": { "url": "u" } },
+            "comment": { "body": "/agentless", "author_association": "OWNER" },
+        }));
+        let reasons = [
+            reason(other_label.decide("issues", "agentless", "/agentless")),
+            reason(opened.decide("issues", "agentless", "/agentless")),
+            reason(comment_event("/agentless", "NONE").decide("issue_comment", "agentless", "/agentless")),
+            reason(comment_event("/agentless", "CONTRIBUTOR").decide("issue_comment", "agentless", "/agentless")),
+            reason(comment_event("please run /agentless", "OWNER").decide("issue_comment", "agentless", "/agentless")),
+            reason(on_pull.decide("issue_comment", "agentless", "/agentless")),
+            reason(opened.decide("push", "agentless", "/agentless")),
+            reason(EventPayload::default().decide("workflow_dispatch", "agentless", "/agentless")),
+        ];
+        insta::assert_snapshot!(reasons.join("\n"), @"");
+    }
+}

@@ -1,0 +1,436 @@
+//! Translating an instance's SWE-bench spec into a venv + pip environment on Debian: the interpreter mapped to the
+//! closest of the Pythons Debian ships (3.9, 3.11, 3.13), conda package lists and `environment.yml` files turned
+//! into pip requirements, requirement files read from the repository through [`RepoFiles`] (never downloaded),
+//! `pre_install` apt lines kept as apt, and upstream's checkout isolation and baseline commit as shell lines.
+//! Every departure from upstream is recorded in [`EnvironmentPlan::notes`].
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::SwebenchError;
+use crate::dataset::Instance;
+use crate::specs::{self, Packages, QHULL_DOWNLOAD, RepoVersionSpec};
+
+/// Heredoc delimiter of upstream's environment scripts.
+const ENV_HEREDOC_DELIMITER: &str = "EOF_59812759871";
+const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
+
+/// The Pythons Debian can give: 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DebianPython {
+    Py39,
+    Py311,
+    Py313,
+}
+
+impl DebianPython {
+    pub const ALL: [DebianPython; 3] = [DebianPython::Py39, DebianPython::Py311, DebianPython::Py313];
+
+    pub fn version(self) -> &'static str {
+        match self {
+            DebianPython::Py39 => "3.9",
+            DebianPython::Py311 => "3.11",
+            DebianPython::Py313 => "3.13",
+        }
+    }
+
+    pub fn debian_suite(self) -> &'static str {
+        match self {
+            DebianPython::Py39 => "bullseye",
+            DebianPython::Py311 => "bookworm",
+            DebianPython::Py313 => "trixie",
+        }
+    }
+
+    fn minor(self) -> u32 {
+        match self {
+            DebianPython::Py39 => 9,
+            DebianPython::Py311 => 11,
+            DebianPython::Py313 => 13,
+        }
+    }
+
+    /// The closest Debian Python to a requested `3.x`; a tie goes to the older one (old pins are likelier to have
+    /// wheels for it), and anything up to 3.10 maps to 3.9. `None` for a version that is not `3.x`.
+    pub fn closest(requested: &str) -> Option<Self> {
+        let minor: u32 = requested.trim().strip_prefix("3.")?.split('.').next()?.parse().ok()?;
+        Self::ALL.into_iter().min_by_key(|candidate| (candidate.minor().abs_diff(minor), candidate.minor()))
+    }
+}
+
+/// Reads a file of the instance's repository at a commit (e.g. `git show <commit>:<path>` in a local clone).
+pub trait RepoFiles {
+    /// `None` when the file (or the commit) is not there.
+    fn read(&self, commit: &str, path: &str) -> Option<String>;
+}
+
+impl<F: Fn(&str, &str) -> Option<String>> RepoFiles for F {
+    fn read(&self, commit: &str, path: &str) -> Option<String> {
+        self(commit, path)
+    }
+}
+
+/// What a sandbox must run to get an instance ready, in order: [`Self::checkout_script`] in the repository,
+/// then, inside a virtualenv made from [`Self::python`], [`Self::env_script`], [`Self::repo_script`] and
+/// [`Self::baseline_script`]. [`Self::setup_script`] joins them into one bash script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentPlan {
+    pub instance_id: String,
+    pub spec: RepoVersionSpec,
+    /// The spec's conda Python.
+    pub requested_python: String,
+    pub python: DebianPython,
+    /// Dependencies: what upstream's `conda create`/`pip install` env script did, as pip commands.
+    pub env_script: Vec<String>,
+    /// Upstream's `pre_install` lines (apt kept as apt) and `install`.
+    pub repo_script: Vec<String>,
+    /// Where the translation departs from upstream, one line each.
+    pub notes: Vec<String>,
+}
+
+/// pip, setuptools and wheel as conda's base environment had them (from the frozen environment exports in
+/// SWE-bench's `swebench/resources/swebench-og` at v4.1.0: Python 3.6 environments vs. the later ones).
+const BASE_PACKAGES_OLD: [&str; 3] = ["pip==21.2.2", "setuptools==58.0.4", "wheel==0.37.1"];
+const BASE_PACKAGES: [&str; 3] = ["pip==24.2", "setuptools==75.1.0", "wheel==0.44.0"];
+
+/// `REPLACE_REQ_PACKAGES`: yanked packages and their replacements.
+static YANKED_TYPES_PKG_RESOURCES: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?m)^types-pkg_resources([<>=!~]=?.*|$)"));
+static YANKED_TYPES_PKG_RESOURCES_YAML: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?m)^(\s*-\s*)types-pkg_resources([<>=!~]=?.*|$)"));
+
+fn compile(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|error| unreachable!("invalid built-in regex {pattern}: {error}"))
+}
+
+impl EnvironmentPlan {
+    pub fn for_instance(instance: &Instance, files: &dyn RepoFiles) -> Result<Self, SwebenchError> {
+        let spec = specs::spec(&instance.repo, &instance.version)
+            .ok_or_else(|| SwebenchError::NoSpec { repo: instance.repo.clone(), version: instance.version.clone() })?;
+        let mut notes = Vec::new();
+        let python = DebianPython::closest(spec.python).unwrap_or(DebianPython::Py39);
+        if python.version() != spec.python {
+            notes.push(format!("python {} replaced by Debian's {}", spec.python, python.version()));
+        }
+        let requested_minor = spec.python.strip_prefix("3.").and_then(|minor| minor.parse::<u32>().ok());
+        let base_packages = if requested_minor.is_some_and(|minor| minor < 9) { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
+        let mut env_script = vec![pip_install(base_packages.iter().copied())];
+        match spec.packages {
+            Packages::Nothing => {}
+            Packages::Requirements => {
+                let text = read_requirements(instance, files, &mut notes)?;
+                env_script.extend(install_requirements_text(&text));
+            }
+            Packages::EnvironmentYml { no_use_env } => {
+                let paths = specs::environment_yml_paths(&instance.repo);
+                let (path, text) = read_first(instance, files, paths, &mut notes)?;
+                let translated = translate_environment_yml(&text);
+                if !translated.dropped.is_empty() {
+                    notes.push(format!("{path}: conda-only packages left out: {}", translated.dropped.join(", ")));
+                }
+                if no_use_env {
+                    notes.push(format!("{path}: `conda env update` into the fresh env done as pip requirements"));
+                }
+                env_script.extend(install_requirements_text(&translated.requirements.join("\n")));
+            }
+            Packages::Conda(list) => {
+                let words = shell_words(list);
+                let translated: Vec<String> = words.iter().filter_map(|word| conda_spec_to_pip(word)).collect();
+                notes.push(format!("conda packages `{list}` installed with pip"));
+                env_script.push(pip_install(translated.iter().map(String::as_str)));
+            }
+        }
+        if !spec.pip_packages.is_empty() {
+            env_script.push(pip_install(spec.pip_packages.iter().copied()));
+        }
+        let mut repo_script = Vec::new();
+        if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {
+            notes.push(
+                "qhull download from qhull.org dropped (unreachable); matplotlib must build against a system or \
+                 bundled qhull"
+                    .to_owned(),
+            );
+        }
+        repo_script.extend(spec.pre_install.iter().filter(|line| !QHULL_DOWNLOAD.contains(line)).map(|line| (*line).to_owned()));
+        repo_script.push(spec.install.to_owned());
+        Ok(Self {
+            instance_id: instance.instance_id.clone(),
+            requested_python: spec.python.to_owned(),
+            python,
+            env_script,
+            repo_script,
+            notes,
+            spec,
+        })
+    }
+
+    /// Upstream's isolation of the checkout at the base commit (its instance-image steps minus the clone): reset,
+    /// drop the remote, every other branch and pull ref (our addition: a local full clone has them), tags newer
+    /// than the base commit, then fail if any later commit is still reachable.
+    pub fn checkout_script(base_commit: &str) -> Vec<String> {
+        vec![
+            format!("git reset --hard {base_commit}"),
+            "git remote remove origin || true".to_owned(),
+            "git for-each-ref --format='%(refname)' | grep -v '^refs/tags/' | grep -vxF \"$(git symbolic-ref -q HEAD)\" \
+             | xargs -r -n1 git update-ref -d"
+                .to_owned(),
+            format!("TARGET_TIMESTAMP=$(git show -s --format=%ci {base_commit})"),
+            "git tag -l | while read tag; do TAG_COMMIT=$(git rev-list -n 1 \"$tag\"); TAG_TIME=$(git show -s \
+             --format=%ci \"$TAG_COMMIT\"); if [[ \"$TAG_TIME\" > \"$TARGET_TIMESTAMP\" ]]; then git tag -d \"$tag\"; \
+             fi; done"
+                .to_owned(),
+            "git reflog expire --expire=now --all".to_owned(),
+            "git gc --prune=now --aggressive".to_owned(),
+            "AFTER_TIMESTAMP=$(date -d \"$TARGET_TIMESTAMP + 1 second\" '+%Y-%m-%d %H:%M:%S')".to_owned(),
+            "COMMIT_COUNT=$(git log --oneline --all --since=\"$AFTER_TIMESTAMP\" | wc -l)".to_owned(),
+            "[ \"$COMMIT_COUNT\" -eq 0 ] || exit 1".to_owned(),
+        ]
+    }
+
+    /// Upstream's last setup step: commit whatever setup changed, so `git diff` later shows only the model's edits.
+    pub fn baseline_script() -> Vec<String> {
+        vec![
+            "git config --global user.email setup@swebench.config".to_owned(),
+            "git config --global user.name SWE-bench".to_owned(),
+            "git commit --allow-empty -am SWE-bench".to_owned(),
+        ]
+    }
+
+    /// The whole setup as one `set -euxo pipefail` bash script, run in `repo_dir` with `activate` (e.g.
+    /// `source /opt/venv/bin/activate`) making the virtualenv current.
+    pub fn setup_script(&self, base_commit: &str, repo_dir: &str, activate: &str) -> String {
+        let mut lines = vec!["#!/bin/bash".to_owned(), "set -euxo pipefail".to_owned(), format!("cd {repo_dir}")];
+        lines.extend(Self::checkout_script(base_commit));
+        lines.push(activate.to_owned());
+        lines.extend(self.env_script.iter().cloned());
+        lines.extend(self.repo_script.iter().cloned());
+        lines.extend(Self::baseline_script());
+        lines.join("\n") + "\n"
+    }
+}
+
+fn pip_install<'a>(packages: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = packages.into_iter().map(shell_quote).collect();
+    format!("python -m pip install {}", quoted.join(" "))
+}
+
+fn install_requirements_text(text: &str) -> Vec<String> {
+    vec![
+        format!("cat <<'{ENV_HEREDOC_DELIMITER}' > {REQUIREMENTS_PATH}\n{text}\n{ENV_HEREDOC_DELIMITER}"),
+        format!("python -m pip install -r {REQUIREMENTS_PATH}"),
+        format!("rm {REQUIREMENTS_PATH}"),
+    ]
+}
+
+/// The first of `paths` found at the environment-setup commit, else at the base commit (noted).
+fn read_first(
+    instance: &Instance,
+    files: &dyn RepoFiles,
+    paths: &[&str],
+    notes: &mut Vec<String>,
+) -> Result<(String, String), SwebenchError> {
+    let found_at = |commit: &str| {
+        paths.iter().find_map(|path| files.read(commit, path).map(|text| ((*path).to_owned(), text)))
+    };
+    if let Some(found) = found_at(&instance.environment_setup_commit) {
+        return Ok(found);
+    }
+    let found = found_at(&instance.base_commit).ok_or_else(|| SwebenchError::MissingRepoFile {
+        repo: instance.repo.clone(),
+        commit: instance.environment_setup_commit.clone(),
+        paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+    })?;
+    notes.push(format!(
+        "{} read at the base commit: not found at environment_setup_commit {}",
+        found.0, instance.environment_setup_commit
+    ));
+    Ok(found)
+}
+
+/// Upstream's `get_requirements`: the first requirements file, `-r` includes inlined first, `-e .`, comments and
+/// `.[test` lines dropped, yanked packages replaced.
+fn read_requirements(
+    instance: &Instance,
+    files: &dyn RepoFiles,
+    notes: &mut Vec<String>,
+) -> Result<String, SwebenchError> {
+    let paths = specs::requirements_paths(&instance.repo);
+    let (path, text) = read_first(instance, files, paths, notes)?;
+    let commit = if files.read(&instance.environment_setup_commit, &path).is_some() {
+        instance.environment_setup_commit.as_str()
+    } else {
+        instance.base_commit.as_str()
+    };
+    let excluded = |line: &str| ["-e .", "#", ".[test"].iter().any(|prefix| line.trim().starts_with(prefix));
+    let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let mut included = Vec::new();
+    let mut own = Vec::new();
+    for line in text.split('\n') {
+        if line.trim().starts_with("-r") {
+            let file_name = line.get(2..).unwrap_or_default().trim();
+            let nested = normalize_path(&if folder.is_empty() { file_name.to_owned() } else { format!("{folder}/{file_name}") });
+            match files.read(commit, &nested) {
+                Some(nested_text) => included.extend(nested_text.split('\n').filter(|line| !excluded(line)).map(str::to_owned)),
+                None => notes.push(format!("{path}: included file {nested} not found; skipped as upstream does")),
+            }
+        } else if !excluded(line) {
+            own.push(line);
+        }
+    }
+    included.push(own.join("\n"));
+    Ok(YANKED_TYPES_PKG_RESOURCES.replace_all(&included.join("\n"), "types-setuptools").into_owned())
+}
+
+/// `a/b/../c` → `a/c`, `./x` → `x`.
+fn normalize_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+/// An `environment.yml` as pip requirements.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TranslatedEnvironment {
+    /// Conda dependencies as pip specs, then the `pip:` section verbatim (yanked packages replaced).
+    pub requirements: Vec<String>,
+    /// Conda dependencies with no pip counterpart (compilers, system libraries, the interpreter itself).
+    pub dropped: Vec<String>,
+}
+
+/// Conda names that differ on PyPI.
+const CONDA_TO_PIP: &[(&str, &str)] = &[
+    ("matplotlib-base", "matplotlib"),
+    ("dask-core", "dask"),
+    ("pyqt", "PyQt5"),
+    ("pytables", "tables"),
+    ("iris", "scitools-iris"),
+    ("python-graphviz", "graphviz"),
+    ("msgpack-python", "msgpack"),
+    ("seaborn-base", "seaborn"),
+    ("pyarrow-core", "pyarrow"),
+    ("numpy-base", "numpy"),
+    ("pytorch", "torch"),
+    ("netcdf4", "netCDF4"),
+];
+
+/// Conda packages that are not Python packages (or cannot be pip-installed without a system toolchain).
+const CONDA_ONLY: &[&str] = &[
+    "python", "pip", "c-compiler", "cxx-compiler", "compilers", "fortran-compiler", "pkg-config", "ccache", "hdf5",
+    "hdf4", "gtk3", "gtk4", "graphviz", "ghostscript", "ffmpeg", "imagemagick", "tk", "nodejs", "cairo", "pandoc",
+    "pygobject", "wxpython", "qt", "qt-main", "mesalib", "esmf", "esmpy", "cdms2", "cdat_info", "proj", "geos",
+    "gdal", "nomkl", "mkl", "blas", "openblas", "zlib", "sqlite", "openssl", "ca-certificates", "certifi",
+];
+
+/// A conda match spec as a pip requirement (`None` for conda-only packages). `pkg=1.2` is conda's fuzzy match
+/// (`==1.2.*`), `pkg=1.2=build` an exact one (`==1.2`).
+pub fn conda_spec_to_pip(spec: &str) -> Option<String> {
+    let spec = spec.split('#').next().unwrap_or_default().trim().trim_matches(|c| c == '\'' || c == '"');
+    let spec = spec.rsplit_once("::").map_or(spec, |(_, name)| name);
+    let split_at = spec.find(|c: char| "=<>!~ ".contains(c)).unwrap_or(spec.len());
+    let (name, constraint) = (spec[..split_at].trim(), spec[split_at..].trim());
+    let lowered = name.to_lowercase();
+    if name.is_empty() || CONDA_ONLY.contains(&lowered.as_str()) || lowered.starts_with("lib") || lowered.starts_with('_')
+    {
+        return None;
+    }
+    let pip_name = CONDA_TO_PIP.iter().find(|(conda, _)| *conda == lowered).map_or(name, |(_, pip)| *pip);
+    let fuzzy = |version: &str| if version.contains('*') { format!("=={version}") } else { format!("=={version}.*") };
+    let pip_constraint = if constraint.is_empty() {
+        String::new()
+    } else if let Some(rest) = constraint.strip_prefix('=').filter(|rest| !rest.starts_with('=')) {
+        match rest.split_once('=') {
+            Some((version, _build)) => format!("=={version}"),
+            None => fuzzy(rest),
+        }
+    } else if constraint.starts_with(|c: char| c.is_ascii_digit()) {
+        fuzzy(constraint)
+    } else {
+        constraint.replace(' ', "")
+    };
+    Some(format!("{pip_name}{pip_constraint}"))
+}
+
+/// The `dependencies` of a conda environment file, conda entries translated, the `pip:` section kept.
+pub fn translate_environment_yml(text: &str) -> TranslatedEnvironment {
+    let text = YANKED_TYPES_PKG_RESOURCES_YAML.replace_all(text, "${1}types-setuptools");
+    let mut translated = TranslatedEnvironment::default();
+    let mut in_dependencies = false;
+    let mut item_indent: Option<usize> = None;
+    let mut in_pip = false;
+    for line in text.lines() {
+        let content = line.split(" #").next().unwrap_or_default().trim_end();
+        let trimmed = content.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = content.len() - trimmed.len();
+        let is_item = trimmed.starts_with('-');
+        if !is_item && indent == 0 {
+            in_dependencies = trimmed.starts_with("dependencies:");
+            in_pip = false;
+            continue;
+        }
+        if !in_dependencies || !is_item {
+            continue;
+        }
+        let entry = trimmed.trim_start_matches('-').trim();
+        let level = *item_indent.get_or_insert(indent);
+        if indent <= level {
+            in_pip = entry == "pip:";
+            if in_pip {
+                continue;
+            }
+            match conda_spec_to_pip(entry) {
+                Some(requirement) => translated.requirements.push(requirement),
+                None => translated.dropped.push(entry.to_owned()),
+            }
+        } else if in_pip {
+            translated.requirements.push(entry.trim_matches(|c| c == '\'' || c == '"').to_owned());
+        }
+    }
+    translated
+}
+
+/// Shell words of a conda package list (`'numpy==1.19.2' pytest` → `numpy==1.19.2`, `pytest`).
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for character in text.chars() {
+        match (quote, character) {
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => quote = Some(character),
+            (None, c) if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Single-quote a word unless it is plainly safe.
+pub(crate) fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
+    if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
+}
+
+#[cfg(test)]
+#[path = "environment_tests.rs"]
+mod tests;

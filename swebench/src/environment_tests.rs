@@ -1,0 +1,179 @@
+use pretty_assertions::assert_eq;
+
+use super::*;
+
+fn instance(repo: &str, version: &str) -> Instance {
+    Instance {
+        instance_id: format!("{}-1", repo.replace('/', "__")),
+        repo: repo.to_owned(),
+        base_commit: "base0000".to_owned(),
+        patch: String::new(),
+        test_patch: String::new(),
+        problem_statement: String::new(),
+        hints_text: String::new(),
+        created_at: String::new(),
+        version: version.to_owned(),
+        fail_to_pass: Vec::new(),
+        pass_to_pass: Vec::new(),
+        environment_setup_commit: "env11111".to_owned(),
+        log_parser: None,
+    }
+}
+
+#[test]
+fn closest_debian_python() {
+    let mapped: Vec<(&str, Option<&str>)> = ["3.5", "3.6", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "2.7"]
+        .into_iter()
+        .map(|requested| (requested, DebianPython::closest(requested).map(DebianPython::version)))
+        .collect();
+    assert_eq!(
+        mapped,
+        vec![
+            ("3.5", Some("3.9")),
+            ("3.6", Some("3.9")),
+            ("3.8", Some("3.9")),
+            ("3.9", Some("3.9")),
+            ("3.10", Some("3.9")),
+            ("3.11", Some("3.11")),
+            ("3.12", Some("3.11")),
+            ("3.13", Some("3.13")),
+            ("3.14", Some("3.13")),
+            ("2.7", None),
+        ]
+    );
+}
+
+#[test]
+fn conda_specs_become_pip_requirements() {
+    let cases = [
+        ("numpy", Some("numpy")),
+        ("numpy>=1.19", Some("numpy>=1.19")),
+        ("numpy >=1.19,<2", Some("numpy>=1.19,<2")),
+        ("pydata-sphinx-theme=0.13", Some("pydata-sphinx-theme==0.13.*")),
+        ("python=3.9.20=he870216_1", None),
+        ("setuptools==38.2.4", Some("setuptools==38.2.4")),
+        ("conda-forge::matplotlib-base>=3.5", Some("matplotlib>=3.5")),
+        ("dask-core", Some("dask")),
+        ("pyqt", Some("PyQt5")),
+        ("c-compiler", None),
+        ("libgcc-ng=11.2.0", None),
+        ("_openmp_mutex", None),
+        ("pytest!=4.6.0,!=5.4.0  # comment", Some("pytest!=4.6.0,!=5.4.0")),
+        ("'pandas<2.0.0'", Some("pandas<2.0.0")),
+    ];
+    for (conda, pip) in cases {
+        assert_eq!(conda_spec_to_pip(conda).as_deref(), pip, "{conda}");
+    }
+}
+
+const MATPLOTLIB_ENV_YML: &str = "\
+# To set up a development environment using conda run:
+#
+#   conda env create -f environment.yml
+---
+name: mpl-dev
+channels:
+  - conda-forge
+dependencies:
+  # runtime dependencies
+  - cairocffi
+  - c-compiler
+  - contourpy>=1.0.1
+  - numpy>=1.21
+  - pkg-config
+  - pyqt
+  - python>=3.9
+  - setuptools_scm
+  - pip
+  - pip:
+      - mpl-sphinx-theme~=3.8.0
+      - types-pkg_resources
+      - sphinxcontrib-svg2pdfconverter>=1.1.0
+  # testing
+  - pytest!=4.6.0,!=5.4.0
+  - wxpython
+";
+
+#[test]
+fn environment_yml_translation() {
+    let translated = translate_environment_yml(MATPLOTLIB_ENV_YML);
+    assert_eq!(
+        translated.requirements,
+        vec![
+            "cairocffi",
+            "contourpy>=1.0.1",
+            "numpy>=1.21",
+            "PyQt5",
+            "setuptools_scm",
+            "mpl-sphinx-theme~=3.8.0",
+            "types-setuptools",
+            "sphinxcontrib-svg2pdfconverter>=1.1.0",
+            "pytest!=4.6.0,!=5.4.0",
+        ]
+    );
+    assert_eq!(translated.dropped, vec!["c-compiler", "pkg-config", "python>=3.9", "pip", "wxpython"]);
+}
+
+#[test]
+fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
+    // django's py3.txt at the base commit only (as with the django fork missing the 3.0/3.2 env commits).
+    let files = |commit: &str, path: &str| match (commit, path) {
+        ("base0000", "tests/requirements/py3.txt") => {
+            Some("-e ..\n-r base.txt\nasgiref >= 3.2\n# comment\ntypes-pkg_resources==0.1\npytz\n".to_owned())
+        }
+        ("base0000", "tests/requirements/base.txt") => Some("sqlparse\n-e .\n".to_owned()),
+        _ => None,
+    };
+    let plan = EnvironmentPlan::for_instance(&instance("django/django", "3.0"), &files).unwrap();
+    assert_eq!(plan.python, DebianPython::Py39);
+    assert_eq!(plan.requested_python, "3.6");
+    assert_eq!(
+        plan.env_script[1],
+        "cat <<'EOF_59812759871' > $HOME/requirements.txt\nsqlparse\n\nasgiref >= 3.2\ntypes-setuptools\npytz\n\n\
+         EOF_59812759871"
+    );
+    assert_eq!(
+        plan.notes,
+        vec![
+            "python 3.6 replaced by Debian's 3.9",
+            "tests/requirements/py3.txt read at the base commit: not found at environment_setup_commit env11111",
+        ]
+    );
+    assert_eq!(plan.env_script[0], "python -m pip install pip==21.2.2 setuptools==58.0.4 wheel==0.37.1");
+}
+
+#[test]
+fn missing_requirements_is_an_error() {
+    let nothing = |_: &str, _: &str| None;
+    let error = EnvironmentPlan::for_instance(&instance("sympy/sympy", "1.13"), &nothing).unwrap_err();
+    assert!(matches!(error, SwebenchError::MissingRepoFile { .. }), "{error}");
+    let error = EnvironmentPlan::for_instance(&instance("sympy/sympy", "0.1"), &nothing).unwrap_err();
+    assert!(matches!(error, SwebenchError::NoSpec { .. }), "{error}");
+}
+
+#[test]
+fn scikit_learn_setup_script() {
+    let nothing = |_: &str, _: &str| None;
+    let plan = EnvironmentPlan::for_instance(&instance("scikit-learn/scikit-learn", "0.22"), &nothing).unwrap();
+    insta::assert_snapshot!(plan.setup_script("base0000", "/testbed", "source /opt/venv/bin/activate"));
+    insta::assert_debug_snapshot!(plan.notes);
+}
+
+#[test]
+fn matplotlib_drops_the_qhull_download() {
+    let files = |commit: &str, path: &str| (commit == "env11111" && path == "environment.yml").then(|| MATPLOTLIB_ENV_YML.to_owned());
+    let plan = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.6"), &files).unwrap();
+    assert_eq!(plan.python, DebianPython::Py311);
+    assert_eq!(plan.repo_script.len(), 2);
+    assert!(plan.repo_script[0].starts_with("apt-get -y update"));
+    assert!(plan.repo_script.iter().all(|line| !line.contains("qhull")));
+    insta::assert_debug_snapshot!(plan.notes);
+}
+
+#[test]
+fn shell_quoting() {
+    assert_eq!(shell_quote("numpy==1.19.2"), "numpy==1.19.2");
+    assert_eq!(shell_quote("pandas<2.0.0"), "'pandas<2.0.0'");
+    assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    assert_eq!(shell_words("'numpy==1.19.2' pytest  \"a b\""), vec!["numpy==1.19.2", "pytest", "a b"]);
+}

@@ -1,0 +1,206 @@
+//! The Docker sandbox: the same behaviours as the local one plus isolation (network, memory, processes), and
+//! that no container outlives its run.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use agentless_validate::sandbox::docker::{
+    DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, WorkerLimits,
+};
+use agentless_validate::sandbox::{ExecRequest, PatchMethod, Sandbox, SandboxError, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER};
+use bollard::models::ContainerCreateBody;
+use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
+use pretty_assertions::assert_eq;
+
+use crate::support::{BROKEN, CORE, FIX, docker_image, shell};
+
+async fn worker(limits: WorkerLimits) -> Option<(DockerRuntime, DockerSandbox)> {
+    let image: ProjectImage = docker_image()?;
+    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let sandbox = runtime.start_worker(&image, &limits).await.unwrap();
+    Some((runtime, sandbox))
+}
+
+async fn run_containers(runtime: &DockerRuntime, run_id: &str) -> Vec<String> {
+    let filters = HashMap::from([("label", vec![format!("{LABEL_RUN}={run_id}")])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let containers = runtime.docker().list_containers(Some(options)).await.unwrap();
+    containers.into_iter().filter_map(|container| container.id).collect()
+}
+
+/// Processes of the sandbox user other than the `ps` listing them.
+async fn user_processes(sandbox: &DockerSandbox) -> String {
+    let output = sandbox.exec(&shell("ps -u agentless -o comm= | grep -v -x -e ps -e sh -e grep || true")).await.unwrap();
+    output.stdout
+}
+
+#[tokio::test]
+async fn exec_runs_as_the_sandbox_user_with_the_virtualenv() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let output = sandbox
+        .exec(&shell("id -un; pwd; command -v python; python -c 'import sys; print(sys.version_info[:2])'; echo e >&2; exit 5"))
+        .await
+        .unwrap();
+    assert_eq!(output.stdout, "agentless\n/work/repo\n/work/venv/bin/python\n(3, 11)\n");
+    assert_eq!((output.stderr.as_str(), output.exit_code, output.timed_out), ("e\n", 5, false));
+    let mut capped = shell("python -c \"print('a' * 5000 + 'b' * 5000 + 'END')\"");
+    capped.output_cap = 100;
+    let capped = sandbox.exec(&capped).await.unwrap();
+    assert!(capped.truncated);
+    assert_eq!(capped.stdout, format!("{}\n{TRUNCATION_MARKER}\n{}END\n", "a".repeat(50), "b".repeat(46)));
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_by_the_timeout_and_the_next_exec_works() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let mut request = ExecRequest::new(["python", "-c", "while True: pass"], Duration::from_secs(2));
+    request.timeout = Duration::from_secs(2);
+    let output = sandbox.exec(&request).await.unwrap();
+    assert_eq!((output.exit_code, output.timed_out), (TIMEOUT_EXIT_CODE, true));
+    assert!(output.duration < Duration::from_secs(6), "{:?}", output.duration);
+    assert_eq!(user_processes(&sandbox).await, "", "the loop was killed");
+    let next = sandbox.exec(&shell("echo ok")).await.unwrap();
+    assert_eq!((next.exit_code, next.stdout.as_str()), (0, "ok\n"));
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_grandchild_holding_the_pipes_cannot_hang_the_exec() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let output = sandbox.exec(&shell("sleep 60 & echo started")).await.unwrap();
+    assert_eq!((output.exit_code, output.stdout.as_str(), output.timed_out), (0, "started\n", false));
+    assert!(output.duration < Duration::from_secs(6), "{:?}", output.duration);
+    assert_eq!(user_processes(&sandbox).await, "", "the straggler was killed");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fork_bomb_is_contained() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits { pids: 64, ..WorkerLimits::default() }).await else { return };
+    let bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n";
+    let request = ExecRequest::new(["python", "-c", bomb], Duration::from_secs(4));
+    let output = sandbox.exec(&request).await.unwrap();
+    assert!(!output.success(), "{output:?}");
+    assert!(output.duration < Duration::from_secs(30), "{:?}", output.duration);
+    let next = sandbox.exec(&shell("echo ok")).await.unwrap();
+    assert_eq!((next.exit_code, next.stdout.as_str()), (0, "ok\n"));
+    assert_eq!(user_processes(&sandbox).await, "");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_memory_hog_is_killed_inside_its_limit() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits { memory_bytes: 256 << 20, ..WorkerLimits::default() }).await
+    else {
+        return;
+    };
+    let request = ExecRequest::new(["python", "-c", "x = b'x' * (1 << 30); print(len(x))"], Duration::from_secs(60));
+    let output = sandbox.exec(&request).await.unwrap();
+    assert!(!output.success(), "{output:?}");
+    assert!(!output.timed_out);
+    assert!(matches!(output.exit_code, 137 | 1), "killed by the OOM killer or MemoryError: {output:?}");
+    let next = sandbox.exec(&shell("echo ok")).await.unwrap();
+    assert_eq!(next.stdout, "ok\n");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn tests_cannot_reach_the_network() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let probe = "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)\nprint('connected')";
+    let output = sandbox.exec(&ExecRequest::new(["python", "-c", probe], Duration::from_secs(30))).await.unwrap();
+    assert_ne!(output.exit_code, 0, "{output:?}");
+    assert!(!output.stdout.contains("connected"));
+    assert!(output.stderr.contains("OSError") || output.stderr.contains("unreachable"), "{}", output.stderr);
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn patches_apply_or_are_recorded_as_failed_and_reset_restores_the_baseline() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let failed = sandbox.apply_patch(BROKEN).await.unwrap();
+    assert!(!failed.applied());
+    assert_eq!(failed.attempts.len(), 3);
+    assert!(failed.log().contains("patch does not apply"), "{}", failed.log());
+
+    let applied = sandbox.apply_patch(FIX).await.unwrap();
+    assert_eq!(applied.method, Some(PatchMethod::GitApply), "{}", applied.log());
+    let test = sandbox.exec(&shell("python -c 'import calc; assert calc.add(1, 2) == 3'")).await.unwrap();
+    assert_eq!(test.exit_code, 0, "{test:?}");
+
+    sandbox.write_file("new/deep/file.py", b"x = 1\n").await.unwrap();
+    let owned = sandbox.exec(&shell("stat -c %U new new/deep new/deep/file.py")).await.unwrap();
+    assert_eq!(owned.stdout, "agentless\nagentless\nagentless\n");
+    sandbox.exec(&shell("rm tests/test_core.py calc/notes.txt && mkdir -p build && touch build/x.o")).await.unwrap();
+    sandbox.reset().await.unwrap();
+    let status = sandbox.exec(&shell("git status --porcelain --ignored; cat calc/core.py; wc -l < calc/notes.txt")).await.unwrap();
+    assert_eq!(status.stdout, format!("{CORE}7\n"));
+    let venv = sandbox.exec(&shell("test -x /work/venv/bin/python && echo kept")).await.unwrap();
+    assert_eq!(venv.stdout, "kept\n");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_removed_container_gives_a_typed_error() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
+    runtime.docker().remove_container(sandbox.container_id(), Some(options)).await.unwrap();
+    let error = tokio::time::timeout(Duration::from_secs(10), sandbox.exec(&shell("echo hi"))).await.unwrap().unwrap_err();
+    assert!(matches!(error, SandboxError::ContainerGone { .. }), "{error}");
+    let error = sandbox.reset().await.unwrap_err();
+    assert!(matches!(error, SandboxError::ContainerGone { .. }), "{error}");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn nothing_is_left_behind_after_shutdown_or_drop() {
+    let Some(image) = docker_image() else { return };
+    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let run_id = runtime.run_id().to_owned();
+    let workers = runtime.start_workers(&image, 2, &WorkerLimits::default()).await.unwrap();
+    assert_eq!(run_containers(&runtime, &run_id).await.len(), 2);
+    assert_eq!(runtime.shutdown().await.unwrap(), 2);
+    assert_eq!(run_containers(&runtime, &run_id).await, Vec::<String>::new());
+    assert!(workers[0].exec(&shell("true")).await.is_err());
+
+    let dropped = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let dropped_id = dropped.run_id().to_owned();
+    let _worker = dropped.start_worker(&image, &WorkerLimits::default()).await.unwrap();
+    drop(dropped);
+    assert_eq!(run_containers(&runtime, &dropped_id).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
+    let Some(image) = docker_image() else { return };
+    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let mut exited = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = exited.id();
+    exited.wait().unwrap();
+    let orphan_run = format!("it-orphan-{}", DockerRuntime::new_run_id());
+    let labels = HashMap::from([
+        (LABEL_RUN.to_owned(), orphan_run.clone()),
+        (LABEL_OWNER_PID.to_owned(), dead_pid.to_string()),
+    ]);
+    let body = ContainerCreateBody {
+        image: Some(image.image.clone()),
+        cmd: Some(vec!["sleep".to_owned(), "infinity".to_owned()]),
+        labels: Some(labels),
+        ..ContainerCreateBody::default()
+    };
+    let name = format!("agentless-{orphan_run}");
+    let created = runtime
+        .docker()
+        .create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body)
+        .await
+        .unwrap();
+    runtime.docker().start_container(&created.id, None).await.unwrap();
+    let alive = runtime.start_worker(&image, &WorkerLimits::default()).await.unwrap();
+
+    let next = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    assert_eq!(run_containers(&next, &orphan_run).await, Vec::<String>::new(), "the orphan was reaped");
+    assert_eq!(run_containers(&next, runtime.run_id()).await, [alive.container_id().to_owned()], "live runs are kept");
+    runtime.shutdown().await.unwrap();
+    next.shutdown().await.unwrap();
+}
