@@ -11,7 +11,7 @@ server_pid=$!
 for _ in $(seq 50); do [ -s "$work/url" ] && break; sleep 0.1; done
 base_url=$(cat "$work/url")
 rm -f examples/tinyinvoice.transcript.jsonl
-./target/debug/agentless "${@:-localize}" \
+./target/debug/agentless "${@:-run}" \
   --repo examples/tinyinvoice --issue examples/tinyinvoice.issue.md --out "$work/run" \
   --model openai-compatible:scripted --base-url "$base_url" --no-cache \
   --record examples/tinyinvoice.transcript.jsonl >/dev/null

@@ -78,7 +78,11 @@ pub fn apply_edits(
         let Some((rule, matches)) = found else {
             let elsewhere = [MatchRule::Exact, MatchRule::TrailingWhitespace, MatchRule::Indentation]
                 .into_iter()
-                .find_map(|rule| find_in_spans(&lines, &[0..lines.len()], &search, rule).first().map(|m| m.start + 1));
+                .find_map(|rule| {
+                    find_in_spans(&lines, std::slice::from_ref(&(0..lines.len())), &search, rule)
+                        .first()
+                        .map(|m| m.start + 1)
+                });
             return Err(ApplyError::NotFound { edit, elsewhere });
         };
         for found in matches.iter().rev() {

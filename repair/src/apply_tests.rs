@@ -1,3 +1,5 @@
+#![allow(clippy::single_range_in_vec_init)] // one shown span is the common case
+
 use pretty_assertions::assert_eq;
 
 use super::*;

@@ -94,7 +94,7 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
     }
     let by_file = match edits_by_file(&edits, context, repo_root) {
         Ok(by_file) => by_file,
-        Err(rejected) => return rejected,
+        Err(rejected) => return *rejected,
     };
     let mut changed: Vec<(String, String, String)> = Vec::new();
     let mut match_rules = Vec::new();
@@ -144,7 +144,7 @@ fn edits_by_file<'e>(
     edits: &'e [SearchReplace],
     context: &RepairContext,
     repo_root: Option<&Path>,
-) -> Result<BTreeMap<String, Vec<&'e SearchReplace>>, Evaluation> {
+) -> Result<BTreeMap<String, Vec<&'e SearchReplace>>, Box<Evaluation>> {
     let mut by_file: BTreeMap<String, Vec<&SearchReplace>> = BTreeMap::new();
     let mut unnamed = Vec::new();
     for (index, edit) in edits.iter().enumerate() {
@@ -153,25 +153,25 @@ fn edits_by_file<'e>(
             continue;
         };
         if escapes_repo(path, repo_root) {
-            return Err(Evaluation::rejected(
+            return Err(Box::new(Evaluation::rejected(
                 CandidateStatus::EscapesRepo,
                 format!("edit {index} names `{path}`, outside the repository"),
-            ));
+            )));
         }
         by_file.entry(clean_path(path)).or_default().push(edit);
     }
     if let Some(&index) = unnamed.first() {
         let [only] = context.files.as_slice() else {
-            return Err(Evaluation::rejected(
+            return Err(Box::new(Evaluation::rejected(
                 CandidateStatus::OutsideContext,
                 format!("edit {index} names no file and {} files were shown", context.files.len()),
-            ));
+            )));
         };
         let unnamed_edits = edits.iter().filter(|edit| edit.path.is_none());
         by_file.entry(only.path.clone()).or_default().extend(unnamed_edits);
     }
     if let Some(path) = by_file.keys().find(|path| context.file(path).is_none()) {
-        return Err(Evaluation::rejected(CandidateStatus::OutsideContext, format!("`{path}` was not shown")));
+        return Err(Box::new(Evaluation::rejected(CandidateStatus::OutsideContext, format!("`{path}` was not shown"))));
     }
     Ok(by_file)
 }

@@ -114,7 +114,8 @@ impl EnvironmentPlan {
             notes.push(format!("python {} replaced by Debian's {}", spec.python, python.version()));
         }
         let requested_minor = spec.python.strip_prefix("3.").and_then(|minor| minor.parse::<u32>().ok());
-        let base_packages = if requested_minor.is_some_and(|minor| minor < 9) { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
+        let base_packages =
+            if requested_minor.is_some_and(|minor| minor < 9) { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
         let mut env_script = vec![pip_install(base_packages.iter().copied())];
         match spec.packages {
             Packages::Nothing => {}
@@ -152,7 +153,9 @@ impl EnvironmentPlan {
                     .to_owned(),
             );
         }
-        repo_script.extend(spec.pre_install.iter().filter(|line| !QHULL_DOWNLOAD.contains(line)).map(|line| (*line).to_owned()));
+        repo_script.extend(
+            spec.pre_install.iter().filter(|line| !QHULL_DOWNLOAD.contains(line)).map(|line| (*line).to_owned()),
+        );
         repo_script.push(spec.install.to_owned());
         Ok(Self {
             instance_id: instance.instance_id.clone(),
@@ -230,9 +233,8 @@ fn read_first(
     paths: &[&str],
     notes: &mut Vec<String>,
 ) -> Result<(String, String), SwebenchError> {
-    let found_at = |commit: &str| {
-        paths.iter().find_map(|path| files.read(commit, path).map(|text| ((*path).to_owned(), text)))
-    };
+    let found_at =
+        |commit: &str| paths.iter().find_map(|path| files.read(commit, path).map(|text| ((*path).to_owned(), text)));
     if let Some(found) = found_at(&instance.environment_setup_commit) {
         return Ok(found);
     }
@@ -269,9 +271,12 @@ fn read_requirements(
     for line in text.split('\n') {
         if line.trim().starts_with("-r") {
             let file_name = line.get(2..).unwrap_or_default().trim();
-            let nested = normalize_path(&if folder.is_empty() { file_name.to_owned() } else { format!("{folder}/{file_name}") });
+            let nested =
+                normalize_path(&if folder.is_empty() { file_name.to_owned() } else { format!("{folder}/{file_name}") });
             match files.read(commit, &nested) {
-                Some(nested_text) => included.extend(nested_text.split('\n').filter(|line| !excluded(line)).map(str::to_owned)),
+                Some(nested_text) => {
+                    included.extend(nested_text.split('\n').filter(|line| !excluded(line)).map(str::to_owned))
+                }
                 None => notes.push(format!("{path}: included file {nested} not found; skipped as upstream does")),
             }
         } else if !excluded(line) {
@@ -324,10 +329,47 @@ const CONDA_TO_PIP: &[(&str, &str)] = &[
 
 /// Conda packages that are not Python packages (or cannot be pip-installed without a system toolchain).
 const CONDA_ONLY: &[&str] = &[
-    "python", "pip", "c-compiler", "cxx-compiler", "compilers", "fortran-compiler", "pkg-config", "ccache", "hdf5",
-    "hdf4", "gtk3", "gtk4", "graphviz", "ghostscript", "ffmpeg", "imagemagick", "tk", "nodejs", "cairo", "pandoc",
-    "pygobject", "wxpython", "qt", "qt-main", "mesalib", "esmf", "esmpy", "cdms2", "cdat_info", "proj", "geos",
-    "gdal", "nomkl", "mkl", "blas", "openblas", "zlib", "sqlite", "openssl", "ca-certificates", "certifi",
+    "python",
+    "pip",
+    "c-compiler",
+    "cxx-compiler",
+    "compilers",
+    "fortran-compiler",
+    "pkg-config",
+    "ccache",
+    "hdf5",
+    "hdf4",
+    "gtk3",
+    "gtk4",
+    "graphviz",
+    "ghostscript",
+    "ffmpeg",
+    "imagemagick",
+    "tk",
+    "nodejs",
+    "cairo",
+    "pandoc",
+    "pygobject",
+    "wxpython",
+    "qt",
+    "qt-main",
+    "mesalib",
+    "esmf",
+    "esmpy",
+    "cdms2",
+    "cdat_info",
+    "proj",
+    "geos",
+    "gdal",
+    "nomkl",
+    "mkl",
+    "blas",
+    "openblas",
+    "zlib",
+    "sqlite",
+    "openssl",
+    "ca-certificates",
+    "certifi",
 ];
 
 /// A conda match spec as a pip requirement (`None` for conda-only packages). `pkg=1.2` is conda's fuzzy match
@@ -338,7 +380,10 @@ pub fn conda_spec_to_pip(spec: &str) -> Option<String> {
     let split_at = spec.find(|c: char| "=<>!~ ".contains(c)).unwrap_or(spec.len());
     let (name, constraint) = (spec[..split_at].trim(), spec[split_at..].trim());
     let lowered = name.to_lowercase();
-    if name.is_empty() || CONDA_ONLY.contains(&lowered.as_str()) || lowered.starts_with("lib") || lowered.starts_with('_')
+    if name.is_empty()
+        || CONDA_ONLY.contains(&lowered.as_str())
+        || lowered.starts_with("lib")
+        || lowered.starts_with('_')
     {
         return None;
     }
@@ -426,8 +471,7 @@ fn shell_words(text: &str) -> Vec<String> {
 
 /// Single-quote a word unless it is plainly safe.
 pub(crate) fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
+    let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
     if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 

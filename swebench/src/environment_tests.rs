@@ -161,7 +161,9 @@ fn scikit_learn_setup_script() {
 
 #[test]
 fn matplotlib_drops_the_qhull_download() {
-    let files = |commit: &str, path: &str| (commit == "env11111" && path == "environment.yml").then(|| MATPLOTLIB_ENV_YML.to_owned());
+    let files = |commit: &str, path: &str| {
+        (commit == "env11111" && path == "environment.yml").then(|| MATPLOTLIB_ENV_YML.to_owned())
+    };
     let plan = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.6"), &files).unwrap();
     assert_eq!(plan.python, DebianPython::Py311);
     assert_eq!(plan.repo_script.len(), 2);

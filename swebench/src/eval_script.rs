@@ -30,7 +30,8 @@ const NON_TEST_EXTENSIONS: [&str; 11] =
     [".json", ".png", "csv", ".txt", ".md", ".jpg", ".jpeg", ".pkl", ".yml", ".yaml", ".toml"];
 
 static GIT_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^diff --git (a/[^\t\n]+) (b/[^\t\n]+)").unwrap_or_else(|error| unreachable!("invalid built-in regex: {error}"))
+    Regex::new(r"^diff --git (a/[^\t\n]+) (b/[^\t\n]+)")
+        .unwrap_or_else(|error| unreachable!("invalid built-in regex: {error}"))
 });
 static DIFF_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"diff --git a/.* b/(.*)").unwrap_or_else(|error| unreachable!("invalid built-in regex: {error}"))
@@ -254,6 +255,9 @@ new file mode 100644
     #[test]
     fn modified_files_skip_new_files_and_hunk_lines() {
         assert_eq!(modified_files(TEST_PATCH), vec!["tests/auth_tests/test_validators.py"]);
+        let binary = "diff --git a/tests/baseline.png b/tests/baseline.png\nindex 1..2 100644\nBinary files differ\n\
+                      diff --git a/gone.py b/gone.py\ndeleted file mode 100644\n--- a/gone.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n";
+        assert_eq!(modified_files(binary), vec!["tests/baseline.png", "gone.py"]);
     }
 
     #[test]

@@ -218,8 +218,8 @@ fn django_repair_pattern_spans_lines() {
     assert_eq!(
         entries(&statuses),
         vec![
-            ("--version is equivalent to version", "PASSED"),
             ("test_version (admin_scripts.tests.CommandTypes)", "PASSED"),
+            ("--version is equivalent to version", "PASSED"),
         ]
     );
 }

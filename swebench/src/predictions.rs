@@ -62,12 +62,10 @@ pub struct Predictions {
 impl Predictions {
     pub fn load(source: &PredictionSource<'_>, instances: &[Instance]) -> Result<Self, SwebenchError> {
         match source {
-            PredictionSource::Gold => Ok(Self::from_instances(instances, GOLD_MODEL_NAME, |instance| {
-                Some(instance.patch.clone())
-            })),
-            PredictionSource::Empty => {
-                Ok(Self::from_instances(instances, EMPTY_MODEL_NAME, |_| Some(String::new())))
+            PredictionSource::Gold => {
+                Ok(Self::from_instances(instances, GOLD_MODEL_NAME, |instance| Some(instance.patch.clone())))
             }
+            PredictionSource::Empty => Ok(Self::from_instances(instances, EMPTY_MODEL_NAME, |_| Some(String::new()))),
             PredictionSource::File(path) => Self::from_file(path),
         }
     }
@@ -85,7 +83,7 @@ impl Predictions {
 
     pub fn from_file(path: &Path) -> Result<Self, SwebenchError> {
         let text = fs_err::read_to_string(path)?;
-        if text.trim_start().starts_with('{') && !path.extension().is_some_and(|extension| extension == "jsonl") {
+        if text.trim_start().starts_with('{') && path.extension().is_none_or(|extension| extension != "jsonl") {
             let keyed: IndexMap<String, Prediction> =
                 serde_json::from_str(&text).map_err(|source| SwebenchError::Json { path: path.to_owned(), source })?;
             return Ok(keyed.into_values().collect());
@@ -111,11 +109,7 @@ impl Predictions {
 
     /// Ids with a prediction that are not in the dataset.
     pub fn unknown_ids(&self, instances: &[Instance]) -> Vec<String> {
-        self.by_id
-            .keys()
-            .filter(|id| !instances.iter().any(|instance| &instance.instance_id == *id))
-            .cloned()
-            .collect()
+        self.by_id.keys().filter(|id| !instances.iter().any(|instance| &instance.instance_id == *id)).cloned().collect()
     }
 }
 

@@ -9,7 +9,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Instance;
-use crate::grading::{EvalType, LogEvaluation, ResolvedStatus, TestsStatus, classify_infra_failure, evaluate_log, tests_status};
+use crate::grading::{
+    EvalType, LogEvaluation, ResolvedStatus, TestsStatus, classify_infra_failure, evaluate_log, tests_status,
+};
 use crate::json_ascii::to_python_json;
 use crate::log_parsers::LogParser;
 use crate::predictions::{Prediction, Predictions};
@@ -92,7 +94,9 @@ pub enum ReportFile {
     Missing,
     /// Empty, not JSON, or without `{id: {resolved}}`: counted as an error.
     Unreadable,
-    Found { resolved: bool },
+    Found {
+        resolved: bool,
+    },
 }
 
 impl ReportFile {
@@ -191,10 +195,15 @@ impl RunSummary {
         for id in unresolved.iter().chain(errors.iter()) {
             let Some(failure) = logs_by_id.get(id).and_then(|logs| classify_infra_failure(logs)) else { continue };
             failure_reasons.insert(id.clone(), failure.reason.to_owned());
-            if failure.environment { infra.insert(id.clone()) } else { ambiguous.insert(id.clone()) };
+            if failure.environment {
+                infra.insert(id.clone())
+            } else {
+                ambiguous.insert(id.clone())
+            };
         }
         let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
-        let mut submitted_ids: Vec<String> = predictions.iter().map(|prediction| prediction.instance_id.clone()).collect();
+        let mut submitted_ids: Vec<String> =
+            predictions.iter().map(|prediction| prediction.instance_id.clone()).collect();
         submitted_ids.sort();
         Self {
             total_instances: instances.len(),

@@ -111,9 +111,9 @@ pub fn spec(repo: &str, version: &str) -> Option<RepoVersionSpec> {
         "pylint-dev/astroid" => has(ASTROID_VERSIONS)
             .then(|| RepoVersionSpec { pip_packages: vec!["pytest"], ..base("3.9", Packages::Nothing, TEST_PYTEST) }),
         "pylint-dev/pylint" => pylint(version, has),
-        "pytest-dev/pytest" => pytest(version, has),
+        "pytest-dev/pytest" => pytest(version),
         "pyvista/pyvista" => pyvista(version, has),
-        "scikit-learn/scikit-learn" => scikit_learn(version, has),
+        "scikit-learn/scikit-learn" => scikit_learn(has),
         "sphinx-doc/sphinx" => sphinx(version, has),
         "sqlfluff/sqlfluff" => has(SQLFLUFF_VERSIONS).then(|| base("3.9", Packages::Requirements, TEST_PYTEST)),
         "sympy/sympy" => sympy(version, has),
@@ -493,7 +493,7 @@ fn pylint(version: &str, has: impl Fn(&[&str]) -> bool) -> Option<RepoVersionSpe
 
 // ---- pytest ----
 
-fn pytest(version: &str, _has: impl Fn(&[&str]) -> bool) -> Option<RepoVersionSpec> {
+fn pytest(version: &str) -> Option<RepoVersionSpec> {
     let pins: &[&str] = match version {
         "4.4" => &[
             "atomicwrites==1.4.1",
@@ -551,23 +551,13 @@ fn pytest(version: &str, _has: impl Fn(&[&str]) -> bool) -> Option<RepoVersionSp
             "py==1.11.0",
             "toml==0.10.2",
         ],
-        "6.2" | "6.3" => &[
-            "attrs==23.1.0",
-            "iniconfig==2.0.0",
-            "packaging==23.1",
-            "pluggy==0.13.1",
-            "py==1.11.0",
-            "toml==0.10.2",
-        ],
+        "6.2" | "6.3" => {
+            &["attrs==23.1.0", "iniconfig==2.0.0", "packaging==23.1", "pluggy==0.13.1", "py==1.11.0", "toml==0.10.2"]
+        }
         "7.0" => &["attrs==23.1.0", "iniconfig==2.0.0", "packaging==23.1", "pluggy==0.13.1", "py==1.11.0"],
-        "7.1" | "7.2" => &[
-            "attrs==23.1.0",
-            "iniconfig==2.0.0",
-            "packaging==23.1",
-            "pluggy==0.13.1",
-            "py==1.11.0",
-            "tomli==2.0.1",
-        ],
+        "7.1" | "7.2" => {
+            &["attrs==23.1.0", "iniconfig==2.0.0", "packaging==23.1", "pluggy==0.13.1", "py==1.11.0", "tomli==2.0.1"]
+        }
         "7.4" | "8.0" | "8.1" | "8.2" | "8.3" | "8.4" => {
             &["iniconfig==2.0.0", "packaging==23.1", "pluggy==1.3.0", "exceptiongroup==1.1.3", "tomli==2.0.1"]
         }
@@ -597,7 +587,7 @@ fn pyvista(version: &str, has: impl Fn(&[&str]) -> bool) -> Option<RepoVersionSp
 
 // ---- scikit-learn ----
 
-fn scikit_learn(_version: &str, has: impl Fn(&[&str]) -> bool) -> Option<RepoVersionSpec> {
+fn scikit_learn(has: impl Fn(&[&str]) -> bool) -> Option<RepoVersionSpec> {
     const INSTALL: &str = "python -m pip install -v --no-use-pep517 --no-build-isolation -e .";
     if has(&["0.20", "0.21", "0.22"]) {
         return Some(RepoVersionSpec {

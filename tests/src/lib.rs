@@ -218,10 +218,22 @@ fn prompt_tokens(body: &serde_json::Value) -> usize {
         + 1
 }
 
-/// The `agentless` binary built next to the test executable (`target/<profile>/agentless`).
+/// The `agentless` binary next to the test executable (`target/<profile>/agentless`), brought up to date once
+/// per test process with `cargo build --bin agentless` (a package's tests do not rebuild another package's binary).
 pub fn agentless_bin() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().unwrap_or_default();
     let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    BUILD.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = std::process::Command::new(cargo);
+        command.args(["build", "--quiet", "--bin", "agentless"]).current_dir(workspace_root());
+        if profile_dir.file_name().is_some_and(|name| name == "release") {
+            command.arg("--release");
+        }
+        // A failed build leaves the old binary, and the test that uses it says what is wrong.
+        let _ = command.status();
+    });
     profile_dir.join(format!("agentless{}", std::env::consts::EXE_SUFFIX))
 }
 

@@ -61,26 +61,23 @@ async fn main() -> Result<(), SandboxError> {
     let files = ProjectFiles::from_pairs([
         ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
         ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
-        ("tests/test_core.py".to_owned(), b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec()),
+        (
+            "tests/test_core.py".to_owned(),
+            b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
+        ),
     ])?;
     let options = ProjectImageOptions { python, setup: Setup::Bare, pip_cert: None };
     let image = runtime.project_image(&files, &options).await?;
-    println!("project image {}: {} in {:.1?}", image.image, if image.reused { "reused" } else { "built" }, image.duration);
+    println!(
+        "project image {}: {} in {:.1?}",
+        image.image,
+        if image.reused { "reused" } else { "built" },
+        image.duration
+    );
 
     let limits = WorkerLimits::default();
     let worker = runtime.start_worker(&image, &limits).await?;
     candidate(&worker, true).await?;
-    for _ in 0..5 {
-        let t = Instant::now();
-        worker.reset().await?;
-        let t1 = t.elapsed();
-        worker.apply_patch(PATCH).await?;
-        let t2 = t.elapsed();
-        worker.exec(&ExecRequest::new(["python", "-c", "pass"], Duration::from_secs(60))).await?;
-        let t3 = t.elapsed();
-        worker.exec(&ExecRequest::new(["true"], Duration::from_secs(60))).await?;
-        eprintln!("DEBUG reset {t1:?} apply {:?} python {:?} true {:?}", t2 - t1, t3 - t2, t.elapsed() - t3);
-    }
     let mut warm = Vec::new();
     for _ in 0..rounds {
         let started = Instant::now();
@@ -101,7 +98,11 @@ async fn main() -> Result<(), SandboxError> {
 
     let (warm_median, warm_p90) = median_and_p90(warm.clone());
     let (fresh_median, fresh_p90) = median_and_p90(fresh.clone());
-    println!("per-candidate overhead (reset + apply + `python -c pass`), {} warm / {} fresh rounds:", warm.len(), fresh.len());
+    println!(
+        "per-candidate overhead (reset + apply + `python -c pass`), {} warm / {} fresh rounds:",
+        warm.len(),
+        fresh.len()
+    );
     println!("  warm worker     median {warm_median:>9.1?}  p90 {warm_p90:>9.1?}   (target <= 150ms)");
     println!("  fresh container median {fresh_median:>9.1?}  p90 {fresh_p90:>9.1?}");
     println!("  speed-up        {:.1}x   (target >= 5x)", fresh_median.as_secs_f64() / warm_median.as_secs_f64());

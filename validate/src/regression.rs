@@ -106,7 +106,8 @@ pub async fn plan(
     };
     let completion = model.complete(&request).await?;
     let raw = completion.samples.first().cloned().unwrap_or_default();
-    let named: Vec<&str> = raw.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("```")).collect();
+    let named: Vec<&str> =
+        raw.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("```")).collect();
     plan.excluded = passing[..shown].iter().filter(|test| named.contains(&test.as_str())).cloned().collect();
     plan.kept = passing.iter().filter(|test| !plan.excluded.contains(test)).cloned().collect();
     plan.raw_output = raw;
@@ -117,11 +118,7 @@ pub async fn plan(
 
 /// How a candidate's run compares with the kept set: a test that is missing counts as failing.
 pub fn compare(plan: &RegressionPlan, results: &BTreeMap<String, TestStatus>, output: &ExecOutput) -> RegressionResult {
-    let failing = plan
-        .kept
-        .iter()
-        .filter(|test| !results.get(*test).is_some_and(|status| status.is_pass()))
-        .cloned()
-        .collect();
+    let failing =
+        plan.kept.iter().filter(|test| !results.get(*test).is_some_and(|status| status.is_pass())).cloned().collect();
     RegressionResult { failing, exit_code: output.exit_code, timed_out: output.timed_out }
 }

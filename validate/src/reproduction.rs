@@ -80,9 +80,10 @@ impl ReproductionPlan {
 /// The first fenced Python block (```python, or a bare fence when there is no python one).
 pub fn first_python_block(text: &str) -> Option<String> {
     let text = text.replace("\r\n", "\n");
-    let start = text.find("```python\n").map(|at| at + "```python\n".len()).or_else(|| {
-        text.find("```\n").map(|at| at + "```\n".len())
-    })?;
+    let start = text
+        .find("```python\n")
+        .map(|at| at + "```python\n".len())
+        .or_else(|| text.find("```\n").map(|at| at + "```\n".len()))?;
     let rest = &text[start..];
     let end = rest.find("\n```").unwrap_or(rest.len());
     let code = rest[..end].trim_end();
@@ -101,9 +102,29 @@ fn normalize_test(code: &str) -> String {
         .filter(|name| name.chars().all(|c| c.is_alphanumeric() || c == '_'))
         .map(str::to_owned);
     match last_call {
-        Some(name) if !name.is_empty() => canonical.replace(&name, "test_func"),
+        Some(name) if !name.is_empty() => replace_identifier(&canonical, &name, "test_func"),
         _ => canonical,
     }
+}
+
+/// Replace whole identifiers only (`name` in `name()` but not in `rename` or `name_2`).
+fn replace_identifier(text: &str, name: &str, with: &str) -> String {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + name.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(is_ident) || after.is_some_and(is_ident) {
+            out.push_str(name);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[at + name.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub(crate) async fn run_test(
@@ -206,6 +227,14 @@ mod tests {
         assert_eq!(Verdict::of("Issue reproduced\nOther issues\n", false), Verdict::OtherIssues);
         assert_eq!(Verdict::of("nothing", false), Verdict::Silent);
         assert_eq!(Verdict::of("Issue resolved", true), Verdict::TimedOut);
+    }
+
+    #[test]
+    fn tests_differing_only_in_the_function_name_vote_together() {
+        let a = "def check_a():\n    print('Issue reproduced')\n\ncheck_a()\n";
+        let b = "def check_b():\n    # a comment\n    print(\"Issue reproduced\")\n\n\ncheck_b()\n";
+        assert_eq!(normalize_test(a), normalize_test(b));
+        assert_eq!(replace_identifier("f(x); fx(f)", "f", "g"), "g(x); fx(g)");
     }
 
     #[test]

@@ -60,11 +60,8 @@ pub fn select(candidates: &[Evaluated]) -> Selection {
     let (eligible, rule) = match min_regressions {
         Some(min) => {
             let fewest: Vec<usize> = non_empty.iter().copied().filter(|&index| regressions(index) == min).collect();
-            let reproduced: Vec<usize> = fewest
-                .iter()
-                .copied()
-                .filter(|&index| candidates[index].reproduction_passed == Some(true))
-                .collect();
+            let reproduced: Vec<usize> =
+                fewest.iter().copied().filter(|&index| candidates[index].reproduction_passed == Some(true)).collect();
             if reproduced.is_empty() {
                 (fewest, SelectionRule::RegressionOnly)
             } else {

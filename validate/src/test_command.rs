@@ -32,7 +32,7 @@ impl TestStatus {
 pub enum ResultFormat {
     /// pytest's `-rA` short summary (`PASSED a.py::t`, `FAILED a.py::t - msg`).
     PytestRa,
-    /// Django's `runtests.py --verbosity 2` (`test_x (module.Class) ... ok`).
+    /// Django's `runtests.py --verbosity 2` and `python -m unittest -v` (`test_x (module.Class) ... ok`).
     Django,
     /// Only the exit code: one pseudo-test named after the command.
     ExitCode,
@@ -56,7 +56,8 @@ impl TestCommand {
             let shell = if trimmed.contains("-rA") { trimmed.to_owned() } else { format!("{trimmed} -rA") };
             return Self { shell, format: ResultFormat::PytestRa };
         }
-        if trimmed.contains("runtests.py") {
+        // Django's runner is unittest's: `-v`/`--verbosity 2` print the same `name ... ok` lines.
+        if trimmed.contains("runtests.py") || trimmed.contains("unittest") {
             return Self { shell: trimmed.to_owned(), format: ResultFormat::Django };
         }
         Self { shell: trimmed.to_owned(), format: ResultFormat::ExitCode }
@@ -221,6 +222,7 @@ Ran 4 tests in 0.01s
     fn user_commands() {
         assert_eq!(TestCommand::from_user("pytest tests").shell, "pytest tests -rA");
         assert_eq!(TestCommand::from_user("make check").format, ResultFormat::ExitCode);
+        assert_eq!(TestCommand::from_user("python -m unittest -v").format, ResultFormat::Django);
         let results = TestCommand::from_user("make check").parse("", 2);
         assert_eq!(results["make check"], TestStatus::Failed);
     }

@@ -63,7 +63,10 @@ pub struct ValidationReport {
 
 impl ValidationReport {
     pub fn chosen_patch(&self) -> Option<&str> {
-        self.selection.chosen.and_then(|index| self.evaluated.get(index)).map(|evaluated| evaluated.model_patch.as_str())
+        self.selection
+            .chosen
+            .and_then(|index| self.evaluated.get(index))
+            .map(|evaluated| evaluated.model_patch.as_str())
     }
 }
 
@@ -88,8 +91,15 @@ pub async fn validate(
     };
 
     let regression_plan = if options.regression {
-        match regression::plan(model, first.as_ref(), &options.test_command, issue, options.test_timeout, options.output_cap)
-            .await
+        match regression::plan(
+            model,
+            first.as_ref(),
+            &options.test_command,
+            issue,
+            options.test_timeout,
+            options.output_cap,
+        )
+        .await
         {
             Ok(plan) => Some(plan),
             Err(ValidateError::Model(error)) => {
@@ -175,7 +185,9 @@ pub async fn validate(
                 model_patch: candidate.model_patch.clone(),
                 normalized_patch: candidate.normalized_patch.clone(),
                 regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
-                reproduction_passed: result.and_then(|result| result.reproduction).map(|verdict| verdict == Verdict::Resolved),
+                reproduction_passed: result
+                    .and_then(|result| result.reproduction)
+                    .map(|verdict| verdict == Verdict::Resolved),
             }
         })
         .collect();

@@ -208,28 +208,28 @@ pub struct RunArgs {
     /// Where candidates are tested.
     #[arg(long, value_enum, default_value_t = SandboxKind::Local)]
     pub sandbox: SandboxKind,
-    /// Sandboxes working in parallel.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub workers: usize,
+    /// Sandboxes working in parallel (default 2).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// The test command (default: detected; pytest with -rA, Django's runtests.py, or exit code).
     #[arg(long, value_name = "CMD")]
     pub test_cmd: Option<String>,
-    /// The command that installs the test dependencies in the virtualenv (default: requirements files and
-    /// `pip install -e .[test]`).
+    /// How the virtualenv gets the test dependencies: `auto` (requirements files and `pip install -e .[test]`),
+    /// `none` (an empty virtualenv), or a shell command.
     #[arg(long, value_name = "CMD")]
     pub setup: Option<String>,
     /// Python of the Docker image: 3.9, 3.11 or 3.13.
     #[arg(long, value_name = "X.Y", default_value = "3.11")]
     pub python: String,
-    /// Reproduction tests to generate (0: none).
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub reproduction_tests: u32,
+    /// Reproduction tests to generate, 0 for none (default 10).
+    #[arg(long, value_name = "N")]
+    pub reproduction_tests: Option<u32>,
     /// Do not run the regression tests.
     #[arg(long)]
     pub no_regression: bool,
-    /// Seconds each test run may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub test_timeout: u64,
+    /// Seconds each test run may take (default 600).
+    #[arg(long, value_name = "SECONDS")]
+    pub test_timeout: Option<u64>,
     /// Number of edit-location samples.
     #[arg(long, value_name = "N")]
     pub edit_samples: Option<u32>,

@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub localize: LocalizeConfig,
     #[serde(default)]
     pub repair: RepairConfig,
+    #[serde(default)]
+    pub validate: ValidateConfig,
 }
 
 /// A provider table: `[providers.NAME]`. Unset fields fall back to the built-in provider of the same name.
@@ -68,6 +70,18 @@ pub struct LocalizeConfig {
 pub struct RepairConfig {
     pub samples: Option<u32>,
     pub temperature: Option<f32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateConfig {
+    /// The test command (default: detected).
+    pub test_cmd: Option<String>,
+    /// `auto` (requirements files and `pip install -e .[test]`), `none` (an empty virtualenv), or a shell command.
+    pub setup: Option<String>,
+    pub reproduction_tests: Option<u32>,
+    pub workers: Option<usize>,
+    pub test_timeout_secs: Option<u64>,
 }
 
 impl FileConfig {

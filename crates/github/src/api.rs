@@ -118,8 +118,7 @@ impl GitHub {
         let mut comments = Vec::new();
         for page in 1..=MAX_PAGES {
             let query = [("per_page", PAGE_SIZE.to_string()), ("page", page.to_string())];
-            let batch: Vec<IssueComment> =
-                self.send(Method::GET, &path, &query, None, Permission::Issues).await?;
+            let batch: Vec<IssueComment> = self.send(Method::GET, &path, &query, None, Permission::Issues).await?;
             let last = batch.len() < PAGE_SIZE;
             comments.extend(batch);
             if last {
@@ -156,9 +155,7 @@ impl GitHub {
     /// request is then opened as a regular one.
     pub async fn create_pull_request(&self, repo: &str, pull: &NewPullRequest) -> Result<PullRequest, ApiError> {
         let path = format!("/repos/{repo}/pulls");
-        let body = |draft: bool| {
-            serde_json::json!({ "title": pull.title, "head": pull.head, "base": pull.base, "body": pull.body, "draft": draft })
-        };
+        let body = |draft: bool| serde_json::json!({ "title": pull.title, "head": pull.head, "base": pull.base, "body": pull.body, "draft": draft });
         match self.send(Method::POST, &path, &[], Some(body(pull.draft)), Permission::PullRequests).await {
             Err(ApiError::Status { status: 422, message, .. })
                 if pull.draft && message.to_lowercase().contains("draft") =>
@@ -246,9 +243,12 @@ impl GitHub {
                             needs: denied.then_some(needs),
                         }
                     }
-                    Failure::Transport(source) => {
-                        ApiError::Transport { method: method.to_string(), path: path.to_owned(), attempts: attempt, source }
-                    }
+                    Failure::Transport(source) => ApiError::Transport {
+                        method: method.to_string(),
+                        path: path.to_owned(),
+                        attempts: attempt,
+                        source,
+                    },
                 });
             }
             let delay = wait

@@ -175,7 +175,10 @@ mod tests {
     fn a_missing_token_is_named() {
         let pairs: Vec<_> = MINIMAL.iter().copied().filter(|(name, _)| *name != "GITHUB_TOKEN").collect();
         let error = ActionEnv::from_lookup(&lookup(&pairs)).unwrap_err();
-        assert_eq!(error.to_string(), "the environment variable GITHUB_TOKEN is not set (is this running in GitHub Actions?)");
+        assert_eq!(
+            error.to_string(),
+            "the environment variable GITHUB_TOKEN is not set (is this running in GitHub Actions?)"
+        );
     }
 
     #[test]

@@ -185,7 +185,8 @@ mod tests {
 
     #[test]
     fn a_member_comment_starts_a_run() {
-        let Decision::Run(issue) = comment_event("  /agentless please", "MEMBER").decide("issue_comment", "x", "/agentless")
+        let Decision::Run(issue) =
+            comment_event("  /agentless please", "MEMBER").decide("issue_comment", "x", "/agentless")
         else {
             panic!("expected a run");
         };
@@ -211,6 +212,15 @@ mod tests {
             reason(opened.decide("push", "agentless", "/agentless")),
             reason(EventPayload::default().decide("workflow_dispatch", "agentless", "/agentless")),
         ];
-        insta::assert_snapshot!(reasons.join("\n"), @"");
+        insta::assert_snapshot!(reasons.join("\n"), @r#"
+        label `bug` was added, not `agentless`
+        `issues` event with action `opened`, not `labeled`
+        @octocat is NONE, not an owner, member or collaborator of the repository
+        @octocat is CONTRIBUTOR, not an owner, member or collaborator of the repository
+        the comment does not start with `/agentless`
+        #9 is a pull request, not an issue
+        the `push` event does not start a run
+        the `workflow_dispatch` event carries no issue
+    "#);
     }
 }

@@ -122,5 +122,7 @@ async fn git(workspace: &Path, args: &[&str], env: &[(&str, &str)], token: &Toke
         return Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned());
     }
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    Err(GitError::Failed { command, output: token.redact(text.trim()) })
+    // git pads `remote:` lines with spaces meant for a terminal.
+    let text: Vec<&str> = text.trim().lines().map(str::trim_end).collect();
+    Err(GitError::Failed { command, output: token.redact(&text.join("\n")) })
 }

@@ -93,7 +93,8 @@ pub async fn run_action(
         Decision::Skip { reason } => {
             tracing::info!("not running: {reason}");
             if let Some(path) = &env.step_summary {
-                outputs::append(path, &format!("Agentless did not run: {reason}\n")).map_err(ActionError::WriteOutputs)?;
+                outputs::append(path, &format!("Agentless did not run: {reason}\n"))
+                    .map_err(ActionError::WriteOutputs)?;
             }
             return Ok(ActionOutcome::Skipped { reason });
         }
@@ -187,12 +188,8 @@ async fn report_and_run(
     progress.cost_usd = Some(outcome.cost_usd);
 
     let Some(patch) = outcome.patch.filter(|patch| !patch.trim().is_empty()) else {
-        let body = render::no_patch_comment(
-            run,
-            outcome.why_no_patch.as_deref(),
-            &outcome.best_candidates,
-            outcome.cost_usd,
-        );
+        let body =
+            render::no_patch_comment(run, outcome.why_no_patch.as_deref(), &outcome.best_candidates, outcome.cost_usd);
         let comment = github.update_comment(repo, comment.id, &body).await?;
         return Ok(ActionOutcome::NoPatch {
             issue: issue.number,
@@ -207,7 +204,8 @@ async fn report_and_run(
     fs_err::write(&patch_path, &patch).map_err(ActionError::WritePatch)?;
 
     let branch = git::branch_name(issue.number);
-    let mut message = format!("{}\n\nProposed by Agentless for issue #{}.", render::pull_request_title(issue), issue.number);
+    let mut message =
+        format!("{}\n\nProposed by Agentless for issue #{}.", render::pull_request_title(issue), issue.number);
     if let Some(url) = run.run_url {
         let _ = write!(message, "\n\nRun: {url}");
     }
@@ -220,11 +218,18 @@ async fn report_and_run(
     let pull = match github.open_pull_request(repo, env.owner(), &branch).await? {
         Some(existing) => github.update_pull_request(repo, existing.number, &title, &body).await?,
         None => {
-            let new = NewPullRequest { title, head: branch.clone(), base: issue.base_branch.clone(), body, draft: true };
+            let new =
+                NewPullRequest { title, head: branch.clone(), base: issue.base_branch.clone(), body, draft: true };
             github.create_pull_request(repo, &new).await?
         }
     };
-    let body = render::pull_request_comment(run, &pull.html_url, pull.number, &branch, outcome.cost_usd);
+    let fix = render::FixLocation {
+        pull_url: &pull.html_url,
+        pull_number: pull.number,
+        branch: &branch,
+        commit: &pushed.commit,
+    };
+    let body = render::pull_request_comment(run, fix, outcome.cost_usd);
     let comment = github.update_comment(repo, comment.id, &body).await?;
     Ok(ActionOutcome::PullRequest {
         issue: issue.number,

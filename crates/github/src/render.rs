@@ -42,10 +42,21 @@ pub fn started_comment(run: &RunInfo<'_>) -> String {
     )
 }
 
-pub fn pull_request_comment(run: &RunInfo<'_>, pull_url: &str, pull_number: u64, branch: &str, cost: f64) -> String {
+/// Where the fix went: the pull request, and the branch and commit, so a re-run's comment shows what changed.
+#[derive(Debug, Clone, Copy)]
+pub struct FixLocation<'a> {
+    pub pull_url: &'a str,
+    pub pull_number: u64,
+    pub branch: &'a str,
+    pub commit: &'a str,
+}
+
+pub fn pull_request_comment(run: &RunInfo<'_>, fix: FixLocation<'_>, cost: f64) -> String {
+    let FixLocation { pull_url, pull_number, branch, commit } = fix;
+    let short = commit.get(..12).unwrap_or(commit);
     format!(
-        "{}\n**Agentless** proposes a fix in draft pull request [#{pull_number}]({pull_url}) (branch `{branch}`).\n\n\
-         Cost ${cost:.4} · {}\n",
+        "{}\n**Agentless** proposes a fix in draft pull request [#{pull_number}]({pull_url}) (branch `{branch}`, \
+         commit `{short}`).\n\nCost ${cost:.4} · {}\n",
         marker(run.issue.number),
         run.run_link()
     )
@@ -161,11 +172,7 @@ pub fn issue_text(issue: &TriggeredIssue, comments: &[IssueComment], trigger: &s
 
 /// `text` in a code fence longer than any run of backticks inside it.
 fn fenced(language: &str, text: &str) -> String {
-    let longest = text
-        .split(|character| character != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|character| character != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}{language}\n{}\n{fence}", text.trim_end_matches('\n'))
 }
@@ -211,6 +218,19 @@ mod tests {
         let text = format!("intro\n```diff\n{}```\n", "+line\n".repeat(100));
         let short = shorten(&text, 60);
         assert!(short.chars().count() < 130, "{short}");
-        insta::assert_snapshot!(short, @"");
+        insta::assert_snapshot!(short, @r#"
+        intro
+        ```diff
+        +line
+        +line
+        +line
+        +line
+        +line
+        +line
+        +line
+        ```
+
+        *(cut short; the full text is in the run's artifact)*
+    "#);
     }
 }

@@ -111,9 +111,9 @@ impl RepoIndex {
             };
             insert_at(&mut tree, &parts, value);
         }
-        let mut structure = Map::new();
-        structure.insert(snapshot.name().to_owned(), Value::Object(tree));
-        json!({ "repo": snapshot.name(), "base_commit": snapshot.commit(), "structure": structure })
+        // Paths in the tree are relative to the repository root. The original files root-level files under a
+        // pseudo-folder named after the clone (`django/setup.py`); that quirk is not copied.
+        json!({ "repo": snapshot.name(), "base_commit": snapshot.commit(), "structure": tree })
     }
 }
 

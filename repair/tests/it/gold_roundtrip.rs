@@ -45,7 +45,7 @@ fn every_lite_gold_hunk_round_trips() {
                 };
                 assert_eq!(edit.path.as_deref(), Some(file.path()));
                 let line_count = search.len();
-                match apply_edits(&pre, &[0..line_count], &[(&edit.search, &edit.replace)]) {
+                match apply_edits(&pre, std::slice::from_ref(&(0..line_count)), &[(&edit.search, &edit.replace)]) {
                     Ok(applied) if applied.text == post => {}
                     Ok(_) => {
                         failures.push(format!("{id}: wrong post-image"));

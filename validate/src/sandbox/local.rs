@@ -74,10 +74,20 @@ impl LocalSandbox {
             tracing::info!(command = %step.command, "local sandbox setup");
             let output = sandbox.exec(&ExecRequest::new(["sh", "-c", &step.command], STEP_TIMEOUT)).await?;
             let text = format!("{}{}", output.stdout, output.stderr);
-            let _ = writeln!(sandbox.setup_log, "$ {}\n(exit code {})\n{}", step.command, output.exit_code, text.trim_end());
+            let _ = writeln!(
+                sandbox.setup_log,
+                "$ {}\n(exit code {})\n{}",
+                step.command,
+                output.exit_code,
+                text.trim_end()
+            );
             if !output.success() {
                 if step.required {
-                    return Err(SandboxError::Setup { command: step.command, exit_code: output.exit_code, output: text });
+                    return Err(SandboxError::Setup {
+                        command: step.command,
+                        exit_code: output.exit_code,
+                        output: text,
+                    });
                 }
                 tracing::warn!(command = %step.command, exit_code = output.exit_code, "optional setup step failed");
             }
@@ -187,7 +197,9 @@ impl Sandbox for LocalSandbox {
         } else {
             status
                 .and_then(|status| {
-                    status.code().or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|signal| 128 + signal))
+                    status
+                        .code()
+                        .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|signal| 128 + signal))
                 })
                 .unwrap_or(-1)
         };

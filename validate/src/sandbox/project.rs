@@ -26,7 +26,9 @@ impl ProjectFiles {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, SandboxError> {
         let files = pairs
             .into_iter()
-            .map(|(path, contents)| Ok(ProjectFile { path: super::checked_relative_path(&path)?, contents, executable: false }))
+            .map(|(path, contents)| {
+                Ok(ProjectFile { path: super::checked_relative_path(&path)?, contents, executable: false })
+            })
             .collect::<Result<Vec<_>, SandboxError>>()?;
         Ok(Self::normalized(files))
     }
@@ -180,7 +182,10 @@ impl Setup {
                     let is_requirements = name.ends_with(".txt")
                         && ((folder.is_empty() && name.contains("requirements")) || folder == "requirements");
                     if is_requirements {
-                        steps.push(SetupStep { command: format!("{pip} -r {}", shell_quote(&file.path)), required: false });
+                        steps.push(SetupStep {
+                            command: format!("{pip} -r {}", shell_quote(&file.path)),
+                            required: false,
+                        });
                     }
                 }
                 if installable(files) {

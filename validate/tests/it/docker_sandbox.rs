@@ -7,7 +7,9 @@ use std::time::Duration;
 use agentless_validate::sandbox::docker::{
     DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, WorkerLimits,
 };
-use agentless_validate::sandbox::{ExecRequest, PatchMethod, Sandbox, SandboxError, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER};
+use agentless_validate::sandbox::{
+    ExecRequest, PatchMethod, Sandbox, SandboxError, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
+};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
 use pretty_assertions::assert_eq;
@@ -28,17 +30,20 @@ async fn run_containers(runtime: &DockerRuntime, run_id: &str) -> Vec<String> {
     containers.into_iter().filter_map(|container| container.id).collect()
 }
 
-/// Processes of the sandbox user other than the `ps` listing them.
+/// Processes of the sandbox user other than the in-container runner and the `ps` listing them.
 async fn user_processes(sandbox: &DockerSandbox) -> String {
-    let output = sandbox.exec(&shell("ps -u agentless -o comm= | grep -v -x -e ps -e sh -e grep || true")).await.unwrap();
-    output.stdout
+    let listing =
+        "ps -u agentless -o args= | grep -v -e '^ps ' -e '^sh -c' -e '^grep' -e '^/usr/bin/python3 -u -c' || true";
+    sandbox.exec(&shell(listing)).await.unwrap().stdout
 }
 
 #[tokio::test]
 async fn exec_runs_as_the_sandbox_user_with_the_virtualenv() {
     let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
     let output = sandbox
-        .exec(&shell("id -un; pwd; command -v python; python -c 'import sys; print(sys.version_info[:2])'; echo e >&2; exit 5"))
+        .exec(&shell(
+            "id -un; pwd; command -v python; python -c 'import sys; print(sys.version_info[:2])'; echo e >&2; exit 5",
+        ))
         .await
         .unwrap();
     assert_eq!(output.stdout, "agentless\n/work/repo\n/work/venv/bin/python\n(3, 11)\n");
@@ -134,7 +139,10 @@ async fn patches_apply_or_are_recorded_as_failed_and_reset_restores_the_baseline
     assert_eq!(owned.stdout, "agentless\nagentless\nagentless\n");
     sandbox.exec(&shell("rm tests/test_core.py calc/notes.txt && mkdir -p build && touch build/x.o")).await.unwrap();
     sandbox.reset().await.unwrap();
-    let status = sandbox.exec(&shell("git status --porcelain --ignored; cat calc/core.py; wc -l < calc/notes.txt")).await.unwrap();
+    let status = sandbox
+        .exec(&shell("git status --porcelain --ignored; cat calc/core.py; wc -l < calc/notes.txt"))
+        .await
+        .unwrap();
     assert_eq!(status.stdout, format!("{CORE}7\n"));
     let venv = sandbox.exec(&shell("test -x /work/venv/bin/python && echo kept")).await.unwrap();
     assert_eq!(venv.stdout, "kept\n");
@@ -146,7 +154,8 @@ async fn a_removed_container_gives_a_typed_error() {
     let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
     let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
     runtime.docker().remove_container(sandbox.container_id(), Some(options)).await.unwrap();
-    let error = tokio::time::timeout(Duration::from_secs(10), sandbox.exec(&shell("echo hi"))).await.unwrap().unwrap_err();
+    let error =
+        tokio::time::timeout(Duration::from_secs(10), sandbox.exec(&shell("echo hi"))).await.unwrap().unwrap_err();
     assert!(matches!(error, SandboxError::ContainerGone { .. }), "{error}");
     let error = sandbox.reset().await.unwrap_err();
     assert!(matches!(error, SandboxError::ContainerGone { .. }), "{error}");
@@ -179,10 +188,8 @@ async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
     let dead_pid = exited.id();
     exited.wait().unwrap();
     let orphan_run = format!("it-orphan-{}", DockerRuntime::new_run_id());
-    let labels = HashMap::from([
-        (LABEL_RUN.to_owned(), orphan_run.clone()),
-        (LABEL_OWNER_PID.to_owned(), dead_pid.to_string()),
-    ]);
+    let labels =
+        HashMap::from([(LABEL_RUN.to_owned(), orphan_run.clone()), (LABEL_OWNER_PID.to_owned(), dead_pid.to_string())]);
     let body = ContainerCreateBody {
         image: Some(image.image.clone()),
         cmd: Some(vec!["sleep".to_owned(), "infinity".to_owned()]),

@@ -23,7 +23,9 @@ fn read(sandbox: &LocalSandbox, path: &str) -> String {
 async fn exec_runs_in_the_checkout_with_the_virtualenv_first() {
     let sandbox = sandbox().await;
     let output = sandbox
-        .exec(&shell("pwd; command -v python; echo \"$GREETING\" >&2; python -c 'import calc; print(calc.add(5, 2))'; exit 3"))
+        .exec(&shell(
+            "pwd; command -v python; echo \"$GREETING\" >&2; python -c 'import calc; print(calc.add(5, 2))'; exit 3",
+        ))
         .await
         .unwrap();
     let mut request = shell("echo \"$GREETING\" >&2");
@@ -79,7 +81,8 @@ async fn a_clean_patch_applies_with_git_apply() {
 #[tokio::test]
 async fn a_patch_with_stale_context_falls_back_to_patch_with_fuzz() {
     let sandbox = sandbox().await;
-    let stale = "--- a/calc/notes.txt\n+++ b/calc/notes.txt\n@@ -2,5 +2,5 @@\n two\n THREE\n-four\n+FOUR\n five\n six\n";
+    let stale =
+        "--- a/calc/notes.txt\n+++ b/calc/notes.txt\n@@ -2,5 +2,5 @@\n two\n THREE\n-four\n+FOUR\n five\n six\n";
     let outcome = sandbox.apply_patch(stale).await.unwrap();
     let methods: Vec<PatchMethod> = outcome.attempts.iter().map(|attempt| attempt.method).collect();
     assert_eq!(methods, [PatchMethod::GitApply, PatchMethod::GitApplyReject, PatchMethod::PatchFuzz]);
@@ -123,7 +126,10 @@ async fn files_are_written_inside_the_checkout_only() {
     let output = sandbox.exec(&ExecRequest::new(["python", "a/b/c.py"], Duration::from_secs(30))).await.unwrap();
     assert_eq!(output.stdout, "hi\n");
     assert!(matches!(sandbox.write_file("../escape.py", b"").await, Err(SandboxError::InvalidPath { .. })));
-    assert!(matches!(sandbox.exec(&ExecRequest::new(Vec::<String>::new(), Duration::from_secs(1))).await, Err(SandboxError::EmptyArgv)));
+    assert!(matches!(
+        sandbox.exec(&ExecRequest::new(Vec::<String>::new(), Duration::from_secs(1))).await,
+        Err(SandboxError::EmptyArgv)
+    ));
 }
 
 #[tokio::test]
@@ -149,7 +155,8 @@ async fn the_users_folder_is_never_touched() {
 
 #[tokio::test]
 async fn a_failing_setup_command_is_a_typed_error() {
-    let options = LocalOptions { python: "python3".to_owned(), setup: Setup::Command("echo nope >&2; exit 7".to_owned()) };
+    let options =
+        LocalOptions { python: "python3".to_owned(), setup: Setup::Command("echo nope >&2; exit 7".to_owned()) };
     let error = LocalSandbox::create(&project(), &options).await.unwrap_err();
     let SandboxError::Setup { command, exit_code, output } = error else { panic!("{error}") };
     assert_eq!((command.as_str(), exit_code, output.as_str()), ("echo nope >&2; exit 7", 7, "nope\n"));

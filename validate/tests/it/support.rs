@@ -51,7 +51,9 @@ pub fn docker_image() -> Option<ProjectImage> {
     let prepared = IMAGE.get_or_init(|| {
         std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(prepare_image()).map_err(|error| format!("{error}: {:?}", std::error::Error::source(&error)))
+            runtime
+                .block_on(prepare_image())
+                .map_err(|error| format!("{error}: {:?}", std::error::Error::source(&error)))
         })
         .join()
         .unwrap()
@@ -69,7 +71,9 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
             if std::env::var_os(REQUIRE_DOCKER).is_some() {
                 return Err(error);
             }
-            eprintln!("\n*** SKIPPING the Docker sandbox tests: {error} (set {REQUIRE_DOCKER}=1 to fail instead) ***\n");
+            eprintln!(
+                "\n*** SKIPPING the Docker sandbox tests: {error} (set {REQUIRE_DOCKER}=1 to fail instead) ***\n"
+            );
             return Ok(None);
         }
         Err(error) => return Err(error),

@@ -99,7 +99,8 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
         Some(validation) => validation,
         None => {
             progress.set_message("validate: preparing the sandbox");
-            let validation = validate_in_sandboxes(&args, &setup.client, &snapshot, &issue.text, &patches, &run_dir).await?;
+            let validation =
+                validate_in_sandboxes(&args, &config, &setup.client, &snapshot, &issue.text, &patches, &run_dir).await?;
             write_json(&validation_path, &validation)?;
             for (slot, result) in validation.patch_results.iter().enumerate() {
                 let log = format!("{}\n\n{}", result.apply_log, result.test_log);
@@ -159,6 +160,7 @@ fn resumed<T: for<'de> Deserialize<'de>>(args: &RunArgs, path: &Path) -> Result<
 
 async fn validate_in_sandboxes(
     args: &RunArgs,
+    config: &FileConfig,
     model: &dyn agentless_model::LanguageModel,
     snapshot: &RepoSnapshot,
     issue: &str,
@@ -171,24 +173,27 @@ async fn validate_in_sandboxes(
         pairs
     })?;
     let files = ProjectFiles::from_pairs(files)?;
-    let setup = match &args.setup {
-        Some(command) => Setup::Command(command.clone()),
-        None => Setup::Auto,
+    let validate_config = &config.validate;
+    let setup = match args.setup.as_deref().or(validate_config.setup.as_deref()) {
+        None | Some("auto") => Setup::Auto,
+        Some("none") => Setup::Bare,
+        Some(command) => Setup::Command(command.to_owned()),
     };
-    let test_command = match &args.test_cmd {
+    let test_command = match args.test_cmd.as_deref().or(validate_config.test_cmd.as_deref()) {
         Some(command) => TestCommand::from_user(command),
         None => TestCommand::detect(snapshot.files()),
     };
+    let test_timeout = args.test_timeout.or(validate_config.test_timeout_secs).unwrap_or(600);
     let options = ValidateOptions {
         test_command,
         regression: !args.no_regression,
-        reproduction_tests: args.reproduction_tests,
+        reproduction_tests: args.reproduction_tests.or(validate_config.reproduction_tests).unwrap_or(10),
         reproduction_temperature: 0.8,
-        test_timeout: Duration::from_secs(args.test_timeout),
-        reproduction_timeout: Duration::from_secs(args.test_timeout.min(600)),
+        test_timeout: Duration::from_secs(test_timeout),
+        reproduction_timeout: Duration::from_secs(test_timeout.min(600)),
         output_cap: 256 * 1024,
     };
-    let workers = args.workers.max(1);
+    let workers = args.workers.or(validate_config.workers).unwrap_or(2).max(1);
     match args.sandbox {
         SandboxKind::Local => {
             let local_options = LocalOptions { setup, ..LocalOptions::default() };

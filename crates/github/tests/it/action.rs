@@ -17,7 +17,8 @@ async fn a_labelled_issue_gets_a_branch_and_a_draft_pull_request() {
     bench.mount(discussion, false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
 
-    let outcome = run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
+    let outcome =
+        run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
 
     let ActionOutcome::PullRequest { url, number, branch, commit, patch_path, .. } = &outcome else {
         panic!("expected a pull request, got {outcome:?}");
@@ -41,15 +42,12 @@ async fn a_labelled_issue_gets_a_branch_and_a_draft_pull_request() {
     );
     insta::assert_snapshot!("started_comment", body_of(&calls, 1));
     insta::assert_json_snapshot!("draft_pull_request", calls[3].body);
-    insta::assert_snapshot!("pull_request_comment", body_of(&calls, 4));
+    insta::assert_snapshot!("pull_request_comment", body_of(&calls, 4).replace(&commit[..12], "[COMMIT]"));
     insta::assert_snapshot!("issue_text", pipeline.issue_texts().join("\n=====\n"));
     assert_eq!(pipeline.seen.lock().unwrap()[0].1, bench.workspace);
 
     // The remote got exactly one new branch: one commit by the bot on top of HEAD, whose diff is the patch.
-    assert_eq!(
-        branches(&bench.remote),
-        format!("agentless/issue-7 {commit}\nmain {}", bench.base)
-    );
+    assert_eq!(branches(&bench.remote), format!("agentless/issue-7 {commit}\nmain {}", bench.base));
     assert_eq!(git(&bench.remote, &["rev-parse", &format!("{commit}^")]), bench.base);
     assert_eq!(
         git(&bench.remote, &["log", "-1", "--format=%an <%ae>%n%cn%n%B", commit]),
@@ -97,8 +95,9 @@ async fn a_comment_from_a_non_member_does_nothing() {
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
 
-    let outcome =
-        run_action(&bench.env("issue_comment", &support::comment_event("NONE")), &pipeline, &bench.github()).await.unwrap();
+    let outcome = run_action(&bench.env("issue_comment", &support::comment_event("NONE")), &pipeline, &bench.github())
+        .await
+        .unwrap();
 
     assert_eq!(
         outcome,
@@ -117,9 +116,10 @@ async fn a_member_comment_runs_it() {
     let bench = Bench::new().await;
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
-    let outcome = run_action(&bench.env("issue_comment", &support::comment_event("COLLABORATOR")), &pipeline, &bench.github())
-        .await
-        .unwrap();
+    let outcome =
+        run_action(&bench.env("issue_comment", &support::comment_event("COLLABORATOR")), &pipeline, &bench.github())
+            .await
+            .unwrap();
     assert!(matches!(outcome, ActionOutcome::PullRequest { number: PULL, .. }), "{outcome:?}");
 }
 
@@ -177,7 +177,8 @@ async fn a_rejected_push_says_contents_write_is_missing() {
     let mut env = bench.env("issues", &support::labeled_event());
     env.push_remote = PushRemote::Url(rejecting.to_str().unwrap().to_owned());
 
-    let error = run_action(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap_err();
+    let error =
+        run_action(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap_err();
 
     assert!(matches!(error, ActionError::Git(GitError::PushRejected { .. })), "{error:?}");
     assert_eq!(error.missing_permission(), Some(Permission::Contents));
@@ -194,7 +195,9 @@ async fn a_rejected_push_says_contents_write_is_missing() {
     let comment = body_of(&calls, 2);
     assert!(comment.contains("`contents: write`"), "{comment}");
     assert!(!comment.contains(TOKEN), "{comment}");
-    insta::assert_snapshot!("push_rejected_comment", bench.scrub(&comment));
+    insta::with_settings!({ filters => vec![(r"\b[0-9a-f]{40}\b", "[SHA]")] }, {
+        insta::assert_snapshot!("push_rejected_comment", bench.scrub(&comment));
+    });
     assert_eq!(branches(&rejecting), "");
     assert_eq!(branches(&bench.remote), format!("main {}", bench.base));
 }
@@ -205,7 +208,8 @@ async fn a_failing_pipeline_is_reported_on_the_issue() {
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::returning(Err("the model budget of $2.00 is spent".to_owned()));
 
-    let error = run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap_err();
+    let error =
+        run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap_err();
 
     assert!(matches!(error, ActionError::Pipeline { .. }), "{error:?}");
     assert_eq!(error.to_string(), "the pipeline failed: the model budget of $2.00 is spent");
@@ -236,7 +240,8 @@ async fn no_patch_explains_why_and_shows_the_candidates() {
         best_candidates: vec![FIX_SUM.to_owned(), "diff --git a/x.py b/x.py\n+```\n".to_owned()],
     }));
 
-    let outcome = run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
+    let outcome =
+        run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
 
     assert_eq!(
         outcome,

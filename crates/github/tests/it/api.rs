@@ -63,12 +63,17 @@ async fn an_exhausted_primary_rate_limit_is_retried_until_the_attempts_run_out()
 async fn a_403_on_comments_names_issues_write() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(json_reply(403, json!({ "message": format!("Resource not accessible by integration ({TOKEN})") })))
+        .respond_with(json_reply(
+            403,
+            json!({ "message": format!("Resource not accessible by integration ({TOKEN})") }),
+        ))
         .mount(&server)
         .await;
     let error = support::github(&server.uri()).create_comment("octo/calc", 7, "hi").await.unwrap_err();
     assert!(matches!(error, ApiError::Status { needs: Some(Permission::Issues), attempts: 1, .. }), "{error:?}");
-    insta::assert_snapshot!(error, @"");
+    insta::assert_snapshot!(error, @r#"
+        GitHub answered HTTP 403 to POST /repos/octo/calc/issues/7/comments after 1 attempt(s): Resource not accessible by integration (***) (the token needs the `issues: write` permission)
+    "#);
 }
 
 #[tokio::test]

@@ -3,4 +3,5 @@
 
 mod action;
 mod api;
+mod push;
 mod support;

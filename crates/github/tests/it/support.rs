@@ -6,9 +6,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use agentless_github::{
-    ActionEnv, GitHub, Pipeline, PipelineError, PipelineOutcome, PushRemote, RetryPolicy, Token,
-};
+use agentless_github::{ActionEnv, GitHub, Pipeline, PipelineError, PipelineOutcome, PushRemote, RetryPolicy, Token};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::matchers::{method, path};
@@ -146,7 +144,11 @@ impl Bench {
         if ours {
             listed.push(comment(COMMENT_ID, "github-actions[bot]", "<!-- agentless:issue-7 -->\nearlier run"));
         }
-        Mock::given(method("GET")).and(path(&comments_path)).respond_with(json_reply(200, json!(listed))).mount(&self.server).await;
+        Mock::given(method("GET"))
+            .and(path(&comments_path))
+            .respond_with(json_reply(200, json!(listed)))
+            .mount(&self.server)
+            .await;
         Mock::given(method("POST"))
             .and(path(&comments_path))
             .respond_with(json_reply(201, comment(COMMENT_ID, "github-actions[bot]", "")))
@@ -158,8 +160,16 @@ impl Bench {
             .mount(&self.server)
             .await;
         let pulls = if open_pull { json!([pull()]) } else { json!([]) };
-        Mock::given(method("GET")).and(path(format!("/repos/{REPO}/pulls"))).respond_with(json_reply(200, pulls)).mount(&self.server).await;
-        Mock::given(method("POST")).and(path(format!("/repos/{REPO}/pulls"))).respond_with(json_reply(201, pull())).mount(&self.server).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/pulls")))
+            .respond_with(json_reply(200, pulls))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("/repos/{REPO}/pulls")))
+            .respond_with(json_reply(201, pull()))
+            .mount(&self.server)
+            .await;
         Mock::given(method("PATCH"))
             .and(path(format!("/repos/{REPO}/pulls/{PULL}")))
             .respond_with(json_reply(200, pull()))

@@ -139,7 +139,10 @@ pub async fn build_base_image(
         .await
         .map_err(|source| docker_error(format!("importing {}", tarball.display()), source))?;
     if !image_exists(docker, &image).await? {
-        return Err(SandboxError::ImageMissing { image, hint: "the engine accepted the import but has no such image".to_owned() });
+        return Err(SandboxError::ImageMissing {
+            image,
+            hint: "the engine accepted the import but has no such image".to_owned(),
+        });
     }
     Ok(BaseImageBuild { image, rootfs_tarball: tarball, rootfs_cached, debootstrap, import: started.elapsed() })
 }
@@ -173,7 +176,17 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
     .await?;
     host_command(
         "chroot",
-        &[&root_text, "useradd", "--create-home", "--uid", &AGENT_UID.to_string(), "--user-group", "--shell", "/bin/bash", AGENT_USER],
+        &[
+            &root_text,
+            "useradd",
+            "--create-home",
+            "--uid",
+            &AGENT_UID.to_string(),
+            "--user-group",
+            "--shell",
+            "/bin/bash",
+            AGENT_USER,
+        ],
         &log_path,
     )
     .await?;

@@ -3,6 +3,7 @@
 
 mod base_image;
 mod project_image;
+mod runner;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -49,9 +50,26 @@ const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /// How often a running exec whose output stream is still open is checked for having ended.
 const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(200);
 const RESET_TIMEOUT: Duration = Duration::from_secs(300);
-/// Kill every process of the sandbox user except this shell; fails when some keep coming back (a fork bomb
-/// outrunning us), and the container is restarted instead.
-const KILL_SCRIPT: &str = "i=0; while kill -9 -1 2>/dev/null; do i=$((i+1)); [ $i -ge 50 ] && exit 1; done; exit 0";
+/// Kill every process of the sandbox user except itself; fails when some are left after a few seconds (a fork
+/// bomb outrunning it), and the container is restarted instead.
+const KILL_SCRIPT: &str = "import os, signal, sys, time
+me, uid = os.getpid(), os.getuid()
+for attempt in range(400):
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    left = 0
+    for name in os.listdir('/proc'):
+        try:
+            left += name.isdigit() and int(name) != me and os.stat(f'/proc/{name}').st_uid == uid
+        except OSError:
+            pass
+    if not left:
+        sys.exit(0)
+    time.sleep(0.005)
+sys.exit(1)
+";
 
 pub(crate) fn docker_error(context: impl Into<String>, source: bollard::errors::Error) -> SandboxError {
     SandboxError::Docker { context: context.into(), source }
@@ -166,7 +184,10 @@ impl DockerRuntime {
             .await
             .map_err(|source| match source {
                 bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
-                    SandboxError::ImageMissing { image: image.to_owned(), hint: "build it before starting workers".to_owned() }
+                    SandboxError::ImageMissing {
+                        image: image.to_owned(),
+                        hint: "build it before starting workers".to_owned(),
+                    }
                 }
                 source => docker_error(format!("creating a container from {image}"), source),
             })?;
@@ -178,9 +199,13 @@ impl DockerRuntime {
     }
 
     /// One warm worker from a project image: no network, the given limits, tests run as the `agentless` user.
-    pub async fn start_worker(&self, image: &ProjectImage, limits: &WorkerLimits) -> Result<DockerSandbox, SandboxError> {
+    pub async fn start_worker(
+        &self,
+        image: &ProjectImage,
+        limits: &WorkerLimits,
+    ) -> Result<DockerSandbox, SandboxError> {
         let container = self.start_container(&image.image, Some(limits)).await?;
-        Ok(DockerSandbox { docker: self.docker.clone(), container, exec_lock: tokio::sync::Mutex::new(()) })
+        Ok(DockerSandbox { docker: self.docker.clone(), container, runner: tokio::sync::Mutex::new(None) })
     }
 
     /// `count` workers, started concurrently.
@@ -199,9 +224,8 @@ impl DockerRuntime {
         for (id, labels) in list_labelled(&self.docker, LABEL_RUN).await? {
             let pid = labels.get(LABEL_OWNER_PID).and_then(|pid| pid.parse::<u32>().ok());
             let start = labels.get(LABEL_OWNER_START).map(String::as_str).unwrap_or_default();
-            let alive = pid.is_some_and(|pid| {
-                process_start_time(pid).is_some_and(|actual| start.is_empty() || actual == start)
-            });
+            let alive = pid
+                .is_some_and(|pid| process_start_time(pid).is_some_and(|actual| start.is_empty() || actual == start));
             if !alive {
                 remove_container(&self.docker, &id).await;
                 reaped.push(id);
@@ -274,12 +298,13 @@ fn process_start_time(pid: u32) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_owned)
 }
 
-/// A warm worker container: the checkout at [`REPO_DIR`], the virtualenv at [`VENV_DIR`]. One exec at a time.
+/// A warm worker container: the checkout at [`REPO_DIR`], the virtualenv at [`VENV_DIR`]. Commands go through the
+/// in-container runner, one at a time.
 #[derive(Debug)]
 pub struct DockerSandbox {
     docker: Docker,
     container: String,
-    exec_lock: tokio::sync::Mutex<()>,
+    runner: tokio::sync::Mutex<Option<runner::Runner>>,
 }
 
 impl DockerSandbox {
@@ -292,16 +317,56 @@ impl DockerSandbox {
         remove_container(&self.docker, &self.container).await;
     }
 
-}
+    /// The runner slot, with a runner started when there is none.
+    async fn ready_runner(&self) -> Result<tokio::sync::MutexGuard<'_, Option<runner::Runner>>, SandboxError> {
+        let mut slot = self.runner.lock().await;
+        if slot.is_none() {
+            *slot = Some(runner::Runner::start(&self.docker, &self.container).await?);
+        }
+        Ok(slot)
+    }
 
-/// Extract a tar archive into `folder` of the container, keeping the archive's owners (the engine does so for
-/// containers without a configured user; `copyUIDGID` would instead give everything to that user).
-async fn upload_archive(docker: &Docker, container: &str, folder: &str, archive: Vec<u8>) -> Result<(), SandboxError> {
-    let options = UploadToContainerOptionsBuilder::default().path(folder).build();
-    docker
-        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
-        .await
-        .map_err(|source| classify(container, format!("uploading to {folder}"), source))
+    /// After a runner call: a failed runner is dropped (the next call starts another), and a lost one is reported
+    /// as the typed error of a removed or stopped container when that is why.
+    async fn settle<T>(
+        &self,
+        slot: &mut Option<runner::Runner>,
+        result: Result<T, runner::RunnerFailure>,
+    ) -> Result<T, SandboxError> {
+        let failure = match result {
+            Ok(value) => return Ok(value),
+            Err(failure) => failure,
+        };
+        *slot = None;
+        match failure {
+            runner::RunnerFailure::Sandbox(error) => Err(error),
+            runner::RunnerFailure::Lost(reason) => {
+                self.check_running().await?;
+                Err(SandboxError::Internal { action: "running a command".to_owned(), exit_code: -1, output: reason })
+            }
+        }
+    }
+
+    async fn write_through_runner(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError> {
+        let mut slot = self.ready_runner().await?;
+        let result = match slot.as_mut() {
+            Some(runner) => runner.write(path, contents).await,
+            None => Err(runner::RunnerFailure::Lost("no runner".to_owned())),
+        };
+        self.settle(&mut slot, result).await
+    }
+
+    async fn check_running(&self) -> Result<(), SandboxError> {
+        let inspected = self
+            .docker
+            .inspect_container(&self.container, None)
+            .await
+            .map_err(|source| classify(&self.container, "inspecting the container".to_owned(), source))?;
+        if inspected.state.and_then(|state| state.running) == Some(true) {
+            return Ok(());
+        }
+        Err(SandboxError::ContainerNotRunning { container: self.container.clone() })
+    }
 }
 
 #[async_trait]
@@ -311,26 +376,22 @@ impl Sandbox for DockerSandbox {
     }
 
     async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
-        let _one_at_a_time = self.exec_lock.lock().await;
-        container_exec(&self.docker, &self.container, request).await
+        if request.argv.is_empty() {
+            return Err(SandboxError::EmptyArgv);
+        }
+        let cwd = working_dir(request);
+        let env = exec_env(request);
+        let mut slot = self.ready_runner().await?;
+        let result = match slot.as_mut() {
+            Some(runner) => runner.exec(&self.docker, &self.container, request, &cwd, &env).await,
+            None => Err(runner::RunnerFailure::Lost("no runner".to_owned())),
+        };
+        self.settle(&mut slot, result).await
     }
 
     async fn write_file(&self, relative_path: &str, contents: &[u8]) -> Result<(), SandboxError> {
-        let path = super::checked_relative_path(relative_path)?;
-        let mut builder = tar::Builder::new(Vec::new());
-        let mut parent = String::new();
-        for folder in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
-            parent = if parent.is_empty() { folder.to_owned() } else { format!("{parent}/{folder}") };
-            let mut header = tar::Header::new_gnu();
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_size(0);
-            header.set_mode(0o755);
-            header.set_uid(AGENT_UID.into());
-            header.set_gid(AGENT_UID.into());
-            builder.append_data(&mut header, format!("{parent}/"), std::io::empty())?;
-        }
-        super::project::append_file(&mut builder, &path, contents, 0o644, AGENT_UID.into(), AGENT_UID.into())?;
-        upload_archive(&self.docker, &self.container, REPO_DIR, builder.into_inner()?).await
+        let path = format!("{REPO_DIR}/{}", super::checked_relative_path(relative_path)?);
+        self.write_through_runner(&path, contents).await
     }
 
     async fn reset(&self) -> Result<(), SandboxError> {
@@ -347,12 +408,27 @@ impl Sandbox for DockerSandbox {
     }
 
     async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
-        let mut builder = tar::Builder::new(Vec::new());
-        let (folder, name) = PATCH_PATH.rsplit_once('/').unwrap_or(("/tmp", PATCH_PATH));
-        super::project::append_file(&mut builder, name, patch.as_bytes(), 0o644, AGENT_UID.into(), AGENT_UID.into())?;
-        upload_archive(&self.docker, &self.container, folder, builder.into_inner()?).await?;
+        self.write_through_runner(PATCH_PATH, patch.as_bytes()).await?;
         super::patch::apply_with_fallbacks(self, PATCH_PATH).await
     }
+}
+
+fn working_dir(request: &ExecRequest) -> String {
+    match &request.cwd {
+        Some(cwd) if cwd.starts_with('/') => cwd.clone(),
+        Some(cwd) => format!("{REPO_DIR}/{cwd}"),
+        None => REPO_DIR.to_owned(),
+    }
+}
+
+/// Extract a tar archive into `folder` of the container, keeping the archive's owners (the engine does so for
+/// containers without a configured user; `copyUIDGID` would instead give everything to that user).
+async fn upload_archive(docker: &Docker, container: &str, folder: &str, archive: Vec<u8>) -> Result<(), SandboxError> {
+    let options = UploadToContainerOptionsBuilder::default().path(folder).build();
+    docker
+        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
+        .await
+        .map_err(|source| classify(container, format!("uploading to {folder}"), source))
 }
 
 /// Map an engine error about `container` to the typed errors for a missing or stopped container.
@@ -380,23 +456,18 @@ fn exec_env(request: &ExecRequest) -> Vec<String> {
     env
 }
 
-/// Run `request` as the `agentless` user in `container`: output capped, the timeout kills every process of that
+/// Run `request` as the `agentless` user in `container` with a `docker exec` of its own (image builds): output capped, the timeout kills every process of that
 /// user, output is drained at most [`DRAIN_TIMEOUT`] after the process ended.
 async fn container_exec(docker: &Docker, container: &str, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
     if request.argv.is_empty() {
         return Err(SandboxError::EmptyArgv);
     }
     let started = Instant::now();
-    let working_dir = match &request.cwd {
-        Some(cwd) if cwd.starts_with('/') => cwd.clone(),
-        Some(cwd) => format!("{REPO_DIR}/{cwd}"),
-        None => REPO_DIR.to_owned(),
-    };
     let options = CreateExecOptions {
         cmd: Some(request.argv.clone()),
         env: Some(exec_env(request)),
         user: Some(AGENT_USER.to_owned()),
-        working_dir: Some(working_dir),
+        working_dir: Some(working_dir(request)),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         ..CreateExecOptions::default()
@@ -492,12 +563,17 @@ async fn container_exec(docker: &Docker, container: &str, request: &ExecRequest)
 /// that cannot be done (no process can be started under a fork bomb, or they keep coming back) restart the
 /// container, which ends everything in it and keeps its filesystem.
 async fn kill_user_processes(docker: &Docker, container: &str) -> Result<(), SandboxError> {
-    let request = ExecRequest { output_cap: 4096, ..ExecRequest::new(["sh", "-c", KILL_SCRIPT], Duration::from_secs(10)) };
+    let request = ExecRequest {
+        output_cap: 4096,
+        ..ExecRequest::new(["/usr/bin/python3", "-c", KILL_SCRIPT], Duration::from_secs(10))
+    };
     let killed = container_exec_plain(docker, container, &request).await;
     match killed {
         Ok(true) => return Ok(()),
         Ok(false) => tracing::debug!(container, "processes survived the kill; restarting the container"),
-        Err(error @ (SandboxError::ContainerGone { .. } | SandboxError::ContainerNotRunning { .. })) => return Err(error),
+        Err(error @ (SandboxError::ContainerGone { .. } | SandboxError::ContainerNotRunning { .. })) => {
+            return Err(error);
+        }
         Err(error) => tracing::debug!(%error, container, "could not kill the processes; restarting the container"),
     }
     let options = RestartContainerOptionsBuilder::default().t(0).build();

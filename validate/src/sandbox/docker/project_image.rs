@@ -120,21 +120,26 @@ impl DockerRuntime {
         options: &ProjectImageOptions,
     ) -> Result<String, SandboxError> {
         let (work_dir, repo_folder) = REPO_DIR.rsplit_once('/').unwrap_or(("/work", "repo"));
-        upload_archive(&self.docker, container, work_dir, files.to_tar(repo_folder, AGENT_UID.into(), AGENT_UID.into())?).await?;
+        upload_archive(
+            &self.docker,
+            container,
+            work_dir,
+            files.to_tar(repo_folder, AGENT_UID.into(), AGENT_UID.into())?,
+        )
+        .await?;
         let mut pip_options = "--no-cache-dir --disable-pip-version-check --no-input --progress-bar off".to_owned();
         if let Some(cert) = &options.pip_cert {
             let mut builder = tar::Builder::new(Vec::new());
-            let name = Path::new(CERT_PATH).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            let name =
+                Path::new(CERT_PATH).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
             crate::sandbox::project::append_file(&mut builder, &name, &fs_err::read(cert)?, 0o644, 0, 0)?;
             upload_archive(&self.docker, container, "/tmp", builder.into_inner()?).await?;
             let _ = write!(pip_options, " --cert {CERT_PATH}");
         }
 
         let mut log = String::new();
-        let mut steps = vec![crate::sandbox::SetupStep {
-            command: format!("python3 -m venv {VENV_DIR}"),
-            required: true,
-        }];
+        let mut steps =
+            vec![crate::sandbox::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true }];
         steps.extend(options.setup.steps(files, &pip_options));
         steps.push(crate::sandbox::SetupStep { command: BASELINE_COMMIT.to_owned(), required: true });
         for step in steps {
@@ -148,7 +153,11 @@ impl DockerRuntime {
             let _ = writeln!(log, "$ {}\n(exit code {})\n{}", step.command, output.exit_code, text.trim_end());
             if !output.success() {
                 if step.required {
-                    return Err(SandboxError::Setup { command: step.command, exit_code: output.exit_code, output: text });
+                    return Err(SandboxError::Setup {
+                        command: step.command,
+                        exit_code: output.exit_code,
+                        output: text,
+                    });
                 }
                 tracing::warn!(command = %step.command, exit_code = output.exit_code, "optional setup step failed");
             }
