@@ -257,5 +257,8 @@ pub enum SandboxCommand {
         /// Directory of the caches (the root filesystem tarball is kept there).
         #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
+        /// Build even when the image exists.
+        #[arg(long)]
+        force: bool,
     },
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod localize;
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

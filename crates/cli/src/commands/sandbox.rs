@@ -1,6 +1,6 @@
 //! `agentless sandbox`: the Docker images candidates are tested in.
 
-use agentless_validate::sandbox::docker::{PythonVersion, build_base_image};
+use agentless_validate::sandbox::docker::{PythonVersion, base_image_exists, build_base_image};
 use anyhow::{Context, Result, bail};
 
 use crate::ExitStatus;
@@ -9,7 +9,7 @@ use crate::config::default_cache_dir;
 
 pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
     match args.command {
-        SandboxCommand::BuildImage { python, cache_dir } => {
+        SandboxCommand::BuildImage { python, cache_dir, force } => {
             let Some(version) = PythonVersion::parse(&python) else {
                 bail!("--python must be 3.9, 3.11 or 3.13, not `{python}`");
             };
@@ -18,6 +18,10 @@ pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
                 .negotiate_version()
                 .await
                 .context("no Docker engine is reachable")?;
+            if !force && base_image_exists(&docker, version).await? {
+                println!("{} exists (--force rebuilds it)", version.image());
+                return Ok(ExitStatus::Success);
+            }
             let cache = cache_dir.unwrap_or_else(default_cache_dir).join("rootfs");
             let build = build_base_image(&docker, version, &cache).await?;
             println!(

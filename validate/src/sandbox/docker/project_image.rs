@@ -136,6 +136,9 @@ impl DockerRuntime {
             upload_archive(&self.docker, container, "/tmp", builder.into_inner()?).await?;
             let _ = write!(pip_options, " --cert {CERT_PATH}");
         }
+        // The pips that build isolation starts do not inherit `--cert`; they do read the environment.
+        let step_env: Vec<(String, String)> =
+            options.pip_cert.iter().map(|_| ("PIP_CERT".to_owned(), CERT_PATH.to_owned())).collect();
 
         let mut log = String::new();
         let mut steps =
@@ -146,6 +149,7 @@ impl DockerRuntime {
             tracing::info!(command = %step.command, "project image setup");
             let request = ExecRequest {
                 output_cap: STEP_OUTPUT_CAP,
+                env: step_env.clone(),
                 ..ExecRequest::new(["sh", "-c", &step.command], STEP_TIMEOUT)
             };
             let output = container_exec(&self.docker, container, &request).await?;

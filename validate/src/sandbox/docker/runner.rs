@@ -148,10 +148,10 @@ impl Runner {
             .filter_map(|pair| pair.split_once('='))
             .map(|(name, value)| (name.to_owned(), serde_json::Value::from(value)))
             .collect();
-        let request = serde_json::json!({
+        let message = serde_json::json!({
             "op": "exec", "argv": request.argv, "cwd": cwd, "env": env, "timeout": request.timeout.as_secs_f64(),
         });
-        self.send(&request).await?;
+        self.send(&message).await?;
         let mut stdout = CappedOutput::new(request.output_cap);
         let mut stderr = CappedOutput::new(request.output_cap);
         let finished = tokio::time::timeout(request.timeout + BACKSTOP, async {

@@ -1,0 +1,126 @@
+//! `agentless run`: the whole pipeline on the bundled example, replayed from its transcript, in the local sandbox
+//! and in Docker.
+
+use agentless_tests::workspace_root;
+
+use crate::{agentless, example_repo, stderr, stdout};
+
+fn run_example(home: &std::path::Path, out: &str, extra: &[&str]) -> std::process::Output {
+    let repo = example_repo();
+    let issue = workspace_root().join("examples/tinyinvoice.issue.md");
+    let model = format!("replay:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
+    let mut args = vec![
+        "run",
+        "--repo",
+        repo.to_str().unwrap(),
+        "--issue",
+        issue.to_str().unwrap(),
+        "--model",
+        &model,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    agentless(home, &args, &[])
+}
+
+const EXPECTED_FIX: &str = "+        return Money(self.amount.quantize(CENT, rounding=\"ROUND_HALF_UP\"), self.currency)";
+
+#[test]
+fn the_example_is_fixed_offline_and_resumes() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("run");
+    let output = run_example(home.path(), out.to_str().unwrap(), &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let diff = stdout(&output);
+    assert!(diff.starts_with("diff --git a/tinyinvoice/money.py b/tinyinvoice/money.py\n"), "{diff}");
+    assert!(diff.contains(EXPECTED_FIX), "{diff}");
+    // Only the diff is on stdout; the summary is on stderr.
+    assert!(stderr(&output).contains("fewest regressions and the reproduction test passes"), "{}", stderr(&output));
+    for artifact in ["locations.json", "candidates.jsonl", "validation.json", "report.json", "report.md", "final.diff"] {
+        assert!(out.join(artifact).is_file(), "{artifact} missing");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["candidates"].as_array().map(Vec::len), Some(40));
+    // A candidate that breaks two tests was seen and lost.
+    assert!(report["candidates"].as_array().unwrap().iter().any(|row| row["regression_failures"] == 2));
+    // The user's example project is untouched.
+    let money = fs_err::read_to_string(example_repo().join("tinyinvoice/money.py")).unwrap();
+    assert!(money.contains("self.amount.quantize(CENT), self.currency"));
+
+    // A finished run is not overwritten by accident.
+    let again = run_example(home.path(), out.to_str().unwrap(), &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
+}
+
+#[test]
+fn resume_skips_finished_stages() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("run");
+    let first = run_example(home.path(), out.to_str().unwrap(), &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    fs_err::remove_file(out.join("report.json")).unwrap();
+    let before = fs_err::read_to_string(out.join("candidates.jsonl")).unwrap();
+    let resumed = run_example(home.path(), out.to_str().unwrap(), &["--resume", "-v"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert_eq!(stdout(&resumed), stdout(&first));
+    assert!(stderr(&resumed).contains("resumed"), "{}", stderr(&resumed));
+    assert_eq!(fs_err::read_to_string(out.join("candidates.jsonl")).unwrap(), before);
+}
+
+/// Set (to anything) to make a missing Docker engine fail the Docker tests instead of skipping them.
+const REQUIRE_DOCKER: &str = "AGENTLESS_REQUIRE_DOCKER";
+
+/// Whether an engine answers; skips loudly (or fails when [`REQUIRE_DOCKER`] is set) when none does.
+fn docker_available() -> bool {
+    let reachable = std::process::Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !reachable {
+        assert!(std::env::var_os(REQUIRE_DOCKER).is_none(), "no Docker engine is reachable and {REQUIRE_DOCKER} is set");
+        eprintln!("\n*** SKIPPING the Docker run test: no Docker engine is reachable (set {REQUIRE_DOCKER}=1 to fail instead) ***\n");
+    }
+    reachable
+}
+
+/// Labels of containers left behind by agentless runs.
+fn leftover_containers() -> String {
+    let output = std::process::Command::new("docker")
+        .args(["ps", "-a", "--filter", "label=agentless.run", "--format", "{{.Names}} {{.Label \"agentless.run\"}}"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_example_is_fixed_in_docker() {
+    if !docker_available() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    // The base image is built once per machine (debootstrap of bookworm, then imported); later runs reuse it.
+    let cache = std::env::temp_dir().join("agentless-test-cache");
+    let build = agentless(
+        home.path(),
+        &["sandbox", "build-image", "--python", "3.11", "--cache-dir", cache.to_str().unwrap()],
+        &[("AGENTLESS_LOG", "info")],
+    );
+    assert_eq!(build.status.code(), Some(0), "{}\n{}", stdout(&build), stderr(&build));
+
+    let before = leftover_containers();
+    let out = home.path().join("run");
+    let output = run_example(home.path(), out.to_str().unwrap(), &["--sandbox", "docker", "--workers", "2"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains(EXPECTED_FIX), "{}", stdout(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["rule"], "regression_and_reproduction");
+    // Nothing of this run is left behind: every labelled container now was there before.
+    let after = leftover_containers();
+    for line in after.lines() {
+        assert!(before.lines().any(|old| old == line), "left behind: {line}");
+    }
+}
