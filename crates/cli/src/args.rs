@@ -204,6 +204,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub apply: bool,
     #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// Everything that shapes a pipeline run, shared by `run` and `action`.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    #[command(flatten)]
     pub model: ModelArgs,
     /// Where candidates are tested.
     #[arg(long, value_enum, default_value_t = SandboxKind::Local)]

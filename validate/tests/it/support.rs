@@ -1,5 +1,6 @@
 //! Shared fixtures: a tiny project, a patch for it, and the Docker images built once per test run.
 
+use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -71,7 +72,9 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
             if std::env::var_os(REQUIRE_DOCKER).is_some() {
                 return Err(error);
             }
-            eprintln!(
+            // Straight to the process's stderr: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPING the Docker sandbox tests: {error} (set {REQUIRE_DOCKER}=1 to fail instead) ***\n"
             );
             return Ok(None);

@@ -2,10 +2,10 @@
 //! a readable report in the run directory. `--resume` redoes nothing finished.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use agentless_localize::{Locations, localize};
+use agentless_localize::{Issue, Locations, localize};
 use agentless_repair::{Candidate, CandidateStatus, repair};
 use agentless_syntax::{RepoSnapshot, SourceKind};
 use agentless_validate::sandbox::docker::{DockerRuntime, ProjectImageOptions, PythonVersion, WorkerLimits};
@@ -18,29 +18,67 @@ use indicatif::ProgressBar;
 use serde::Deserialize;
 
 use crate::ExitStatus;
-use crate::args::{GlobalArgs, RunArgs, SandboxKind};
+use crate::args::{GlobalArgs, PipelineArgs, RunArgs, SandboxKind};
 use crate::commands::localize::{localize_options, read_issue, write_json};
 use crate::commands::repair::{read_jsonl, repair_options, write_jsonl};
 use crate::config::{FileConfig, default_cache_dir};
-use crate::model::{self, usage_line};
+use crate::model::{self, ModelSetup, usage_line};
 use crate::report::{self, Report, StageTime};
 
 pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
-    let started = Instant::now();
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
-    let setup = model::build(&args.model, &config)?;
-    let run_dir = match &args.out {
-        Some(dir) => dir.clone(),
-        None => {
-            let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            default_cache_dir().join("runs").join(format!("{}-{}", snapshot.name(), seconds.as_secs()))
-        }
-    };
+    let model = model::build(&args.pipeline.model, &config)?;
+    let run_dir = args.out.clone().unwrap_or_else(|| new_run_dir(&snapshot));
     if !args.resume && run_dir.join("report.json").exists() {
         bail!("`{}` holds a finished run; pass --resume to reuse it or choose another --out", run_dir.display());
     }
+    let outcome = run_pipeline(&args.pipeline, &config, &model, &snapshot, &issue, &run_dir, args.resume, progress).await?;
+    eprintln!("{}", report::one_line(&outcome.report));
+    eprintln!("model: {}", usage_line(&model.ledger.total()));
+    eprintln!("report: {}", run_dir.join("report.md").display());
+
+    let Some(patch) = outcome.chosen else {
+        return Ok(ExitStatus::Failure);
+    };
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{patch}")?;
+    stdout.flush()?;
+    if args.apply {
+        apply_to_work_tree(&snapshot, &patch).await?;
+        eprintln!("applied to {}", snapshot.root().display());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A new folder under the cache directory's `runs/`, named after the repository and the time.
+pub fn new_run_dir(snapshot: &RepoSnapshot) -> PathBuf {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    default_cache_dir().join("runs").join(format!("{}-{}", snapshot.name(), seconds.as_secs()))
+}
+
+/// What a pipeline run produced.
+pub struct PipelineOutcome {
+    /// The chosen diff, if any.
+    pub chosen: Option<String>,
+    pub report: Report,
+}
+
+/// Localize → repair → validate → select, writing every artifact to `run_dir`; with `resume`, stages whose
+/// artifact exists are read back instead of redone.
+#[expect(clippy::too_many_arguments, reason = "the run's inputs, each from a different source")]
+pub async fn run_pipeline(
+    args: &PipelineArgs,
+    config: &FileConfig,
+    model: &ModelSetup,
+    snapshot: &RepoSnapshot,
+    issue: &Issue,
+    run_dir: &Path,
+    resume: bool,
+    progress: &ProgressBar,
+) -> Result<PipelineOutcome> {
+    let started = Instant::now();
     fs_err::create_dir_all(run_dir.join("logs"))?;
     tracing::info!("run directory: {}", run_dir.display());
     let mut times = Vec::new();
@@ -48,12 +86,12 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
     // Localize.
     let locations_path = run_dir.join("locations.json");
     let stage_started = Instant::now();
-    let locations: Locations = match resumed(&args, &locations_path)? {
+    let locations: Locations = match resumed(resume, &locations_path)? {
         Some(locations) => locations,
         None => {
             progress.set_message("localize");
             let options = localize_options(args.edit_samples, None, None, &config.localize)?;
-            let locations = localize(&setup.client, &snapshot, &issue, &options).await.context("localization failed")?;
+            let locations = localize(&model.client, snapshot, issue, &options).await.context("localization failed")?;
             write_json(&locations_path, &locations)?;
             locations
         }
@@ -63,12 +101,13 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
     // Repair.
     let candidates_path = run_dir.join("candidates.jsonl");
     let stage_started = Instant::now();
-    let (candidates, repair_stopped) = if args.resume && candidates_path.is_file() {
+    let (candidates, repair_stopped) = if resume && candidates_path.is_file() {
+        tracing::info!("resumed {}", candidates_path.display());
         (read_jsonl::<Candidate>(&candidates_path)?, None)
     } else {
         progress.set_message("repair");
         let options = repair_options(args.samples, args.temperature, &config.repair);
-        let output = repair(&setup.client, &snapshot, &issue, &locations, &options).await.context("repair failed")?;
+        let output = repair(&model.client, snapshot, issue, &locations, &options).await.context("repair failed")?;
         write_jsonl(&candidates_path, &output.candidates)?;
         (output.candidates, output.stopped)
     };
@@ -95,12 +134,12 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
         .collect();
     let validation_path = run_dir.join("validation.json");
     let stage_started = Instant::now();
-    let validation: ValidationReport = match resumed(&args, &validation_path)? {
+    let validation: ValidationReport = match resumed(resume, &validation_path)? {
         Some(validation) => validation,
         None => {
             progress.set_message("validate: preparing the sandbox");
             let validation =
-                validate_in_sandboxes(&args, &config, &setup.client, &snapshot, &issue.text, &patches, &run_dir).await?;
+                validate_in_sandboxes(args, config, &model.client, snapshot, &issue.text, &patches, run_dir).await?;
             write_json(&validation_path, &validation)?;
             for (slot, result) in validation.patch_results.iter().enumerate() {
                 let log = format!("{}\n\n{}", result.apply_log, result.test_log);
@@ -113,14 +152,14 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
 
     let chosen = validation.chosen_patch().map(str::to_owned);
     let report = Report::new(
-        &snapshot,
-        &issue,
+        snapshot,
+        issue,
         &locations,
         &ordered,
         &validation,
         repair_stopped.or_else(|| locations.stopped.clone()).or_else(|| validation.stopped.clone()),
-        setup.ledger.by_stage(),
-        setup.ledger.total(),
+        model.ledger.by_stage(),
+        model.ledger.total(),
         times,
         started.elapsed(),
     );
@@ -130,26 +169,12 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
         fs_err::write(run_dir.join("final.diff"), patch)?;
     }
     progress.finish_and_clear();
-    eprintln!("{}", report::one_line(&report));
-    eprintln!("model: {}", usage_line(&setup.ledger.total()));
-    eprintln!("report: {}", run_dir.join("report.md").display());
-
-    let Some(patch) = chosen else {
-        return Ok(ExitStatus::Failure);
-    };
-    let mut stdout = std::io::stdout().lock();
-    write!(stdout, "{patch}")?;
-    stdout.flush()?;
-    if args.apply {
-        apply_to_work_tree(&snapshot, &patch).await?;
-        eprintln!("applied to {}", snapshot.root().display());
-    }
-    Ok(ExitStatus::Success)
+    Ok(PipelineOutcome { chosen, report })
 }
 
 /// The artifact at `path` when resuming and it exists.
-fn resumed<T: for<'de> Deserialize<'de>>(args: &RunArgs, path: &Path) -> Result<Option<T>> {
-    if !args.resume || !path.is_file() {
+fn resumed<T: for<'de> Deserialize<'de>>(resume: bool, path: &Path) -> Result<Option<T>> {
+    if !resume || !path.is_file() {
         return Ok(None);
     }
     let value = serde_json::from_str(&fs_err::read_to_string(path)?)
@@ -159,7 +184,7 @@ fn resumed<T: for<'de> Deserialize<'de>>(args: &RunArgs, path: &Path) -> Result<
 }
 
 async fn validate_in_sandboxes(
-    args: &RunArgs,
+    args: &PipelineArgs,
     config: &FileConfig,
     model: &dyn agentless_model::LanguageModel,
     snapshot: &RepoSnapshot,
