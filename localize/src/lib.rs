@@ -162,8 +162,25 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn request(&self, stage: &str, prompt: String, temperature: f32, max_tokens: u32, samples: u32) -> ChatRequest {
-        ChatRequest { stage: stage.to_owned(), system: self.system.clone(), prompt, temperature, max_tokens, samples }
+    /// `attempt` tells retries of the same prompt apart in the cache, so a retry gets a fresh answer.
+    fn request(
+        &self,
+        stage: &str,
+        prompt: String,
+        temperature: f32,
+        max_tokens: u32,
+        samples: u32,
+        attempt: u32,
+    ) -> ChatRequest {
+        ChatRequest {
+            stage: stage.to_owned(),
+            system: self.system.clone(),
+            prompt,
+            temperature,
+            max_tokens,
+            samples,
+            sample_key: attempt,
+        }
     }
 
     /// Send `request` unless the run has stopped; `None` when it has, or when the budget runs out now.
@@ -197,12 +214,12 @@ impl Run<'_> {
         let structure = tree::render_tree(&shown);
         let problem = self.issue.text.as_str();
         let vars = [("problem_statement", problem), ("structure", structure.trim())];
-        let file_request = self.request(STAGE_FILE, Template::FileLevel.render(&vars)?, 0.0, FILE_MAX_TOKENS, 1);
+        let file_request = self.request(STAGE_FILE, Template::FileLevel.render(&vars)?, 0.0, FILE_MAX_TOKENS, 1, 0);
         let wants_irrelevant = self.options.filter_irrelevant && !matches!(self.options.retrieval, Retrieval::Off);
         let irrelevant_request = match wants_irrelevant {
             true => {
                 let prompt = Template::IrrelevantFolders.render(&vars)?;
-                Some(self.request(STAGE_IRRELEVANT, prompt, 0.0, IRRELEVANT_MAX_TOKENS, 1))
+                Some(self.request(STAGE_IRRELEVANT, prompt, 0.0, IRRELEVANT_MAX_TOKENS, 1, 0))
             }
             false => None,
         };
@@ -278,8 +295,8 @@ impl Run<'_> {
         };
         let prompt = fit_prompt(STAGE_RELATED, &mut contents, render)?;
         let mut temperature = 0.0;
-        for _ in 0..=self.options.related_retries {
-            let request = self.request(STAGE_RELATED, prompt.clone(), temperature, LOCATION_MAX_TOKENS, 1);
+        for attempt in 0..=self.options.related_retries {
+            let request = self.request(STAGE_RELATED, prompt.clone(), temperature, LOCATION_MAX_TOKENS, 1, attempt);
             let Some(completion) = self.ask(STAGE_RELATED, &request).await? else { return Ok(()) };
             let answer = completion.samples.first().cloned().unwrap_or_default();
             let found = locs_for_files(&extract_code_blocks(&answer), top_files, self.repo_name);
@@ -326,8 +343,8 @@ impl Run<'_> {
         let prompt = fit_prompt(STAGE_EDIT, &mut contents, render)?;
         let mut temperature = self.options.edit_temperature;
         let samples = self.options.edit_samples;
-        for _ in 0..=self.options.related_retries {
-            let request = self.request(STAGE_EDIT, prompt.clone(), temperature, LOCATION_MAX_TOKENS, samples);
+        for attempt in 0..=self.options.related_retries {
+            let request = self.request(STAGE_EDIT, prompt.clone(), temperature, LOCATION_MAX_TOKENS, samples, attempt);
             let Some(completion) = self.ask(STAGE_EDIT, &request).await? else { return Ok(()) };
             let found: Vec<FileLocs> = completion
                 .samples

@@ -234,6 +234,8 @@ impl SampleJob<'_> {
                 temperature,
                 max_tokens: options.max_tokens,
                 samples,
+                // Location samples that show the same code must still get their own samples.
+                sample_key: if temperature > 0.0 { u32::try_from(location_sample).unwrap_or(u32::MAX) } else { 0 },
             };
             let completion = match self.model.complete(&request).await {
                 Ok(completion) => completion,

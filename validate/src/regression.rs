@@ -103,6 +103,7 @@ pub async fn plan(
         temperature: 0.0,
         max_tokens: 1024,
         samples: 1,
+        sample_key: 0,
     };
     let completion = model.complete(&request).await?;
     let raw = completion.samples.first().cloned().unwrap_or_default();

@@ -165,6 +165,7 @@ pub async fn plan(
             temperature: sample_temperature,
             max_tokens: 1024,
             samples,
+            sample_key: 0,
         };
         let completion = model.complete(&request).await?;
         plan.usage.prompt_tokens += completion.usage.prompt_tokens;

@@ -104,6 +104,7 @@ mod tests {
             temperature,
             max_tokens: 10,
             samples: 2,
+            sample_key: 0,
         }
     }
 
@@ -118,6 +119,7 @@ mod tests {
             CacheKey::new("http://a/v1", WireApi::OpenAiChat, "n", &request("p", 0.8)),
             CacheKey::new("http://a/v1", WireApi::OpenAiChat, "m", &request("q", 0.8)),
             CacheKey::new("http://a/v1", WireApi::OpenAiChat, "m", &request("p", 0.0)),
+            CacheKey::new("http://a/v1", WireApi::OpenAiChat, "m", &ChatRequest { sample_key: 1, ..request("p", 0.8) }),
         ] {
             assert_ne!(base, other.unwrap());
         }

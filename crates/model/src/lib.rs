@@ -32,6 +32,11 @@ pub struct ChatRequest {
     pub max_tokens: u32,
     /// How many samples to return. OpenAI asks for `n` in one call; Anthropic makes parallel calls.
     pub samples: u32,
+    /// Never sent: tells apart otherwise identical sampling requests in the cache and in transcripts, e.g. two
+    /// location samples that show the same code. Without it the second would get the first one's cached samples
+    /// and the vote would count the same answers twice.
+    #[serde(default)]
+    pub sample_key: u32,
 }
 
 /// The samples a request produced, with their combined usage.

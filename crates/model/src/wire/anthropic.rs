@@ -137,6 +137,7 @@ mod tests {
             temperature: 0.0,
             max_tokens: 64,
             samples: 1,
+            sample_key: 0,
         };
         let json = serde_json::to_value(body("claude", &request, false)).unwrap();
         assert_eq!(

@@ -46,6 +46,7 @@ pub fn request(stage: &str, prompt: &str, samples: u32, temperature: f32) -> Cha
         temperature,
         max_tokens: 256,
         samples,
+        sample_key: 0,
     }
 }
 
