@@ -155,19 +155,19 @@ pub async fn validate(
     let reproduction_code = reproduction_plan.as_ref().and_then(ReproductionPlan::chosen_code);
     let total = distinct.len();
     let mut patch_results: Vec<Option<PatchResult>> = vec![None; total];
-    let mut runs = futures::stream::iter(distinct.iter().enumerate())
-        .map(|(slot, patch)| {
-            let free = &free;
-            let regression_plan = regression_plan.as_ref();
-            async move {
-                let Some(worker) = free.lock().await.pop() else {
-                    return (slot, Err(ValidateError::NoSandbox));
-                };
-                tracing::info!(stage = "validate", "patch {}/{total}", slot + 1);
-                let result = run_patch(pool[worker].as_ref(), patch, regression_plan, reproduction_code, options).await;
-                free.lock().await.push(worker);
-                (slot, result)
-            }
+    // Owned jobs: a stream of borrowed items trips the compiler's `Send` check for callers behind `async_trait`.
+    let jobs: Vec<(usize, String)> = distinct.iter().map(|patch| (*patch).to_owned()).enumerate().collect();
+    let regression_plan_ref = regression_plan.as_ref();
+    let free_ref = &free;
+    let mut runs = futures::stream::iter(jobs)
+        .map(move |(slot, patch)| async move {
+            let Some(worker) = free_ref.lock().await.pop() else {
+                return (slot, Err(ValidateError::NoSandbox));
+            };
+            tracing::info!(stage = "validate", "patch {}/{total}", slot + 1);
+            let result = run_patch(pool[worker].as_ref(), &patch, regression_plan_ref, reproduction_code, options).await;
+            free_ref.lock().await.push(worker);
+            (slot, result)
         })
         .buffer_unordered(pool.len());
     while let Some((slot, result)) = runs.next().await {

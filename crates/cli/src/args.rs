@@ -51,6 +51,17 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Manage the Docker images candidates are tested in.
     Sandbox(SandboxArgs),
+    /// The GitHub Action bot: run on a labelled issue or a `/agentless` comment and open a draft pull request.
+    Action(Box<ActionArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// The run directory (uploaded as the workflow's artifact).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,8 @@ impl EnvVars {
     pub const AGENTLESS_LOG: &'static str = "AGENTLESS_LOG";
     /// When set, tests that need a Docker engine fail instead of skipping when none is reachable.
     pub const AGENTLESS_REQUIRE_DOCKER: &'static str = "AGENTLESS_REQUIRE_DOCKER";
+    /// Key of an OpenAI-compatible server that needs one (the `openai-compatible` provider sends it when set).
+    pub const AGENTLESS_API_KEY: &'static str = "AGENTLESS_API_KEY";
     /// Default key variable of the `openai` provider.
     pub const OPENAI_API_KEY: &'static str = "OPENAI_API_KEY";
     /// Default key variable of the `anthropic` provider.

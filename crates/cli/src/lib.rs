@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Repair(args) => commands::repair::run(args, &cli.global, &progress).await,
         Command::Run(args) => commands::run::run(*args, &cli.global, &progress).await,
         Command::Sandbox(args) => commands::sandbox::run(args).await,
+        Command::Action(args) => commands::action::run(*args, &cli.global, &progress).await,
     };
     progress.finish_and_clear();
     status

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::args::ModelArgs;
 use crate::config::{DEFAULT_MODEL, FileConfig, default_cache_dir};
+use crate::env::EnvVars;
 
 pub struct ModelSetup {
     pub client: ModelClient,
@@ -21,6 +22,12 @@ pub fn build(args: &ModelArgs, config: &FileConfig) -> Result<ModelSetup> {
     let mut provider = config.provider(&spec.provider)?;
     if let Some(base_url) = args.base_url.clone().or_else(|| config.base_url.clone()) {
         provider.base_url = base_url;
+    }
+    if spec.provider == "openai-compatible"
+        && provider.env_key.is_none()
+        && std::env::var_os(EnvVars::AGENTLESS_API_KEY).is_some_and(|key| !key.is_empty())
+    {
+        provider.env_key = Some(EnvVars::AGENTLESS_API_KEY.to_owned());
     }
     if provider.wire != WireApi::Replay && provider.base_url.is_empty() {
         bail!(

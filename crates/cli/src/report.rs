@@ -63,6 +63,9 @@ pub struct Report {
     /// (votes, first candidate) per distinct normalized patch among the eligible.
     pub votes: Vec<(usize, usize)>,
     pub chosen_patch: Option<String>,
+    /// Each candidate's raw patch in the vote order (empty when thrown away).
+    #[serde(skip)]
+    pub candidate_patches: Vec<String>,
     pub stopped: Option<String>,
     pub usage_by_stage: BTreeMap<String, StageTotals>,
     pub usage_total: StageTotals,
@@ -130,12 +133,32 @@ impl Report {
             min_regressions: selection.min_regressions,
             votes: selection.votes.iter().map(|vote| (vote.count, vote.first)).collect(),
             chosen_patch: validation.chosen_patch().map(str::to_owned),
+            candidate_patches: validation.evaluated.iter().map(|evaluated| evaluated.model_patch.clone()).collect(),
             stopped,
             usage_by_stage,
             usage_total,
             times,
             seconds: elapsed.as_secs_f64(),
         }
+    }
+}
+
+impl Report {
+    /// Up to `count` distinct candidate patches, best first: the vote winners, then other applied candidates.
+    pub fn best_candidates(&self, count: usize) -> Vec<String> {
+        let mut best: Vec<String> = Vec::new();
+        let firsts = self.votes.iter().map(|(_, first)| *first);
+        let applied = self.candidate_patches.iter().enumerate().filter(|(_, patch)| !patch.is_empty()).map(|(index, _)| index);
+        for index in firsts.chain(applied) {
+            let Some(patch) = self.candidate_patches.get(index) else { continue };
+            if !patch.is_empty() && !best.contains(patch) {
+                best.push(patch.clone());
+            }
+            if best.len() == count {
+                break;
+            }
+        }
+        best
     }
 }
 

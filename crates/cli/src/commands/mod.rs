@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod action;
 pub mod index;
 pub mod localize;
 pub mod repair;
