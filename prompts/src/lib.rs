@@ -116,11 +116,7 @@ impl Template {
         if let Some(index) = used.iter().position(|was_used| !was_used) {
             return Err(PromptError::UnusedValue { template: self, name: vars[index].0.to_owned() });
         }
-        if self.is_fragment() {
-            Ok(out)
-        } else {
-            Ok(out.trim().to_owned())
-        }
+        if self.is_fragment() { Ok(out) } else { Ok(out.trim().to_owned()) }
     }
 }
 

@@ -165,7 +165,8 @@ pub async fn validate(
                 return (slot, Err(ValidateError::NoSandbox));
             };
             tracing::info!(stage = "validate", "patch {}/{total}", slot + 1);
-            let result = run_patch(pool[worker].as_ref(), &patch, regression_plan_ref, reproduction_code, options).await;
+            let result =
+                run_patch(pool[worker].as_ref(), &patch, regression_plan_ref, reproduction_code, options).await;
             free_ref.lock().await.push(worker);
             (slot, result)
         })

@@ -164,10 +164,15 @@ fn provider_with(name: &str, base_url: &str, env_key: Option<&str>, wire: WireAp
 
 fn builtin_provider(name: &str) -> Option<Provider> {
     match name {
-        "openai" => Some(provider_with(name, "https://api.openai.com/v1", Some(EnvVars::OPENAI_API_KEY), WireApi::OpenAiChat)),
-        "anthropic" => {
-            Some(provider_with(name, "https://api.anthropic.com/v1", Some(EnvVars::ANTHROPIC_API_KEY), WireApi::Anthropic))
+        "openai" => {
+            Some(provider_with(name, "https://api.openai.com/v1", Some(EnvVars::OPENAI_API_KEY), WireApi::OpenAiChat))
         }
+        "anthropic" => Some(provider_with(
+            name,
+            "https://api.anthropic.com/v1",
+            Some(EnvVars::ANTHROPIC_API_KEY),
+            WireApi::Anthropic,
+        )),
         // vLLM, Ollama, llama.cpp server, OpenRouter...: the base URL comes from --base-url or the file.
         "openai-compatible" => Some(provider_with(name, "", None, WireApi::OpenAiChat)),
         "replay" => Some(provider_with(name, "", None, WireApi::Replay)),

@@ -22,7 +22,10 @@ fn main() -> ExitCode {
 
 /// Print `error:` and each cause; a closed stdout (`agentless ... | head`) is a success, as in ripgrep and ruff.
 fn report(error: &anyhow::Error) -> ExitCode {
-    if error.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) {
+    if error
+        .chain()
+        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    {
         return ExitStatus::Success.into();
     }
     let mut stderr = io::stderr().lock();

@@ -148,7 +148,8 @@ impl Report {
     pub fn best_candidates(&self, count: usize) -> Vec<String> {
         let mut best: Vec<String> = Vec::new();
         let firsts = self.votes.iter().map(|(_, first)| *first);
-        let applied = self.candidate_patches.iter().enumerate().filter(|(_, patch)| !patch.is_empty()).map(|(index, _)| index);
+        let applied =
+            self.candidate_patches.iter().enumerate().filter(|(_, patch)| !patch.is_empty()).map(|(index, _)| index);
         for index in firsts.chain(applied) {
             let Some(patch) = self.candidate_patches.get(index) else { continue };
             if !patch.is_empty() && !best.contains(patch) {
@@ -207,7 +208,11 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(md, "## Chosen patch\n\n```diff\n{}```\n", patch);
     }
     let _ = writeln!(md, "## Localization\n");
-    let _ = writeln!(md, "Files: {}.\n", report.found_files.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        md,
+        "Files: {}.\n",
+        report.found_files.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", ")
+    );
     let _ = writeln!(md, "Edit-location samples: {}.\n", report.edit_location_samples);
     let _ = writeln!(md, "## Tests\n");
     let _ = writeln!(md, "Test command: `{}`.\n", report.test_command);
@@ -220,7 +225,10 @@ pub fn markdown(report: &Report) -> String {
                 if report.regression_excluded.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", report.regression_excluded.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        " ({})",
+                        report.regression_excluded.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                    )
                 }
             );
         }
@@ -250,7 +258,9 @@ pub fn markdown(report: &Report) -> String {
             ""
         };
         let status = match &row.detail {
-            Some(detail) if row.status != "ok" => format!("{} ({})", row.status, detail.replace('|', "\\|").lines().next().unwrap_or("")),
+            Some(detail) if row.status != "ok" => {
+                format!("{} ({})", row.status, detail.replace('|', "\\|").lines().next().unwrap_or(""))
+            }
             _ => row.status.clone(),
         };
         let _ = writeln!(
@@ -267,16 +277,25 @@ pub fn markdown(report: &Report) -> String {
             vote
         );
     }
-    let _ = writeln!(md, "\nVotes among the eligible (count, first candidate): {}.\n",
-        report.votes.iter().map(|(count, first)| format!("{count}×#{}", first + 1)).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        md,
+        "\nVotes among the eligible (count, first candidate): {}.\n",
+        report.votes.iter().map(|(count, first)| format!("{count}×#{}", first + 1)).collect::<Vec<_>>().join(", ")
+    );
     let _ = writeln!(md, "## Cost and time\n");
     let _ = writeln!(md, "| stage | calls | cached | prompt tokens | completion tokens | cost (USD) |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
-    for (stage, totals) in report.usage_by_stage.iter().chain(std::iter::once((&"total".to_owned(), &report.usage_total))) {
+    for (stage, totals) in
+        report.usage_by_stage.iter().chain(std::iter::once((&"total".to_owned(), &report.usage_total)))
+    {
         let _ = writeln!(
             md,
             "| {stage} | {} | {} | {} | {} | {:.4} |",
-            totals.calls, totals.cached_calls, totals.usage.prompt_tokens, totals.usage.completion_tokens, totals.cost_usd
+            totals.calls,
+            totals.cached_calls,
+            totals.usage.prompt_tokens,
+            totals.usage.completion_tokens,
+            totals.cost_usd
         );
     }
     let _ = writeln!(md);

@@ -175,11 +175,25 @@ fn the_bundled_transcript_replays_offline() {
     let model = format!("replay:{}", transcript.display());
     let output = agentless(
         home.path(),
-        &["localize", "--repo", repo.to_str().unwrap(), "--issue", issue.to_str().unwrap(), "--out", "out", "--model", &model],
+        &[
+            "localize",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--issue",
+            issue.to_str().unwrap(),
+            "--out",
+            "out",
+            "--model",
+            &model,
+        ],
         &[("AGENTLESS_LOG", "warn")],
     );
     assert!(output.status.success(), "{}", stderr(&output));
     // Every request matched a recorded one exactly: no drift warnings.
-    assert!(!stderr(&output).contains("differs"), "the transcript is stale; re-record it (see examples/README.md):\n{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("differs"),
+        "the transcript is stale; re-record it (see examples/README.md):\n{}",
+        stderr(&output)
+    );
     assert!(stdout(&output).contains("tinyinvoice/money.py"));
 }

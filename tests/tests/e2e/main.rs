@@ -1,5 +1,6 @@
 //! End-to-end tests: the built `agentless` binary against a scripted model server on loopback.
 
+mod action;
 mod cli;
 mod localize;
 mod run;

@@ -24,7 +24,8 @@ fn run_example(home: &std::path::Path, out: &str, extra: &[&str]) -> std::proces
     agentless(home, &args, &[])
 }
 
-const EXPECTED_FIX: &str = "+        return Money(self.amount.quantize(CENT, rounding=\"ROUND_HALF_UP\"), self.currency)";
+const EXPECTED_FIX: &str =
+    "+        return Money(self.amount.quantize(CENT, rounding=\"ROUND_HALF_UP\"), self.currency)";
 
 #[test]
 fn the_example_is_fixed_offline_and_resumes() {
@@ -37,7 +38,8 @@ fn the_example_is_fixed_offline_and_resumes() {
     assert!(diff.contains(EXPECTED_FIX), "{diff}");
     // Only the diff is on stdout; the summary is on stderr.
     assert!(stderr(&output).contains("fewest regressions and the reproduction test passes"), "{}", stderr(&output));
-    for artifact in ["locations.json", "candidates.jsonl", "validation.json", "report.json", "report.md", "final.diff"] {
+    for artifact in ["locations.json", "candidates.jsonl", "validation.json", "report.json", "report.md", "final.diff"]
+    {
         assert!(out.join(artifact).is_file(), "{artifact} missing");
     }
     let report: serde_json::Value =
@@ -80,8 +82,13 @@ fn docker_available() -> bool {
         .output()
         .is_ok_and(|output| output.status.success());
     if !reachable {
-        assert!(std::env::var_os(REQUIRE_DOCKER).is_none(), "no Docker engine is reachable and {REQUIRE_DOCKER} is set");
-        eprintln!("\n*** SKIPPING the Docker run test: no Docker engine is reachable (set {REQUIRE_DOCKER}=1 to fail instead) ***\n");
+        assert!(
+            std::env::var_os(REQUIRE_DOCKER).is_none(),
+            "no Docker engine is reachable and {REQUIRE_DOCKER} is set"
+        );
+        eprintln!(
+            "\n*** SKIPPING the Docker run test: no Docker engine is reachable (set {REQUIRE_DOCKER}=1 to fail instead) ***\n"
+        );
     }
     reachable
 }

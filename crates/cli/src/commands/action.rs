@@ -19,7 +19,8 @@ use crate::report;
 pub async fn run(args: ActionArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     let env = ActionEnv::from_env().context("`agentless action` runs inside a GitHub Actions job")?;
     let github = GitHub::for_action(&env)?;
-    let pipeline = ActionPipeline { args: &args.pipeline, out: args.out.clone(), config: global.config.clone(), progress };
+    let pipeline =
+        ActionPipeline { args: &args.pipeline, out: args.out.clone(), config: global.config.clone(), progress };
     let outcome = run_action(&env, &pipeline, &github).await?;
     println!("{outcome}");
     Ok(match outcome {

@@ -33,7 +33,11 @@ pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar
     print_summary(&mut stdout, &locations, &setup.ledger.total())?;
     writeln!(stdout, "wrote {}", path.display())?;
     // Finding nothing, or stopping before the end (the budget ran out), is a failure to report, not an error.
-    Ok(if locations.found_files.is_empty() || locations.stopped.is_some() { ExitStatus::Failure } else { ExitStatus::Success })
+    Ok(if locations.found_files.is_empty() || locations.stopped.is_some() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
@@ -95,7 +99,8 @@ fn print_summary(out: &mut impl Write, locations: &Locations, totals: &agentless
     writeln!(out, "irrelevant folders      {}", list(&locations.irrelevant_folders))?;
     writeln!(out, "combined                {}", list(&locations.found_files))?;
     for (file, locs) in &locations.found_related_locs {
-        let joined: Vec<&str> = locs.iter().flat_map(|loc| loc.lines()).filter(|line| !line.trim().is_empty()).collect();
+        let joined: Vec<&str> =
+            locs.iter().flat_map(|loc| loc.lines()).filter(|line| !line.trim().is_empty()).collect();
         if !joined.is_empty() {
             writeln!(out, "related in {file}: {}", joined.join("; "))?;
         }

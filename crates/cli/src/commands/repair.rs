@@ -20,8 +20,9 @@ pub async fn run(args: RepairArgs, global: &GlobalArgs, progress: &ProgressBar) 
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
-    let locations: Locations = serde_json::from_str(&fs_err::read_to_string(&args.locations)?)
-        .with_context(|| format!("`{}` is not a locations.json written by `agentless localize`", args.locations.display()))?;
+    let locations: Locations = serde_json::from_str(&fs_err::read_to_string(&args.locations)?).with_context(|| {
+        format!("`{}` is not a locations.json written by `agentless localize`", args.locations.display())
+    })?;
     let setup = model::build(&args.model, &config)?;
     let options = repair_options(args.samples, args.temperature, &config.repair);
     fs_err::create_dir_all(&args.out)?;
@@ -87,7 +88,17 @@ pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()>
     writeln!(
         out,
         "{:<8} {:>7} {:>7} {:>6} {:>8} {:>9} {:>8} {:>7} {:>7} {:>10} {:>8}",
-        "location", "samples", "applied", "empty", "no edits", "not found", "outside", "escapes", "syntax", "whitespace", "distinct"
+        "location",
+        "samples",
+        "applied",
+        "empty",
+        "no edits",
+        "not found",
+        "outside",
+        "escapes",
+        "syntax",
+        "whitespace",
+        "distinct"
     )?;
     let mut row = |label: String, rows: Vec<&Candidate>| -> Result<()> {
         let count = |status: CandidateStatus| rows.iter().filter(|candidate| candidate.status == status).count();
@@ -114,7 +125,10 @@ pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()>
         Ok(())
     };
     for sample in &samples {
-        row(format!("{}", sample + 1), candidates.iter().filter(|candidate| candidate.location_sample == *sample).collect())?;
+        row(
+            format!("{}", sample + 1),
+            candidates.iter().filter(|candidate| candidate.location_sample == *sample).collect(),
+        )?;
     }
     row("total".to_owned(), candidates.iter().collect())?;
     Ok(())

@@ -34,7 +34,8 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
     if !args.resume && run_dir.join("report.json").exists() {
         bail!("`{}` holds a finished run; pass --resume to reuse it or choose another --out", run_dir.display());
     }
-    let outcome = run_pipeline(&args.pipeline, &config, &model, &snapshot, &issue, &run_dir, args.resume, progress).await?;
+    let outcome =
+        run_pipeline(&args.pipeline, &config, &model, &snapshot, &issue, &run_dir, args.resume, progress).await?;
     eprintln!("{}", report::one_line(&outcome.report));
     eprintln!("model: {}", usage_line(&model.ledger.total()));
     eprintln!("report: {}", run_dir.join("report.md").display());
@@ -129,7 +130,9 @@ pub async fn run_pipeline(
             | CandidateStatus::OutsideContext
             | CandidateStatus::EscapesRepo
             | CandidateStatus::SyntaxError
-            | CandidateStatus::WhitespaceOnly => CandidatePatch { model_patch: String::new(), normalized_patch: String::new() },
+            | CandidateStatus::WhitespaceOnly => {
+                CandidatePatch { model_patch: String::new(), normalized_patch: String::new() }
+            }
         })
         .collect();
     let validation_path = run_dir.join("validation.json");
@@ -225,7 +228,8 @@ async fn validate_in_sandboxes(
             let mut pool: Vec<Box<dyn Sandbox>> = Vec::with_capacity(workers);
             for index in 0..workers {
                 tracing::info!(stage = "validate", "setting up local sandbox {}/{workers}", index + 1);
-                let sandbox = LocalSandbox::create(&files, &local_options).await.context("local sandbox setup failed")?;
+                let sandbox =
+                    LocalSandbox::create(&files, &local_options).await.context("local sandbox setup failed")?;
                 if index == 0 {
                     fs_err::write(run_dir.join("logs/setup.log"), sandbox.setup_log())?;
                 }
@@ -245,7 +249,8 @@ async fn validate_in_sandboxes(
                     pip_cert: agentless_validate::sandbox::docker::host_pip_cert().await,
                 };
                 tracing::info!(stage = "validate", "building the project image");
-                let image = runtime.project_image(&files, &image_options).await.context("project image build failed")?;
+                let image =
+                    runtime.project_image(&files, &image_options).await.context("project image build failed")?;
                 fs_err::write(run_dir.join("logs/setup.log"), &image.setup_log)?;
                 let sandboxes = runtime.start_workers(&image, workers, &WorkerLimits::default()).await?;
                 let pool: Vec<Box<dyn Sandbox>> =
@@ -283,7 +288,11 @@ async fn apply_to_work_tree(snapshot: &RepoSnapshot, patch: &str) -> Result<()> 
         }
         let output = child.wait_with_output().await?;
         if !output.status.success() {
-            bail!("git apply{} failed: {}", if check { " --check" } else { "" }, String::from_utf8_lossy(&output.stderr));
+            bail!(
+                "git apply{} failed: {}",
+                if check { " --check" } else { "" },
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
     }
     Ok(())
