@@ -205,7 +205,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(md, "**Stopped early:** {reason}\n");
     }
     if let Some(patch) = &report.chosen_patch {
-        let _ = writeln!(md, "## Chosen patch\n\n```diff\n{}```\n", patch);
+        let _ = writeln!(md, "## Chosen patch\n\n```diff\n{patch}```\n");
     }
     let _ = writeln!(md, "## Localization\n");
     let _ = writeln!(
