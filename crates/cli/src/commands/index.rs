@@ -40,7 +40,18 @@ pub async fn run(args: IndexArgs) -> Result<ExitStatus> {
             writeln!(stdout, "parse errors  {}", stats.parse_errors)?;
             writeln!(stdout, "cached        {}", stats.cached_files)?;
             writeln!(stdout, "seconds       {:.3}", stats.seconds)?;
+            if let Some(peak) = peak_memory_mb() {
+                writeln!(stdout, "peak memory   {peak:.0} MB")?;
+            }
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// The process's peak resident memory (`VmHWM` in `/proc/self/status`), where the platform has it.
+fn peak_memory_mb() -> Option<f64> {
+    let status = fs_err::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kilobytes: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes / 1024.0)
 }
