@@ -105,7 +105,7 @@ impl ScriptedModelServer {
         let queues = script.stages.into_iter().map(|(stage, answers)| (stage, answers.into())).collect();
         let state = Arc::new(Mutex::new(State { queues, received: Vec::new() }));
         Mock::given(method("POST"))
-            .and(path_regex(r"/(chat/completions|messages)$"))
+            .and(path_regex(r"/(chat/completions|messages|embeddings)$"))
             .respond_with(Responder { state: Arc::clone(&state) })
             .mount(&server)
             .await;
@@ -146,6 +146,9 @@ impl Respond for Responder {
             return ResponseTemplate::new(500).set_body_string("scripted server state poisoned");
         };
         state.received.push(Received { stage: stage.clone(), path: path.clone(), headers, body: body.clone() });
+        if path.ends_with("/embeddings") {
+            return ResponseTemplate::new(200).set_body_json(embeddings(&body));
+        }
         let answer = match state.queues.get_mut(&stage) {
             Some(queue) if queue.len() > 1 => queue.pop_front(),
             Some(queue) => queue.front().cloned(),
@@ -198,6 +201,27 @@ impl Respond for Responder {
             }
         }
     }
+}
+
+/// Deterministic 26-dimensional "embeddings": how often each letter occurs, so texts that share words are close.
+fn embeddings(body: &serde_json::Value) -> serde_json::Value {
+    let inputs: Vec<String> = match &body["input"] {
+        serde_json::Value::String(text) => vec![text.clone()],
+        serde_json::Value::Array(items) => items.iter().map(|item| item.as_str().unwrap_or("").to_owned()).collect(),
+        _ => Vec::new(),
+    };
+    let data: Vec<serde_json::Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let mut vector = [0f32; 26];
+            for byte in text.bytes().filter(u8::is_ascii_alphabetic) {
+                vector[usize::from(byte.to_ascii_lowercase() - b'a')] += 1.0;
+            }
+            serde_json::json!({"object": "embedding", "index": index, "embedding": vector.to_vec()})
+        })
+        .collect();
+    serde_json::json!({"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}})
 }
 
 /// A rough token count (characters / 4) so usage and cost are non-zero and deterministic.

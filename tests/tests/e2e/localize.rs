@@ -197,3 +197,26 @@ fn the_bundled_transcript_replays_offline() {
     );
     assert!(stdout(&output).contains("tinyinvoice/money.py"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedding_retrieval_uses_the_embeddings_endpoint() {
+    let server = ScriptedModelServer::start(example_script()).await;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("agentless.toml");
+    let toml = format!(
+        "[providers.openai]\nbase_url = \"{}\"\n\n[localize]\nembedding_model = \"openai:text-embedding-3-small\"\n",
+        server.base_url()
+    );
+    fs_err::write(&config, toml).unwrap();
+    let output = run_localize(
+        home.path(),
+        server.base_url(),
+        &["--retrieval", "embeddings", "--config", config.to_str().unwrap()],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let embedded = server.received().iter().filter(|request| request.path.ends_with("/embeddings")).count();
+    assert!(embedded > 0, "no embeddings request was sent");
+    let locations = read_locations(home.path());
+    assert!(!locations["retrieval_found_files"].as_array().unwrap().is_empty(), "{locations}");
+}

@@ -10,7 +10,11 @@ use indicatif::ProgressBar;
 
 use crate::ExitStatus;
 use crate::args::{GlobalArgs, IssueArgs, LocalizeArgs, RetrievalKind};
-use crate::config::{FileConfig, LocalizeConfig};
+use std::sync::Arc;
+
+use agentless_model::{ModelSpec, OpenAiEmbedder};
+
+use crate::config::FileConfig;
 use crate::model::{self, usage_line};
 
 pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
@@ -18,7 +22,7 @@ pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
     let setup = model::build(&args.model, &config)?;
-    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config.localize)?;
+    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config)?;
     fs_err::create_dir_all(&args.out)?;
 
     progress.set_message("localize");
@@ -49,12 +53,17 @@ pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
     Ok(Issue { id, text })
 }
 
+/// The embedding model of `--retrieval embeddings` unless `[localize] embedding_model` names another (any provider
+/// that serves OpenAI-compatible `/v1/embeddings`).
+pub const DEFAULT_EMBEDDING_MODEL: &str = "openai:text-embedding-3-small";
+
 pub fn localize_options(
     edit_samples: Option<u32>,
     top_n: Option<usize>,
     retrieval: Option<RetrievalKind>,
-    config: &LocalizeConfig,
+    file: &FileConfig,
 ) -> Result<LocalizeOptions> {
+    let config = &file.localize;
     let defaults = LocalizeOptions::default();
     let retrieval = match retrieval.or(match config.retrieval.as_deref() {
         None => None,
@@ -67,7 +76,12 @@ pub fn localize_options(
         Some(RetrievalKind::Bm25) => Retrieval::Bm25,
         Some(RetrievalKind::Off) => Retrieval::Off,
         Some(RetrievalKind::Embeddings) => {
-            bail!("embedding retrieval needs an embedding endpoint; it is not wired into the CLI yet (use bm25)")
+            let spec_text = config.embedding_model.as_deref().unwrap_or(DEFAULT_EMBEDDING_MODEL);
+            let spec: ModelSpec = spec_text.parse()?;
+            let provider = file.provider(&spec.provider)?;
+            let embedder = OpenAiEmbedder::new(&provider, &spec.model)
+                .with_context(|| format!("cannot set up the embedding model `{spec_text}`"))?;
+            Retrieval::Embeddings(Arc::new(embedder))
         }
     };
     Ok(LocalizeOptions {
