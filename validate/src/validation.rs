@@ -82,14 +82,7 @@ pub async fn validate(
         return Err(ValidateError::NoSandbox);
     };
     let mut stopped = None;
-    let budget_stop = |error: ModelError, stopped: &mut Option<String>| match error {
-        ModelError::BudgetExhausted { .. } => {
-            *stopped = Some(error.to_string());
-            Ok(())
-        }
-        other => Err(ValidateError::Model(other)),
-    };
-
+    // A spent budget stops the planning cleanly (validation goes on without that part); other errors fail.
     let regression_plan = if options.regression {
         match regression::plan(
             model,
@@ -101,12 +94,11 @@ pub async fn validate(
         )
         .await
         {
-            Ok(plan) => Some(plan),
-            Err(ValidateError::Model(error)) => {
-                budget_stop(error, &mut stopped)?;
+            Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
+                stopped = Some(error.to_string());
                 None
             }
-            Err(other) => return Err(other),
+            result => Some(result?),
         }
     } else {
         None
@@ -123,12 +115,11 @@ pub async fn validate(
         )
         .await
         {
-            Ok(plan) => Some(plan),
-            Err(ValidateError::Model(error)) => {
-                budget_stop(error, &mut stopped)?;
+            Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
+                stopped = Some(error.to_string());
                 None
             }
-            Err(other) => return Err(other),
+            result => Some(result?),
         }
     } else {
         None

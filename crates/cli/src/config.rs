@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agentless_model::{Price, Provider, RetryPolicy, WireApi};
+use agentless_model::provider::BUILTIN_PROVIDERS;
+use agentless_model::{Price, Provider, WireApi};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
@@ -111,9 +112,16 @@ impl FileConfig {
 
     /// The provider named `name`: the built-in one overlaid with the file's table of the same name.
     pub fn provider(&self, name: &str) -> Result<Provider> {
-        let builtin = builtin_provider(name);
         let overlay = self.providers.get(name);
-        let Some(mut provider) = builtin.or_else(|| overlay.map(|_| custom_provider(name))) else {
+        let builtin = Provider::builtin(name).ok();
+        // A provider only the file names is an OpenAI-compatible server whose base URL the file gives.
+        let custom = || -> Option<Provider> {
+            overlay?;
+            let mut provider = Provider::builtin("openai-compatible").ok()?;
+            provider.name = name.to_owned();
+            Some(provider)
+        };
+        let Some(mut provider) = builtin.or_else(custom) else {
             let mut known: Vec<&str> = BUILTIN_PROVIDERS.to_vec();
             known.extend(self.providers.keys().map(String::as_str));
             bail!("unknown provider `{name}` (known: {})", known.join(", "));
@@ -146,42 +154,6 @@ impl FileConfig {
     pub fn price(&self, model: &str) -> Option<Price> {
         self.prices.get(model).copied().or_else(|| builtin_price(model))
     }
-}
-
-const BUILTIN_PROVIDERS: [&str; 4] = ["openai", "anthropic", "openai-compatible", "replay"];
-
-fn provider_with(name: &str, base_url: &str, env_key: Option<&str>, wire: WireApi) -> Provider {
-    Provider {
-        name: name.to_owned(),
-        base_url: base_url.to_owned(),
-        env_key: env_key.map(str::to_owned),
-        wire,
-        retry: RetryPolicy::default(),
-        request_timeout: Duration::from_secs(600),
-        max_concurrency: 8,
-    }
-}
-
-fn builtin_provider(name: &str) -> Option<Provider> {
-    match name {
-        "openai" => {
-            Some(provider_with(name, "https://api.openai.com/v1", Some(EnvVars::OPENAI_API_KEY), WireApi::OpenAiChat))
-        }
-        "anthropic" => Some(provider_with(
-            name,
-            "https://api.anthropic.com/v1",
-            Some(EnvVars::ANTHROPIC_API_KEY),
-            WireApi::Anthropic,
-        )),
-        // vLLM, Ollama, llama.cpp server, OpenRouter...: the base URL comes from --base-url or the file.
-        "openai-compatible" => Some(provider_with(name, "", None, WireApi::OpenAiChat)),
-        "replay" => Some(provider_with(name, "", None, WireApi::Replay)),
-        _ => None,
-    }
-}
-
-fn custom_provider(name: &str) -> Provider {
-    provider_with(name, "", None, WireApi::OpenAiChat)
 }
 
 /// List prices in US dollars per million tokens, as published when this table was written. Override or extend

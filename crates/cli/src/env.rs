@@ -22,9 +22,9 @@ impl EnvVars {
     /// Key of an OpenAI-compatible server that needs one (the `openai-compatible` provider sends it when set).
     pub const AGENTLESS_API_KEY: &'static str = "AGENTLESS_API_KEY";
     /// Default key variable of the `openai` provider.
-    pub const OPENAI_API_KEY: &'static str = "OPENAI_API_KEY";
+    pub const OPENAI_API_KEY: &'static str = agentless_model::provider::OPENAI_KEY_VAR;
     /// Default key variable of the `anthropic` provider.
-    pub const ANTHROPIC_API_KEY: &'static str = "ANTHROPIC_API_KEY";
+    pub const ANTHROPIC_API_KEY: &'static str = agentless_model::provider::ANTHROPIC_KEY_VAR;
     /// The usual switch to turn colours off (<https://no-color.org>).
     pub const NO_COLOR: &'static str = "NO_COLOR";
     /// Base of the user cache directory.

@@ -33,6 +33,11 @@ pub struct Provider {
     pub max_concurrency: usize,
 }
 
+/// The variable the `openai` provider reads its key from.
+pub const OPENAI_KEY_VAR: &str = "OPENAI_API_KEY";
+/// The variable the `anthropic` provider reads its key from.
+pub const ANTHROPIC_KEY_VAR: &str = "ANTHROPIC_API_KEY";
+
 /// The providers [`Provider::builtin`] knows, in the order error messages list them.
 pub const BUILTIN_PROVIDERS: [&str; 4] = ["openai", "anthropic", "openai-compatible", "replay"];
 
@@ -43,8 +48,8 @@ impl Provider {
     /// names a variable) and `replay` (answers from a transcript; no network).
     pub fn builtin(name: &str) -> Result<Self, ModelError> {
         let (base_url, env_key, wire) = match name {
-            "openai" => ("https://api.openai.com/v1", Some("OPENAI_API_KEY"), WireApi::OpenAiChat),
-            "anthropic" => ("https://api.anthropic.com/v1", Some("ANTHROPIC_API_KEY"), WireApi::Anthropic),
+            "openai" => ("https://api.openai.com/v1", Some(OPENAI_KEY_VAR), WireApi::OpenAiChat),
+            "anthropic" => ("https://api.anthropic.com/v1", Some(ANTHROPIC_KEY_VAR), WireApi::Anthropic),
             "openai-compatible" => ("", None, WireApi::OpenAiChat),
             "replay" => ("", None, WireApi::Replay),
             _ => {
