@@ -79,7 +79,11 @@ impl RepoSnapshot {
                     backend: Backend::Disk,
                 })
             }
-            (Some(repo), None) if repo.is_bare() => Err(SourceError::BareNeedsRev { path: path.to_owned() }),
+            // A git directory given directly is bare even when its config does not say so (mirrors without a
+            // `config` file make libgit2 guess a work tree around them).
+            (Some(repo), None) if repo.is_bare() || same_folder(repo.path(), path) => {
+                Err(SourceError::BareNeedsRev { path: path.to_owned() })
+            }
             (Some(repo), None) => {
                 let (mut files, mut skipped_paths) = walk_folder(path, true)?;
                 let (tracked, skipped_tracked) = tracked_files_on_disk(&repo, path)?;
@@ -380,4 +384,12 @@ pub enum SourceError {
         #[source]
         source: ignore::Error,
     },
+}
+
+/// Whether two paths name the same folder (after resolving links); false when either cannot be resolved.
+fn same_folder(left: &Path, right: &Path) -> bool {
+    match (left.canonicalize(), right.canonicalize()) {
+        (Ok(left), Ok(right)) => left == right,
+        (Err(_), _) | (_, Err(_)) => false,
+    }
 }

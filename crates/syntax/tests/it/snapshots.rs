@@ -86,6 +86,10 @@ fn bare_repository_needs_a_revision() {
     assert_eq!(snapshot.kind(), SourceKind::GitRevision);
     assert!(snapshot.contains("pkg/b.py"));
     assert!(matches!(RepoSnapshot::open(&bare_path, Some("no-such-branch")), Err(SourceError::UnknownRev { .. })));
+    // A git directory without a `config` file (as some mirrors ship) is still bare.
+    fs_err::remove_file(bare_path.join("config")).expect("remove config");
+    assert!(matches!(RepoSnapshot::open(&bare_path, None), Err(SourceError::BareNeedsRev { .. })));
+    assert!(RepoSnapshot::open(&bare_path, Some(&commit)).expect("configless bare at commit").contains("pkg/b.py"));
 }
 
 #[test]
