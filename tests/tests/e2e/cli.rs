@@ -8,9 +8,10 @@ fn help_lists_the_commands() {
     let output = agentless(home.path(), &["--help"], &[]);
     assert!(output.status.success());
     let help = stdout(&output);
-    for command in ["index", "skeleton", "localize"] {
+    for command in ["index", "skeleton", "localize", "repair", "run", "sandbox", "action"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
+    insta::assert_snapshot!("help", help);
 }
 
 #[test]
