@@ -16,7 +16,6 @@ use super::project::{ProjectFiles, Setup, SetupStep};
 use super::{DRAIN_TIMEOUT, ExecOutput, ExecRequest, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-const RESET_TIMEOUT: Duration = Duration::from_secs(300);
 const BASELINE_COMMIT: &str = "git init -q && git add -A -f && git -c user.name=agentless \
      -c user.email=agentless@localhost -c commit.gpgsign=false commit -q --no-verify --allow-empty -m baseline";
 
@@ -225,16 +224,7 @@ impl Sandbox for LocalSandbox {
     }
 
     async fn reset(&self) -> Result<(), SandboxError> {
-        let request = ExecRequest::new(["sh", "-c", "git reset -q --hard && git clean -q -ffdx"], RESET_TIMEOUT);
-        let output = self.exec(&request).await?;
-        if output.success() {
-            return Ok(());
-        }
-        Err(SandboxError::Internal {
-            action: "resetting the checkout".to_owned(),
-            exit_code: output.exit_code,
-            output: format!("{}{}", output.stdout, output.stderr),
-        })
+        super::reset_to_baseline(self).await
     }
 
     async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {

@@ -128,6 +128,24 @@ pub trait Sandbox: Send + Sync {
     async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError>;
 }
 
+/// How long a reset may take.
+const RESET_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The [`Sandbox::reset`] of every implementation: `git reset --hard` and `git clean -ffdx` in the checkout (the
+/// virtualenv lives outside it).
+pub(crate) async fn reset_to_baseline(sandbox: &(impl Sandbox + ?Sized)) -> Result<(), SandboxError> {
+    let request = ExecRequest::new(["sh", "-c", "git reset -q --hard && git clean -q -ffdx"], RESET_TIMEOUT);
+    let output = sandbox.exec(&request).await?;
+    if output.success() {
+        return Ok(());
+    }
+    Err(SandboxError::Internal {
+        action: "resetting the checkout".to_owned(),
+        exit_code: output.exit_code,
+        output: format!("{}{}", output.stdout, output.stderr),
+    })
+}
+
 /// Normalize a path relative to the checkout, refusing absolute paths and `..`.
 pub(crate) fn checked_relative_path(relative_path: &str) -> Result<String, SandboxError> {
     let invalid = || SandboxError::InvalidPath { path: relative_path.to_owned() };

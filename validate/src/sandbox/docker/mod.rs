@@ -49,7 +49,6 @@ const PATCH_PATH: &str = "/tmp/agentless-candidate.patch";
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// How often a running exec whose output stream is still open is checked for having ended.
 const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(200);
-const RESET_TIMEOUT: Duration = Duration::from_secs(300);
 /// Kill every process of the sandbox user except itself; fails when some are left after a few seconds (a fork
 /// bomb outrunning it), and the container is restarted instead.
 const KILL_SCRIPT: &str = "import os, signal, sys, time
@@ -395,16 +394,7 @@ impl Sandbox for DockerSandbox {
     }
 
     async fn reset(&self) -> Result<(), SandboxError> {
-        let request = ExecRequest::new(["sh", "-c", "git reset -q --hard && git clean -q -ffdx"], RESET_TIMEOUT);
-        let output = self.exec(&request).await?;
-        if output.success() {
-            return Ok(());
-        }
-        Err(SandboxError::Internal {
-            action: "resetting the checkout".to_owned(),
-            exit_code: output.exit_code,
-            output: format!("{}{}", output.stdout, output.stderr),
-        })
+        super::reset_to_baseline(self).await
     }
 
     async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
