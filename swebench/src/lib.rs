@@ -1,6 +1,7 @@
 //! SWE-bench (issue #5): the pure-logic core of the evaluation harness — datasets, predictions, install/test specs,
 //! eval scripts, log parsers, grading and reports. Nothing here runs a container or touches the network; a runner
-//! executes the commands this crate produces in a sandbox and hands the test log back for grading.
+//! executes the commands this crate produces in a sandbox and hands the test log back for grading; [`runner`] is
+//! that runner, over the sandboxes of `agentless-validate` and local clones of the repositories.
 
 pub mod dataset;
 pub mod environment;
@@ -11,6 +12,7 @@ pub mod lite_s;
 pub mod log_parsers;
 pub mod predictions;
 pub mod report;
+pub mod runner;
 pub mod specs;
 
 use std::path::PathBuf;

@@ -53,6 +53,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// The GitHub Action bot: run on a labelled issue or a `/agentless` comment and open a draft pull request.
     Action(Box<ActionArgs>),
+    /// SWE-bench: evaluate predictions, run the pipeline on instances, merge shards, clone the repositories.
+    Swebench(SwebenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,7 +109,7 @@ pub struct SkeletonArgs {
     pub paths: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
     /// The model as PROVIDER:NAME, e.g. openai:gpt-4o-2024-05-13, anthropic:claude-3-5-sonnet-20241022,
     /// openai-compatible:qwen2.5-coder (with --base-url), or replay:TRANSCRIPT.jsonl.
@@ -219,7 +221,7 @@ pub struct RunArgs {
 }
 
 /// Everything that shapes a pipeline run, shared by `run` and `action`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
     #[command(flatten)]
     pub model: ModelArgs,
@@ -279,4 +281,123 @@ pub enum SandboxCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchArgs {
+    #[command(subcommand)]
+    pub command: SwebenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SwebenchCommand {
+    /// Grade predictions as the SWE-bench harness does: per-instance environments, the model patch, the test patch,
+    /// the per-version test command, the repository's log parser; report.json per instance and a summary.
+    Eval(Box<SwebenchEvalArgs>),
+    /// Run the whole pipeline on each instance and append to DIR/predictions.jsonl (resumable, shardable).
+    Infer(Box<SwebenchInferArgs>),
+    /// Join the predictions.jsonl of shard folders into one file (later shards win on duplicates).
+    Merge(SwebenchMergeArgs),
+    /// Clone the repositories a dataset needs into --repos (needs the network; prints each command).
+    Clone(SwebenchCloneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchDatasetArgs {
+    /// lite, lite-dev, verified, lite-s, or a .json/.jsonl file in SWE-bench's format.
+    #[arg(long, value_name = "NAME|FILE", default_value = "lite")]
+    pub dataset: String,
+    /// The folder holding the named datasets (default: the first `shared/data` above the current directory).
+    #[arg(long, env = EnvVars::AGENTLESS_SWEBENCH_DATA, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Only these instances (comma-separated ids).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub instances: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchEvalArgs {
+    #[command(flatten)]
+    pub dataset: SwebenchDatasetArgs,
+    /// A predictions file (.jsonl, .json list or object keyed by id), `gold` (the dataset's patches) or `empty`.
+    #[arg(long, value_name = "FILE|gold|empty")]
+    pub predictions: String,
+    /// Folder of local clones, one per repository, named owner__name (bare or not).
+    #[arg(long, value_name = "DIR")]
+    pub repos: PathBuf,
+    /// Output folder: <run-id>/<model>/<instance>/ artifacts, <model>.<run-id>.json summary and .txt table.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Name of this evaluation run.
+    #[arg(long, value_name = "ID", default_value = "eval")]
+    pub run_id: String,
+    /// Instances evaluated in parallel.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+    /// Seconds the tests of one instance may take (SWE-bench's default).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub timeout: u64,
+    /// Where instances run: Docker project images (per instance, cached by content) or local virtualenvs.
+    #[arg(long, value_enum, default_value_t = SandboxKind::Docker)]
+    pub sandbox: SandboxKind,
+    /// Also run empty patches (always on for `--predictions empty`; SWE-bench itself skips them).
+    #[arg(long)]
+    pub run_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchInferArgs {
+    #[command(flatten)]
+    pub dataset: SwebenchDatasetArgs,
+    /// Restrict to a subset of the dataset (lite-s: Agentless's Lite-S).
+    #[arg(long, value_name = "NAME")]
+    pub subset: Option<String>,
+    /// Folder of local clones, one per repository, named owner__name (bare or not).
+    #[arg(long, value_name = "DIR")]
+    pub repos: PathBuf,
+    /// Output folder: predictions.jsonl and one run folder per instance.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only the I-th of N deterministic slices of the instances (1-based), e.g. 2/4.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Instances worked on at once (each also uses --workers sandboxes for validation).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub instance_workers: usize,
+    /// Regression tests: the instance's test files at the base commit (as the original), or the pipeline's own
+    /// detection from the repository (`detect`).
+    #[arg(long, value_enum, default_value_t = RegressionSource::TestPatchFiles)]
+    pub regression_tests: RegressionSource,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegressionSource {
+    /// The tests of the files the instance's test_patch modifies, run without applying it.
+    TestPatchFiles,
+    /// Whatever `agentless run` would detect.
+    Detect,
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchMergeArgs {
+    /// The merged file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Shard output folders (each with a predictions.jsonl) or predictions files.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub shards: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchCloneArgs {
+    #[command(flatten)]
+    pub dataset: SwebenchDatasetArgs,
+    /// Folder for the clones (owner__name).
+    #[arg(long, value_name = "DIR")]
+    pub repos: PathBuf,
+    /// Only print the commands.
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -13,6 +13,8 @@ impl EnvVars {
     pub const AGENTLESS_MAX_COST: &'static str = "AGENTLESS_MAX_COST";
     /// Directory of the response and index caches, as `--cache-dir`.
     pub const AGENTLESS_CACHE_DIR: &'static str = "AGENTLESS_CACHE_DIR";
+    /// The folder holding the SWE-bench datasets, as `agentless swebench --data-dir`.
+    pub const AGENTLESS_SWEBENCH_DATA: &'static str = "AGENTLESS_SWEBENCH_DATA";
     /// Any non-empty value hides progress bars.
     pub const AGENTLESS_NO_PROGRESS: &'static str = "AGENTLESS_NO_PROGRESS";
     /// Log filter (tracing `EnvFilter` syntax); overrides `-v`/`-q`.

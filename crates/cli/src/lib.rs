@@ -41,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Run(args) => commands::run::run(*args, &cli.global, &progress).await,
         Command::Sandbox(args) => commands::sandbox::run(args).await,
         Command::Action(args) => commands::action::run(*args, &cli.global, &progress).await,
+        Command::Swebench(args) => commands::swebench::run(args, &cli.global, &progress).await,
     };
     progress.finish_and_clear();
     status

@@ -3,3 +3,4 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test by panicking")]
 
 mod real_data;
+mod runner;

@@ -7,3 +7,4 @@ pub mod repair;
 pub mod run;
 pub mod sandbox;
 pub mod skeleton;
+pub mod swebench;

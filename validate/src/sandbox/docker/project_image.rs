@@ -169,3 +169,75 @@ impl DockerRuntime {
         Ok(log)
     }
 }
+
+/// Bump when the way derived images are built changes.
+const DERIVED_RECIPE_VERSION: &str = "derived-image-v1";
+
+impl DockerRuntime {
+    /// A project image layered on `parent` (e.g. a project image whose virtualenv already holds the dependencies):
+    /// the checkout at `/work/repo` replaced by `files`, the virtualenv kept, `options.setup` run with the network,
+    /// a fresh baseline committed. Built unless one with the same content hash exists.
+    pub async fn derived_project_image(
+        &self,
+        parent: &str,
+        files: &ProjectFiles,
+        options: &ProjectImageOptions,
+    ) -> Result<ProjectImage, SandboxError> {
+        let started = Instant::now();
+        let parent_id = match self.docker.inspect_image(parent).await {
+            Ok(inspected) => inspected.id.unwrap_or_default(),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                return Err(SandboxError::ImageMissing {
+                    image: parent.to_owned(),
+                    hint: "build the parent project image first".to_owned(),
+                });
+            }
+            Err(source) => return Err(docker_error(format!("inspecting {parent}"), source)),
+        };
+        let hash = content_hash(DERIVED_RECIPE_VERSION, &parent_id, files, &options.setup);
+        let tag = &hash[..16];
+        let image = format!("{IMAGE_REPOSITORY}:{tag}");
+        if image_exists(&self.docker, &image).await? {
+            return Ok(ProjectImage { image, reused: true, setup_log: String::new(), duration: started.elapsed() });
+        }
+        tracing::info!(%image, parent, files = files.files().len(), "building a derived project image");
+        let container = self.start_container(parent, None).await?;
+        let built = async {
+            let clear = ExecRequest::new(["find", REPO_DIR, "-mindepth", "1", "-delete"], STEP_TIMEOUT);
+            let cleared = container_exec(&self.docker, &container, &clear).await?;
+            if !cleared.success() {
+                return Err(SandboxError::Setup {
+                    command: clear.argv.join(" "),
+                    exit_code: cleared.exit_code,
+                    output: format!("{}{}", cleared.stdout, cleared.stderr),
+                });
+            }
+            self.prepare_project_container(&container, files, options).await
+        }
+        .await;
+        let committed = match built {
+            Ok(setup_log) => {
+                let commit = CommitContainerOptionsBuilder::default()
+                    .container(&container)
+                    .repo(IMAGE_REPOSITORY)
+                    .tag(tag)
+                    .comment("agentless derived project image")
+                    .pause(true)
+                    .build();
+                let config = ContainerConfig {
+                    labels: Some([(LABEL_PROJECT.to_owned(), hash.clone())].into_iter().collect()),
+                    ..ContainerConfig::default()
+                };
+                self.docker
+                    .commit_container(commit, config)
+                    .await
+                    .map(|_| setup_log)
+                    .map_err(|source| docker_error(format!("committing {image}"), source))
+            }
+            Err(error) => Err(error),
+        };
+        remove_container(&self.docker, &container).await;
+        let setup_log = committed?;
+        Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
+    }
+}

@@ -1,0 +1,420 @@
+//! `agentless swebench`: `eval` (grade predictions as the SWE-bench harness does), `infer` (the pipeline per
+//! instance into predictions.jsonl, resumable and shardable), `merge` (join shards) and `clone` (fetch the
+//! repositories, for users with network).
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentless_localize::Issue;
+use agentless_swebench::environment::RepoFiles;
+use agentless_swebench::eval_script::modified_files;
+use agentless_swebench::predictions::{EMPTY_MODEL_NAME, Prediction, PredictionSource, Predictions};
+use agentless_swebench::runner::{
+    Backend, EnvironmentSource, EvalOptions, RepoStore, UpstreamSpecs, clone_folder_name, evaluate,
+};
+use agentless_swebench::{DataDir, Dataset, Instance};
+use agentless_syntax::RepoSnapshot;
+use agentless_validate::sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
+use anyhow::{Context, Result, bail};
+use indicatif::ProgressBar;
+
+use crate::ExitStatus;
+use crate::args::{
+    GlobalArgs, RegressionSource, SandboxKind, SwebenchArgs, SwebenchCloneArgs, SwebenchCommand, SwebenchDatasetArgs,
+    SwebenchEvalArgs, SwebenchInferArgs, SwebenchMergeArgs,
+};
+use crate::config::FileConfig;
+
+pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+
+pub async fn run(args: SwebenchArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+    match args.command {
+        SwebenchCommand::Eval(args) => eval(*args).await,
+        SwebenchCommand::Infer(args) => infer(*args, global, progress).await,
+        SwebenchCommand::Merge(args) => merge(&args),
+        SwebenchCommand::Clone(args) => clone(&args).await,
+    }
+}
+
+/// The dataset and the instances picked with `--instances` (all when none).
+fn load_dataset(args: &SwebenchDatasetArgs) -> Result<(Dataset, Vec<Instance>)> {
+    let data_dir = match &args.data_dir {
+        Some(path) => DataDir::new(path),
+        None => DataDir::discover(&std::env::current_dir()?)?,
+    };
+    let dataset = Dataset::load(&args.dataset, &data_dir)?;
+    let instances = pick_instances(&dataset.instances, &args.instances)?;
+    Ok((dataset, instances))
+}
+
+fn pick_instances(instances: &[Instance], ids: &[String]) -> Result<Vec<Instance>> {
+    if ids.is_empty() {
+        return Ok(instances.to_vec());
+    }
+    let unknown: Vec<&String> =
+        ids.iter().filter(|id| !instances.iter().any(|instance| &instance.instance_id == *id)).collect();
+    if !unknown.is_empty() {
+        bail!("not in the dataset: {}", unknown.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(instances.iter().filter(|instance| ids.contains(&instance.instance_id)).cloned().collect())
+}
+
+async fn eval(args: SwebenchEvalArgs) -> Result<ExitStatus> {
+    let started = Instant::now();
+    let (dataset, instances) = load_dataset(&args.dataset)?;
+    let source = PredictionSource::parse(&args.predictions);
+    let predictions = Predictions::load(&source, &instances)?;
+    let unknown = predictions.unknown_ids(&dataset.instances);
+    if !unknown.is_empty() {
+        bail!("predictions for instances not in the dataset: {}", unknown.join(", "));
+    }
+    // A predictions file covers what it covers; --instances narrows it.
+    let instances: Vec<Instance> = if args.dataset.instances.is_empty() {
+        match source {
+            PredictionSource::File(_) => {
+                instances.into_iter().filter(|instance| predictions.get(&instance.instance_id).is_some()).collect()
+            }
+            PredictionSource::Gold | PredictionSource::Empty => instances,
+        }
+    } else {
+        instances
+    };
+    let backend = match args.sandbox {
+        SandboxKind::Local => Backend::Local,
+        SandboxKind::Docker => Backend::docker(
+            DockerRuntime::connect(DockerRuntime::new_run_id()).await?,
+            WorkerLimits::default(),
+            host_pip_cert().await,
+        ),
+    };
+    let backend = Arc::new(backend);
+    let options = EvalOptions {
+        out: args.out.clone(),
+        run_id: args.run_id.clone(),
+        workers: args.workers,
+        timeout: Duration::from_secs(args.timeout),
+        run_empty_patches: args.run_empty || args.predictions == EMPTY_MODEL_NAME,
+    };
+    let repos = RepoStore::new(&args.repos);
+    tracing::info!(instances = instances.len(), "evaluating {} on {}", args.predictions, dataset.name);
+    let evaluation =
+        evaluate(&dataset, &instances, &predictions, &repos, Arc::clone(&backend), Arc::new(UpstreamSpecs), &options);
+    let evaluation = tokio::select! {
+        evaluation = evaluation => evaluation,
+        _ = tokio::signal::ctrl_c() => Err(std::io::Error::other("interrupted").into()),
+    };
+    if let Backend::Docker(docker) = backend.as_ref()
+        && let Err(error) = docker.runtime.shutdown().await
+    {
+        tracing::warn!("could not remove the run's containers: {error}");
+    }
+    let evaluation = evaluation?;
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", evaluation.table)?;
+    stdout.flush()?;
+    eprintln!(
+        "resolved {}/{} in {:.0} s; summary: {}",
+        evaluation.summary.resolved_instances,
+        evaluation.summary.total_instances,
+        started.elapsed().as_secs_f64(),
+        evaluation.summary_path.display()
+    );
+    Ok(if evaluation.summary.error_instances == 0 { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+/// `I/N` → the 0-based index and the count.
+fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let parsed = text.split_once('/').and_then(|(index, count)| Some((index.parse().ok()?, count.parse().ok()?)));
+    match parsed {
+        Some((index, count)) if count > 0 && (1..=count).contains(&index) => Ok((index - 1, count)),
+        _ => bail!("--shard must be I/N with 1 <= I <= N, not `{text}`"),
+    }
+}
+
+/// The instances of shard `index` of `count`: every `count`-th instance in id order, starting at `index`.
+fn shard_instances(mut instances: Vec<Instance>, index: usize, count: usize) -> Vec<Instance> {
+    instances.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    instances.into_iter().enumerate().filter(|(position, _)| position % count == index).map(|(_, i)| i).collect()
+}
+
+/// The ids already in a predictions file (a torn last line, from a crash, is ignored).
+fn finished_ids(path: &Path) -> Result<BTreeSet<String>> {
+    if !path.is_file() {
+        return Ok(BTreeSet::new());
+    }
+    let text = fs_err::read_to_string(path)?;
+    Ok(text.lines().filter_map(|line| serde_json::from_str::<Prediction>(line).ok()).map(|p| p.instance_id).collect())
+}
+
+/// One prediction appended as a line, flushed and synced (a crash loses at most the instance in flight).
+fn append_prediction(path: &Path, prediction: &Prediction) -> Result<()> {
+    let mut file = fs_err::OpenOptions::new().create(true).append(true).open(path)?;
+    // A torn line from a crash is closed first so it stays one unreadable line.
+    let length = fs_err::metadata(path)?.len();
+    if length > 0 {
+        let text = fs_err::read(path)?;
+        if text.last() != Some(&b'\n') {
+            file.write_all(b"\n")?;
+        }
+    }
+    file.write_all(format!("{}\n", serde_json::to_string(prediction)?).as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// The regression test command of the original: the instance's test command on the files its test_patch modifies
+/// (the ones that exist before it), at the base commit, without the test patch.
+fn test_patch_regression_command(instance: &Instance) -> Option<String> {
+    let spec = agentless_swebench::specs::spec(&instance.repo, &instance.version)?;
+    let files = modified_files(&instance.test_patch);
+    let probe = Instance { test_patch: String::new(), ..instance.clone() };
+    let directives = agentless_swebench::test_directives(&Instance {
+        test_patch: files.iter().map(|file| format!("diff --git a/{file} b/{file}\n")).collect(),
+        ..probe
+    });
+    if directives.is_empty() {
+        return None;
+    }
+    Some(format!("{} {}", spec.test_cmd, directives.join(" ")))
+}
+
+async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+    let (dataset, mut instances) = load_dataset(&args.dataset)?;
+    if let Some(subset) = &args.subset {
+        let data_dir = match &args.dataset.data_dir {
+            Some(path) => DataDir::new(path),
+            None => DataDir::discover(&std::env::current_dir()?)?,
+        };
+        let keep: BTreeSet<String> =
+            Dataset::load(subset, &data_dir)?.instances.into_iter().map(|instance| instance.instance_id).collect();
+        instances.retain(|instance| keep.contains(&instance.instance_id));
+    }
+    if let Some(shard) = &args.shard {
+        let (index, count) = parse_shard(shard)?;
+        instances = shard_instances(instances, index, count);
+    }
+    fs_err::create_dir_all(&args.out)?;
+    let predictions_path = args.out.join(PREDICTIONS_FILE);
+    let finished = finished_ids(&predictions_path)?;
+    let pending: Vec<Instance> =
+        instances.iter().filter(|instance| !finished.contains(&instance.instance_id)).cloned().collect();
+    eprintln!(
+        "{} instances of {}: {} finished earlier, {} to do",
+        instances.len(),
+        dataset.name,
+        instances.len() - pending.len(),
+        pending.len()
+    );
+    let (config, _) = FileConfig::load(global.config.as_deref(), None)?;
+    let model = crate::model::build(&args.pipeline.model, &config)?;
+    let model_name = args.pipeline.model.model.clone().or_else(|| config.model.clone()).unwrap_or_default();
+    let repos = RepoStore::new(&args.repos);
+    let total = pending.len();
+    let mut failures = 0usize;
+    for (position, instance) in pending.iter().enumerate() {
+        let started = Instant::now();
+        eprintln!("[{}/{total}] {}", position + 1, instance.instance_id);
+        match infer_one(&args, &config, &model, &repos, instance, progress).await {
+            Ok(patch) => {
+                let prediction = Prediction {
+                    instance_id: instance.instance_id.clone(),
+                    model_name_or_path: model_name.clone(),
+                    model_patch: Some(patch.unwrap_or_default()),
+                };
+                append_prediction(&predictions_path, &prediction)?;
+                eprintln!(
+                    "[{}/{total}] {}: {} ({:.0} s)",
+                    position + 1,
+                    instance.instance_id,
+                    if prediction.is_empty_patch() { "no patch" } else { "patch" },
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(error) => {
+                failures += 1;
+                eprintln!("[{}/{total}] {}: error: {error:#}", position + 1, instance.instance_id);
+                fs_err::create_dir_all(args.out.join(&instance.instance_id))?;
+                fs_err::write(args.out.join(&instance.instance_id).join("error.txt"), format!("{error:#}\n"))?;
+            }
+        }
+    }
+    eprintln!("predictions: {}", predictions_path.display());
+    Ok(if failures == 0 { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+/// The pipeline on one instance (its own run folder, resumed when it exists); `None` when nothing was chosen.
+async fn infer_one(
+    args: &SwebenchInferArgs,
+    config: &FileConfig,
+    model: &crate::model::ModelSetup,
+    repos: &RepoStore,
+    instance: &Instance,
+    progress: &ProgressBar,
+) -> Result<Option<String>> {
+    let clone = repos.open(&instance.repo, &instance.base_commit)?;
+    let snapshot = RepoSnapshot::open(clone.path(), Some(&instance.base_commit))?;
+    let mut pipeline = args.pipeline.clone();
+    if pipeline.setup.is_none() {
+        let environment = UpstreamSpecs.environment(instance, &clone as &dyn RepoFiles)?;
+        let script = format!("{}\n{}", environment.dependencies_script, environment.install_script);
+        pipeline.setup = Some(format!("bash -c {}", shell_quote(&script)));
+        pipeline.python = match environment.python.version() {
+            "3.9" | "3.11" | "3.13" => environment.python.version().to_owned(),
+            _ => pipeline.python,
+        };
+    }
+    if pipeline.test_cmd.is_none() && args.regression_tests == RegressionSource::TestPatchFiles {
+        pipeline.test_cmd = test_patch_regression_command(instance);
+    }
+    let issue = Issue { id: instance.instance_id.clone(), text: instance.problem_statement.clone() };
+    let run_dir = args.out.join(&instance.instance_id);
+    let outcome =
+        crate::commands::run::run_pipeline(&pipeline, config, model, &snapshot, &issue, &run_dir, true, progress)
+            .await
+            .with_context(|| format!("{}: the pipeline failed", instance.instance_id))?;
+    Ok(outcome.chosen)
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn merge(args: &SwebenchMergeArgs) -> Result<ExitStatus> {
+    let mut merged: Vec<Prediction> = Vec::new();
+    for shard in &args.shards {
+        let path = if shard.is_dir() { shard.join(PREDICTIONS_FILE) } else { shard.clone() };
+        let text = fs_err::read_to_string(&path)?;
+        let mut read = 0usize;
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            match serde_json::from_str::<Prediction>(line) {
+                Ok(prediction) => {
+                    merged.retain(|earlier| earlier.instance_id != prediction.instance_id);
+                    merged.push(prediction);
+                    read += 1;
+                }
+                Err(error) => tracing::warn!("{}: skipped an unreadable line: {error}", path.display()),
+            }
+        }
+        eprintln!("{}: {read} predictions", path.display());
+    }
+    merged.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    let lines: Vec<String> = merged.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
+    if let Some(parent) = args.out.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        fs_err::create_dir_all(parent)?;
+    }
+    fs_err::write(&args.out, lines.iter().map(|line| format!("{line}\n")).collect::<String>())?;
+    eprintln!("{} predictions in {}", merged.len(), args.out.display());
+    Ok(ExitStatus::Success)
+}
+
+async fn clone(args: &SwebenchCloneArgs) -> Result<ExitStatus> {
+    let (_, instances) = load_dataset(&args.dataset)?;
+    let repos: BTreeSet<&str> = instances.iter().map(|instance| instance.repo.as_str()).collect();
+    fs_err::create_dir_all(&args.repos)?;
+    let mut failed = Vec::new();
+    for repo in repos {
+        let target: PathBuf = args.repos.join(clone_folder_name(repo));
+        if target.exists() {
+            eprintln!("{}: exists, skipped", target.display());
+            continue;
+        }
+        let url = format!("https://github.com/{repo}.git");
+        println!("git clone --bare {url} {}", target.display());
+        if args.dry_run {
+            continue;
+        }
+        let status = tokio::process::Command::new("git")
+            .args(["clone", "--bare", &url])
+            .arg(&target)
+            .status()
+            .await
+            .context("cannot run git")?;
+        if !status.success() {
+            failed.push(repo.to_owned());
+        }
+    }
+    if !failed.is_empty() {
+        bail!("cloning failed for {}", failed.join(", "));
+    }
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn instance(id: &str) -> Instance {
+        serde_json::from_value(serde_json::json!({
+            "instance_id": id, "repo": "psf/requests", "base_commit": "abc", "patch": "", "version": "2.0",
+            "test_patch": "diff --git a/test_requests.py b/test_requests.py\n--- a/test_requests.py\n+++ b/test_requests.py\n@@ -1 +1,2 @@\n x\n+y\ndiff --git a/tests/new.py b/tests/new.py\nnew file mode 100644\n--- /dev/null\n+++ b/tests/new.py\n@@ -0,0 +1 @@\n+z\n",
+            "FAIL_TO_PASS": [], "PASS_TO_PASS": [], "environment_setup_commit": "abc",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn shards_split_every_instance_once() {
+        let ids = ["e", "a", "d", "b", "c"];
+        let all: Vec<Instance> = ids.iter().map(|id| instance(id)).collect();
+        let mut seen = Vec::new();
+        for index in 0..2 {
+            seen.extend(shard_instances(all.clone(), index, 2).into_iter().map(|i| i.instance_id));
+        }
+        assert_eq!(
+            shard_instances(all.clone(), 0, 2).iter().map(|i| i.instance_id.as_str()).collect::<Vec<_>>(),
+            ["a", "c", "e"]
+        );
+        seen.sort();
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        assert_eq!(parse_shard("2/4").unwrap(), (1, 4));
+        assert!(parse_shard("0/4").is_err() && parse_shard("5/4").is_err() && parse_shard("x").is_err());
+    }
+
+    #[test]
+    fn resume_skips_finished_instances_and_survives_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PREDICTIONS_FILE);
+        let prediction = |id: &str| Prediction {
+            instance_id: id.to_owned(),
+            model_name_or_path: "m".to_owned(),
+            model_patch: Some("diff".to_owned()),
+        };
+        append_prediction(&path, &prediction("a")).unwrap();
+        fs_err::write(&path, format!("{}{{\"instance_id\": \"b\", \"mod", fs_err::read_to_string(&path).unwrap()))
+            .unwrap();
+        append_prediction(&path, &prediction("c")).unwrap();
+        let finished = finished_ids(&path).unwrap();
+        assert_eq!(finished.into_iter().collect::<Vec<_>>(), ["a", "c"]);
+    }
+
+    #[test]
+    fn regression_tests_are_the_test_patch_files_that_exist_before_it() {
+        assert_eq!(test_patch_regression_command(&instance("x")).unwrap(), "pytest -rA test_requests.py");
+    }
+
+    #[test]
+    fn merge_keeps_the_last_prediction_per_instance() {
+        let dir = tempfile::tempdir().unwrap();
+        for (shard, lines) in [
+            ("s1", "{\"instance_id\": \"b\", \"model_patch\": \"old\"}\n"),
+            (
+                "s2",
+                "{\"instance_id\": \"a\", \"model_patch\": \"x\"}\n{\"instance_id\": \"b\", \"model_patch\": \"new\"}\n",
+            ),
+        ] {
+            fs_err::create_dir_all(dir.path().join(shard)).unwrap();
+            fs_err::write(dir.path().join(shard).join(PREDICTIONS_FILE), lines).unwrap();
+        }
+        let out = dir.path().join("all.jsonl");
+        merge(&SwebenchMergeArgs { out: out.clone(), shards: vec![dir.path().join("s1"), dir.path().join("s2")] })
+            .unwrap();
+        let merged = Predictions::from_file(&out).unwrap();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged.get("b").unwrap().model_patch.as_deref(), Some("new"));
+    }
+}

@@ -1,0 +1,183 @@
+//! Where instances are evaluated: a local sandbox (a temporary copy and a virtualenv from the host's `python3.X`,
+//! dependencies and install run in it), or a Docker worker from two cached layers: an environment image (the
+//! repository at `environment_setup_commit` on `agentless/python:X.Y` with the dependencies and the install, so one
+//! per (repo, version)) and an instance image (its checkout replaced by the base commit's files, install run again).
+//! Images are tagged by content hash, so a rerun reuses them; setup has the network, the tests do not.
+
+use std::path::PathBuf;
+
+use agentless_validate::sandbox::docker::{
+    DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
+};
+use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
+use agentless_validate::sandbox::{ProjectFiles, Sandbox, SandboxError, Setup};
+
+use crate::environment::DebianPython;
+
+/// How sandboxes are made.
+#[derive(Debug)]
+pub enum Backend {
+    Local,
+    Docker(Box<DockerBackend>),
+}
+
+/// Docker workers and what building their images needs.
+#[derive(Debug)]
+pub struct DockerBackend {
+    pub runtime: DockerRuntime,
+    pub limits: WorkerLimits,
+    pub pip_cert: Option<PathBuf>,
+    /// Held while an environment image is looked up or built.
+    environment_builds: tokio::sync::Mutex<()>,
+}
+
+impl Backend {
+    pub fn docker(runtime: DockerRuntime, limits: WorkerLimits, pip_cert: Option<PathBuf>) -> Self {
+        Backend::Docker(Box::new(DockerBackend {
+            runtime,
+            limits,
+            pip_cert,
+            environment_builds: tokio::sync::Mutex::new(()),
+        }))
+    }
+}
+
+/// A ready sandbox and how it was made.
+#[derive(Debug)]
+pub struct PreparedSandbox {
+    pub sandbox: SandboxHandle,
+    /// Every setup step with its exit code and output (empty for a reused image).
+    pub setup_log: String,
+    /// The Python the sandbox really has, when it differs from the one asked for.
+    pub python_note: Option<String>,
+    /// The environment and instance images (Docker only), each with whether it was reused.
+    pub images: Vec<(String, bool)>,
+}
+
+/// What a sandbox is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxRecipe<'a> {
+    pub python: DebianPython,
+    /// The checkout the tests run in (the base commit).
+    pub files: &'a ProjectFiles,
+    /// The checkout the environment is built with (Docker layering): the environment-setup commit.
+    pub environment_files: &'a ProjectFiles,
+    /// Bash installing the dependencies.
+    pub dependencies_script: &'a str,
+    /// Bash run in the checkout after the dependencies (`pre_install`, `install`).
+    pub install_script: &'a str,
+}
+
+#[derive(Debug)]
+pub enum SandboxHandle {
+    Local(LocalSandbox),
+    Docker(DockerSandbox),
+}
+
+impl SandboxHandle {
+    pub fn as_sandbox(&self) -> &dyn Sandbox {
+        match self {
+            SandboxHandle::Local(sandbox) => sandbox,
+            SandboxHandle::Docker(sandbox) => sandbox,
+        }
+    }
+
+    /// Remove the container now (a local sandbox's folder goes when it is dropped).
+    pub async fn dispose(self) {
+        match self {
+            SandboxHandle::Local(sandbox) => drop(sandbox),
+            SandboxHandle::Docker(sandbox) => sandbox.remove().await,
+        }
+    }
+}
+
+impl Backend {
+    /// A sandbox holding `recipe.files` with a virtualenv on (the closest available to) `recipe.python` holding
+    /// the dependencies and the installed checkout.
+    pub async fn prepare(&self, recipe: &SandboxRecipe<'_>) -> Result<PreparedSandbox, SandboxError> {
+        let bash = |script: &str| Setup::Command(format!("bash -c {}", crate::environment::shell_quote(script)));
+        let full_setup = bash(&format!("{}\n{}", recipe.dependencies_script, recipe.install_script));
+        match self {
+            Backend::Local => {
+                let (interpreter, python_note) = local_interpreter(recipe.python).await;
+                let options = LocalOptions { python: interpreter, setup: full_setup };
+                let sandbox = LocalSandbox::create(recipe.files, &options).await?;
+                let setup_log = sandbox.setup_log().to_owned();
+                Ok(PreparedSandbox {
+                    sandbox: SandboxHandle::Local(sandbox),
+                    setup_log,
+                    python_note,
+                    images: Vec::new(),
+                })
+            }
+            Backend::Docker(docker) => {
+                let DockerBackend { runtime, limits, pip_cert, environment_builds } = docker.as_ref();
+                let (version, python_note) = docker_python(runtime, recipe.python).await?;
+                let environment_options =
+                    ProjectImageOptions { python: version, setup: full_setup, pip_cert: pip_cert.clone() };
+                // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
+                let environment = {
+                    let _one_build = environment_builds.lock().await;
+                    runtime.project_image(recipe.environment_files, &environment_options).await?
+                };
+                let instance_options = ProjectImageOptions {
+                    python: version,
+                    setup: bash(recipe.install_script),
+                    pip_cert: pip_cert.clone(),
+                };
+                let instance =
+                    runtime.derived_project_image(&environment.image, recipe.files, &instance_options).await?;
+                let sandbox = runtime.start_worker(&instance, limits).await?;
+                Ok(PreparedSandbox {
+                    sandbox: SandboxHandle::Docker(sandbox),
+                    setup_log: format!("{}{}", environment.setup_log, instance.setup_log),
+                    python_note,
+                    images: vec![(environment.image, environment.reused), (instance.image, instance.reused)],
+                })
+            }
+        }
+    }
+}
+
+/// `python3.X` when it runs (a pyenv shim may exist without a version behind it), else `python3` (noted).
+async fn local_interpreter(python: DebianPython) -> (String, Option<String>) {
+    let wanted = format!("python{}", python.version());
+    let probe = tokio::process::Command::new(&wanted)
+        .args(["-c", ""])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await;
+    if probe.is_ok_and(|status| status.success()) {
+        (wanted, None)
+    } else {
+        ("python3".to_owned(), Some(format!("{wanted} does not run here; used python3")))
+    }
+}
+
+/// The base image for `python`, or — when it was never built — the first existing one (noted).
+async fn docker_python(
+    runtime: &DockerRuntime,
+    python: DebianPython,
+) -> Result<(PythonVersion, Option<String>), SandboxError> {
+    let wanted = PythonVersion::parse(python.version()).unwrap_or(PythonVersion::Py311);
+    if base_image_exists(runtime.docker(), wanted).await? {
+        return Ok((wanted, None));
+    }
+    for fallback in PythonVersion::ALL {
+        if base_image_exists(runtime.docker(), fallback).await? {
+            let note = format!(
+                "{} is missing (build it with `agentless sandbox build-image --python {}`); used {}",
+                wanted.image(),
+                wanted.version(),
+                fallback.image()
+            );
+            return Ok((fallback, Some(note)));
+        }
+    }
+    Err(SandboxError::ImageMissing {
+        image: wanted.image(),
+        hint: format!("agentless sandbox build-image --python {}", wanted.version()),
+    })
+}

@@ -1,0 +1,286 @@
+//! The evaluation runner end to end on a SWE-bench-format dataset built from fixture repositories: a tiny Python
+//! project with a bug in a temporary git repository, its gold patch, a test patch adding a failing test, and
+//! FAIL_TO_PASS / PASS_TO_PASS lists. Gold resolves; empty and wrong do not; a patch that does not apply and a
+//! missing clone are recorded as such. Always with the local sandbox; with Docker when an engine is reachable.
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentless_swebench::dataset::Dataset;
+use agentless_swebench::environment::{DebianPython, RepoFiles};
+use agentless_swebench::predictions::{PredictionSource, Predictions};
+use agentless_swebench::report::{LOG_INSTANCE, LOG_REPORT, LOG_TEST_OUTPUT};
+use agentless_swebench::runner::{
+    Backend, EnvironmentSource, EvalOptions, InstanceEnvironment, InstanceOutcome, LOG_PATCH, RepoStore, evaluate,
+};
+use agentless_swebench::specs::{Packages, RepoVersionSpec};
+use agentless_swebench::{DataDir, Instance, SwebenchError};
+use agentless_validate::sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, base_image_exists};
+
+const BUGGY: &str = "def add(a, b):\n    return a - b\n\n\ndef negate(a):\n    return -a\n";
+const EXISTING_TESTS: &str = "import unittest\n\nfrom calc import add, negate\n\n\nclass CalcTests(unittest.TestCase):\n    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n\n    def test_negate(self):\n        self.assertEqual(negate(2), -2)\n";
+const GOLD_PATCH: &str = "diff --git a/calc/__init__.py b/calc/__init__.py
+--- a/calc/__init__.py
++++ b/calc/__init__.py
+@@ -1,5 +1,5 @@
+ def add(a, b):
+-    return a - b
++    return a + b
+ 
+ 
+ def negate(a):
+";
+const WRONG_PATCH: &str = "diff --git a/calc/__init__.py b/calc/__init__.py
+--- a/calc/__init__.py
++++ b/calc/__init__.py
+@@ -1,5 +1,5 @@
+ def add(a, b):
+-    return a - b
++    return a * b
+ 
+ 
+ def negate(a):
+";
+const STALE_PATCH: &str = "diff --git a/calc/__init__.py b/calc/__init__.py
+--- a/calc/__init__.py
++++ b/calc/__init__.py
+@@ -1,2 +1,2 @@
+ def double(a):
+-    return a * 2
++    return a << 1
+";
+const TEST_PATCH: &str = "diff --git a/tests/test_calc.py b/tests/test_calc.py
+--- a/tests/test_calc.py
++++ b/tests/test_calc.py
+@@ -10,3 +10,6 @@ class CalcTests(unittest.TestCase):
+ 
+     def test_negate(self):
+         self.assertEqual(negate(2), -2)
++
++    def test_add(self):
++        self.assertEqual(add(2, 3), 5)
+";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The fixture's own spec: no dependencies (tests never reach PyPI), unittest with Django's verbose format.
+struct FixtureSpecs;
+
+impl EnvironmentSource for FixtureSpecs {
+    fn environment(&self, _: &Instance, files: &dyn RepoFiles) -> Result<InstanceEnvironment, SwebenchError> {
+        assert!(files.read("HEAD", "calc/__init__.py").is_some(), "the clone's files are readable");
+        Ok(InstanceEnvironment {
+            python: DebianPython::Py311,
+            spec: RepoVersionSpec {
+                python: "3.11",
+                packages: Packages::Nothing,
+                pip_packages: Vec::new(),
+                pre_install: Vec::new(),
+                install: "python -c 'import calc'",
+                test_cmd: "python -m unittest -v",
+                eval_commands: Vec::new(),
+                execute_test_as_nonroot: false,
+                nano_cpus: None,
+            },
+            dependencies_script: "set -euxo pipefail\npython --version\n".to_owned(),
+            install_script: "set -euxo pipefail\npython -c 'import calc'\n".to_owned(),
+            notes: vec!["fixture spec".to_owned()],
+        })
+    }
+}
+
+struct Fixture {
+    _root: tempfile::TempDir,
+    out: std::path::PathBuf,
+    repos: RepoStore,
+    dataset: Dataset,
+}
+
+fn row(id: &str, repo: &str, base_commit: &str) -> serde_json::Value {
+    serde_json::json!({
+        "instance_id": id, "repo": repo, "base_commit": base_commit, "patch": GOLD_PATCH, "test_patch": TEST_PATCH,
+        "problem_statement": "add subtracts", "version": "0.1", "environment_setup_commit": base_commit,
+        "FAIL_TO_PASS": "[\"test_add (tests.test_calc.CalcTests.test_add)\"]",
+        "PASS_TO_PASS": ["test_zero (tests.test_calc.CalcTests.test_zero)", "test_negate (tests.test_calc.CalcTests.test_negate)"],
+        "log_parser": "parse_log_django",
+    })
+}
+
+/// `repos/fixture__calc` (bare clone) and `repos/fixture__calc-worktree` (a work tree), four instances.
+fn fixture() -> Fixture {
+    let root = tempfile::tempdir().unwrap();
+    let work = root.path().join("repos/fixture__calc-worktree");
+    fs_err::create_dir_all(work.join("calc")).unwrap();
+    fs_err::create_dir_all(work.join("tests")).unwrap();
+    fs_err::write(work.join("calc/__init__.py"), BUGGY).unwrap();
+    fs_err::write(work.join("tests/__init__.py"), "").unwrap();
+    fs_err::write(work.join("tests/test_calc.py"), EXISTING_TESTS).unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "calc"]);
+    let base_commit = git(&work, &["rev-parse", "HEAD"]);
+    // A later commit that must not leak into the checkout.
+    fs_err::write(work.join("LATER.txt"), "later").unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "later"]);
+    git(root.path(), &["clone", "-q", "--bare", "repos/fixture__calc-worktree", "repos/fixture__calc"]);
+    let rows = [
+        row("fixture__calc-1", "fixture/calc", &base_commit),
+        row("fixture__calc-worktree-1", "fixture/calc-worktree", &base_commit),
+        row("fixture__absent-1", "fixture/absent", &base_commit),
+        row("fixture__calc-2", "fixture/calc", "0123456789abcdef0123456789abcdef01234567"),
+    ];
+    let dataset_path = root.path().join("fixture.jsonl");
+    let text: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
+    fs_err::write(&dataset_path, text.join("\n") + "\n").unwrap();
+    let dataset = Dataset::load(dataset_path.to_str().unwrap(), &DataDir::new(root.path())).unwrap();
+    Fixture { out: root.path().join("out"), repos: RepoStore::new(root.path().join("repos")), dataset, _root: root }
+}
+
+fn options(fixture: &Fixture, run_id: &str, run_empty_patches: bool) -> EvalOptions {
+    EvalOptions {
+        out: fixture.out.clone(),
+        run_id: run_id.to_owned(),
+        workers: 2,
+        timeout: Duration::from_secs(300),
+        run_empty_patches,
+    }
+}
+
+fn outcome<'a>(run: &'a agentless_swebench::runner::EvalRun, id: &str) -> &'a InstanceOutcome {
+    &run.outcomes.iter().find(|(found, _, _)| found == id).unwrap().1
+}
+
+async fn gold_empty_wrong_stale(backend: Backend) {
+    let fixture = fixture();
+    let backend = Arc::new(backend);
+    let instances = &fixture.dataset.instances;
+    let two = &instances[..2];
+
+    // Gold: resolved, in a bare clone and in a work tree.
+    let gold = Predictions::load(&PredictionSource::Gold, instances).unwrap();
+    let run = evaluate(
+        &fixture.dataset,
+        two,
+        &gold,
+        &fixture.repos,
+        Arc::clone(&backend),
+        Arc::new(FixtureSpecs),
+        &options(&fixture, "gold-run", false),
+    )
+    .await
+    .unwrap();
+    for (id, outcome, _) in &run.outcomes {
+        let InstanceOutcome::Graded(report) = outcome else { panic!("{id}: {outcome:?}") };
+        assert!(report.resolved, "{id}: {report:?}");
+        assert!(report.patch_successfully_applied);
+    }
+    assert_eq!(run.summary.resolved_ids, vec!["fixture__calc-1", "fixture__calc-worktree-1"]);
+    let folder = fixture.out.join("gold-run/gold/fixture__calc-1");
+    let test_output = fs_err::read_to_string(folder.join(LOG_TEST_OUTPUT)).unwrap();
+    assert!(test_output.contains("test_add (tests.test_calc.CalcTests.test_add) ... ok"), "{test_output}");
+    assert!(!test_output.contains("LATER.txt"), "later commits stay out of the checkout");
+    assert_eq!(fs_err::read_to_string(folder.join(LOG_PATCH)).unwrap(), GOLD_PATCH);
+    let report: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(folder.join(LOG_REPORT)).unwrap()).unwrap();
+    assert_eq!(
+        report["fixture__calc-1"]["tests_status"]["FAIL_TO_PASS"]["success"][0],
+        "test_add (tests.test_calc.CalcTests.test_add)"
+    );
+    assert!(fixture.out.join("gold.gold-run.json").is_file());
+    assert!(run.table.contains("fixture/calc "), "{}", run.table);
+
+    // Empty, run on purpose: the FAIL_TO_PASS test fails, the PASS_TO_PASS tests pass.
+    let empty = Predictions::load(&PredictionSource::Empty, instances).unwrap();
+    let run = evaluate(
+        &fixture.dataset,
+        &instances[..1],
+        &empty,
+        &fixture.repos,
+        Arc::clone(&backend),
+        Arc::new(FixtureSpecs),
+        &options(&fixture, "empty-run", true),
+    )
+    .await
+    .unwrap();
+    let InstanceOutcome::Graded(report) = outcome(&run, "fixture__calc-1") else { panic!("{:?}", run.outcomes) };
+    assert!(!report.resolved);
+    let status = report.tests_status.as_ref().unwrap();
+    assert_eq!(status.fail_to_pass.failure, vec!["test_add (tests.test_calc.CalcTests.test_add)"]);
+    assert_eq!(status.pass_to_pass.success.len(), 2);
+    assert_eq!(run.summary.empty_patch_ids, vec!["fixture__calc-1"]);
+    assert_eq!(run.summary.resolved_instances, 0);
+
+    // Wrong, stale (does not apply), missing clone, missing commit.
+    let predictions_path = fixture.out.join("mixed.jsonl");
+    let line = |id: &str, patch: &str| {
+        serde_json::json!({"instance_id": id, "model_name_or_path": "org/model", "model_patch": patch}).to_string()
+    };
+    let lines = [
+        line("fixture__calc-1", WRONG_PATCH),
+        line("fixture__calc-worktree-1", STALE_PATCH),
+        line("fixture__absent-1", GOLD_PATCH),
+        line("fixture__calc-2", GOLD_PATCH),
+    ];
+    fs_err::write(&predictions_path, lines.join("\n")).unwrap();
+    let mixed = Predictions::load(&PredictionSource::File(&predictions_path), instances).unwrap();
+    let run = evaluate(
+        &fixture.dataset,
+        instances,
+        &mixed,
+        &fixture.repos,
+        Arc::clone(&backend),
+        Arc::new(FixtureSpecs),
+        &options(&fixture, "mixed-run", false),
+    )
+    .await
+    .unwrap();
+    let InstanceOutcome::Graded(wrong) = outcome(&run, "fixture__calc-1") else { panic!("{:?}", run.outcomes) };
+    assert!(!wrong.resolved && wrong.patch_successfully_applied, "{wrong:?}");
+    assert_eq!(outcome(&run, "fixture__calc-worktree-1"), &InstanceOutcome::PatchApplyFailed);
+    let stale_log =
+        fs_err::read_to_string(fixture.out.join("mixed-run/org__model/fixture__calc-worktree-1").join(LOG_INSTANCE))
+            .unwrap();
+    assert!(stale_log.contains(">>>>> Patch Apply Failed"), "{stale_log}");
+    assert!(stale_log.contains("patch --batch --fuzz=5 -p1 -i"), "every attempt is logged: {stale_log}");
+    let InstanceOutcome::Error(absent) = outcome(&run, "fixture__absent-1") else { panic!("{:?}", run.outcomes) };
+    assert!(absent.contains("git clone https://github.com/fixture/absent.git") && absent.contains("fixture__absent"));
+    let InstanceOutcome::Error(no_commit) = outcome(&run, "fixture__calc-2") else { panic!("{:?}", run.outcomes) };
+    assert!(no_commit.contains("commit 0123456789abcdef"), "{no_commit}");
+    assert_eq!(run.summary.unresolved_ids, vec!["fixture__calc-1"]);
+    assert_eq!(run.summary.error_ids, vec!["fixture__absent-1", "fixture__calc-2", "fixture__calc-worktree-1"]);
+    assert!(fixture.out.join("org__model.mixed-run.json").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_dataset_in_local_sandboxes() {
+    gold_empty_wrong_stale(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_dataset_in_docker() {
+    let required = std::env::var_os("AGENTLESS_REQUIRE_DOCKER").is_some_and(|value| !value.is_empty());
+    let skip = |why: String| {
+        assert!(!required, "AGENTLESS_REQUIRE_DOCKER is set but {why}");
+        eprintln!("\n!!!!! SKIPPED fixture_dataset_in_docker: {why} (set AGENTLESS_REQUIRE_DOCKER=1 to fail) !!!!!\n");
+    };
+    let runtime = match DockerRuntime::connect(DockerRuntime::new_run_id()).await {
+        Ok(runtime) => runtime,
+        Err(error) => return skip(format!("no Docker engine is reachable: {error}")),
+    };
+    if !base_image_exists(runtime.docker(), PythonVersion::Py311).await.unwrap_or(false) {
+        return skip(format!("{} is missing (agentless sandbox build-image)", PythonVersion::Py311.image()));
+    }
+    let backend = Backend::docker(runtime, WorkerLimits::default(), None);
+    gold_empty_wrong_stale(backend).await;
+}
