@@ -172,6 +172,11 @@ impl Dataset {
         if !path.is_file() {
             return Err(SwebenchError::UnknownDataset { name: spec.to_owned() });
         }
+        Self::load_file(path)
+    }
+
+    /// A `.jsonl`/`.json` file in SWE-bench's format (and its `<stem>.harness-meta.jsonl` sibling when present).
+    pub fn load_file(path: &Path) -> Result<Self, SwebenchError> {
         let instances = load_instances(path)?;
         let stem = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
         let stem = stem.strip_suffix(".jsonl").or_else(|| stem.strip_suffix(".json")).unwrap_or(stem);

@@ -1,10 +1,12 @@
 //! The index of a whole snapshot: every Python file's structure and skeleton, parsed in parallel and cached by
 //! content hash.
 //!
-//! Each file is parsed once; its structure and skeleton come from the same tree, which is dropped before the next
-//! file. The cache is one file per repository name under `cache_dir` ([`cache`](crate::cache)), keyed by the git
-//! blob id of each file's content: for a git revision the id is known without reading the file, so a warm run reads
-//! one cache file and no blob.
+//! Each file is read once by the scanner ([`scan`](crate::scan)), which gives its structure and skeleton from one
+//! statement tree; a file the scanner is unsure about (syntax errors, rare constructs) is parsed by tree-sitter
+//! instead, its structure and skeleton coming from the same tree. Both give the same results on the files the scanner
+//! accepts (where they differ, tree-sitter departs from CPython). The cache is one file per repository name under
+//! `cache_dir` ([`cache`](crate::cache)), keyed by the git blob id of each file's content: for a git revision the id is
+//! known without reading the file, so a warm run reads one cache file and no blob.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,6 +16,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::cache::{CacheEntry, ContentKey, IndexCache};
+use crate::outline::scan_file;
 use crate::parse::{LineStarts, with_tree};
 use crate::skeleton::{SkeletonOptions, skeleton_of};
 use crate::source::{RepoSnapshot, SourceError};
@@ -196,11 +199,15 @@ fn index_file(
         return Ok((key, file, false));
     };
     let skeleton_options = SkeletonOptions::default();
-    let parsed = with_tree(&text, |tree, normalized| {
-        let root = tree.root_node();
-        let structure = structure_of(root, normalized);
-        let skeleton = options.skeletons.then(|| skeleton_of(root, normalized, &skeleton_options));
-        (structure, skeleton)
+    // The scanner reads almost every file; the few it is unsure about go through tree-sitter.
+    let scanned = scan_file(&text, options.skeletons.then_some(&skeleton_options));
+    let parsed = scanned.or_else(|| {
+        with_tree(&text, |tree, normalized| {
+            let root = tree.root_node();
+            let structure = structure_of(root, normalized);
+            let skeleton = options.skeletons.then(|| skeleton_of(root, normalized, &skeleton_options));
+            (structure, skeleton)
+        })
     });
     let (structure, skeleton) = parsed.unwrap_or((FileStructure { parse_errors: 1, ..FileStructure::default() }, None));
     let line_count = LineStarts::new(&text).count();

@@ -4,13 +4,16 @@ mod cache;
 pub mod check;
 pub mod index;
 pub mod normalize;
+pub mod outline;
 mod parse;
+mod scan;
 pub mod skeleton;
 pub mod source;
 pub mod structure;
 
 pub use check::syntax_error_count;
 pub use index::{IndexOptions, IndexStats, IndexedFile, RepoIndex};
+pub use outline::{scan_skeleton, scan_structure};
 pub use skeleton::{SkeletonOptions, skeleton};
 pub use source::{RepoSnapshot, SourceError, SourceKind};
 pub use structure::{Assignment, ClassInfo, FileStructure, FunctionInfo, parse_python};

@@ -66,6 +66,10 @@ pub struct SandboxRecipe<'a> {
     pub dependencies_script: &'a str,
     /// Bash run in the checkout after the dependencies (`pre_install`, `install`).
     pub install_script: &'a str,
+    /// Bash run first when setting up `environment_files` (e.g. the version setuptools-scm should report).
+    pub environment_prelude: &'a str,
+    /// Bash run first when setting up `files`.
+    pub instance_prelude: &'a str,
 }
 
 #[derive(Debug)]
@@ -96,9 +100,11 @@ impl Backend {
     /// the dependencies and the installed checkout.
     pub async fn prepare(&self, recipe: &SandboxRecipe<'_>) -> Result<PreparedSandbox, SandboxError> {
         let bash = |script: &str| Setup::Command(format!("bash -c {}", crate::environment::shell_quote(script)));
-        let full_setup = bash(&format!("{}\n{}", recipe.dependencies_script, recipe.install_script));
+        let full_setup =
+            |prelude: &str| bash(&format!("{prelude}\n{}\n{}", recipe.dependencies_script, recipe.install_script));
         match self {
             Backend::Local => {
+                let full_setup = full_setup(recipe.instance_prelude);
                 let (interpreter, python_note) = local_interpreter(recipe.python).await;
                 let options = LocalOptions { python: interpreter, setup: full_setup };
                 let sandbox = LocalSandbox::create(recipe.files, &options).await?;
@@ -113,8 +119,11 @@ impl Backend {
             Backend::Docker(docker) => {
                 let DockerBackend { runtime, limits, pip_cert, environment_builds } = docker.as_ref();
                 let (version, python_note) = docker_python(runtime, recipe.python).await?;
-                let environment_options =
-                    ProjectImageOptions { python: version, setup: full_setup, pip_cert: pip_cert.clone() };
+                let environment_options = ProjectImageOptions {
+                    python: version,
+                    setup: full_setup(recipe.environment_prelude),
+                    pip_cert: pip_cert.clone(),
+                };
                 // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
                 let environment = {
                     let _one_build = environment_builds.lock().await;
@@ -122,7 +131,7 @@ impl Backend {
                 };
                 let instance_options = ProjectImageOptions {
                     python: version,
-                    setup: bash(recipe.install_script),
+                    setup: bash(&format!("{}\n{}", recipe.instance_prelude, recipe.install_script)),
                     pip_cert: pip_cert.clone(),
                 };
                 let instance =

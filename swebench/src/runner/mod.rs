@@ -118,6 +118,30 @@ pub enum InstanceOutcome {
     Error(String),
 }
 
+impl InstanceOutcome {
+    /// One word or phrase for logs and progress lines.
+    pub fn verdict(&self) -> String {
+        match self {
+            InstanceOutcome::Graded(report) if report.resolved => "resolved".to_owned(),
+            InstanceOutcome::Graded(_) => "unresolved".to_owned(),
+            InstanceOutcome::PatchApplyFailed => "patch did not apply".to_owned(),
+            InstanceOutcome::EmptyPatch => "empty patch".to_owned(),
+            InstanceOutcome::Error(message) => {
+                // The whole message (a setup log, say) is in run_instance.log; a line is enough here.
+                let first_line = message.lines().next().unwrap_or_default();
+                let mut short: String = first_line.chars().take(160).collect();
+                if short.len() < message.trim_end().len() {
+                    short.push_str(" … (see run_instance.log)");
+                }
+                format!("error: {short}")
+            }
+        }
+    }
+}
+
+/// Told about each instance as it finishes (in completion order): its id, outcome and time.
+pub type OnInstanceDone<'a> = &'a (dyn Fn(&str, &InstanceOutcome, Duration) + Sync);
+
 /// The run's result: per instance, and the summary (also written to disk).
 #[derive(Debug)]
 pub struct EvalRun {
@@ -128,7 +152,8 @@ pub struct EvalRun {
 }
 
 /// Evaluate `predictions` on the instances of `dataset` they name (all of `instances` when given), writing every
-/// artifact; progress is logged with `tracing`.
+/// artifact; `on_done` hears of each instance as it finishes.
+#[expect(clippy::too_many_arguments, reason = "what to run, where, and who to tell")]
 pub async fn evaluate(
     dataset: &Dataset,
     instances: &[Instance],
@@ -137,6 +162,7 @@ pub async fn evaluate(
     backend: Arc<Backend>,
     environments: Arc<dyn EnvironmentSource>,
     options: &EvalOptions,
+    on_done: OnInstanceDone<'_>,
 ) -> Result<EvalRun, RunnerError> {
     fs_err::create_dir_all(&options.out)?;
     let jobs: Vec<(Instance, Prediction)> = instances
@@ -171,14 +197,8 @@ pub async fn evaluate(
     .buffer_unordered(options.workers.max(1));
     while let Some((id, outcome, elapsed)) = stream.next().await {
         done += 1;
-        let verdict = match &outcome {
-            InstanceOutcome::Graded(report) if report.resolved => "resolved".to_owned(),
-            InstanceOutcome::Graded(_) => "unresolved".to_owned(),
-            InstanceOutcome::PatchApplyFailed => "patch did not apply".to_owned(),
-            InstanceOutcome::EmptyPatch => "empty patch".to_owned(),
-            InstanceOutcome::Error(message) => format!("error: {message}"),
-        };
-        tracing::info!("[{done}/{total}] {id}: {verdict} ({:.0} s)", elapsed.as_secs_f64());
+        tracing::info!("[{done}/{total}] {id}: {} ({:.0} s)", outcome.verdict(), elapsed.as_secs_f64());
+        on_done(&id, &outcome, elapsed);
         outcomes.push((id, outcome, elapsed));
     }
     drop(stream);
@@ -273,12 +293,22 @@ impl InstanceJob<'_> {
             environment.dependencies_script,
             environment.install_script,
         ));
+        // SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags; the sandbox's
+        // checkout has no history, so the version `git describe` gives is passed on.
+        let prelude = |commit: &str| {
+            clone.scm_version(commit).map_or_else(String::new, |version| {
+                format!("export SETUPTOOLS_SCM_PRETEND_VERSION={}", crate::environment::shell_quote(&version))
+            })
+        };
+        let (environment_prelude, instance_prelude) = (prelude(environment_commit), prelude(&instance.base_commit));
         let recipe = SandboxRecipe {
             python: environment.python,
             files: &files,
             environment_files: &environment_files,
             dependencies_script: &environment.dependencies_script,
             install_script: &environment.install_script,
+            environment_prelude: &environment_prelude,
+            instance_prelude: &instance_prelude,
         };
         let prepared = backend.prepare(&recipe).await?;
         if let Some(note) = &prepared.python_note {

@@ -97,6 +97,13 @@ impl RepoClone {
         ProjectFiles::from_folder(&tree).map_err(RunnerError::from)
     }
 
+    /// The version setuptools-scm would compute at `commit` in a full clone (its default `guess-next-dev` scheme,
+    /// without the local part): the nearest tag, or the next patch version with `.devN` N commits after it.
+    pub fn scm_version(&self, commit: &str) -> Option<String> {
+        let described = git_output(&self.git_dir, &["describe", "--tags", "--long", commit]).ok()?;
+        scm_version_from_describe(described.trim())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -123,5 +130,41 @@ fn git_output(dir: &Path, args: &[&str]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// `v4.4.1-60-gabc123` → `4.4.2.dev60`; `1.2-0-gabc` → `1.2`; a tag that is not a dotted version → `None`.
+fn scm_version_from_describe(described: &str) -> Option<String> {
+    let mut parts = described.rsplitn(3, '-');
+    let _hash = parts.next()?;
+    let distance: u64 = parts.next()?.parse().ok()?;
+    let tag = parts.next()?;
+    let tag = tag.strip_prefix('v').unwrap_or(tag);
+    let numbers: Vec<u64> = tag.split('.').map(str::parse).collect::<Result<_, _>>().ok()?;
+    if numbers.is_empty() {
+        return None;
+    }
+    if distance == 0 {
+        return Some(tag.to_owned());
+    }
+    let mut next = numbers;
+    if let Some(last) = next.last_mut() {
+        *last += 1;
+    }
+    let dotted: Vec<String> = next.iter().map(u64::to_string).collect();
+    Some(format!("{}.dev{distance}", dotted.join(".")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scm_version_from_describe;
+
+    #[test]
+    fn describe_output_becomes_a_setuptools_scm_version() {
+        assert_eq!(scm_version_from_describe("4.4.1-60-g1234abc").as_deref(), Some("4.4.2.dev60"));
+        assert_eq!(scm_version_from_describe("v0.12.3-0-g1234abc").as_deref(), Some("0.12.3"));
+        assert_eq!(scm_version_from_describe("release-1-2-g1234abc"), None);
+        assert_eq!(scm_version_from_describe("v2.0rc1-3-g1234abc"), None);
+        assert_eq!(scm_version_from_describe("garbage"), None);
     }
 }

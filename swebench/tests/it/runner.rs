@@ -177,6 +177,7 @@ async fn gold_empty_wrong_stale(backend: Backend) {
         Arc::clone(&backend),
         Arc::new(FixtureSpecs),
         &options(&fixture, "gold-run", false),
+        &|_, _, _| {},
     )
     .await
     .unwrap();
@@ -210,6 +211,7 @@ async fn gold_empty_wrong_stale(backend: Backend) {
         Arc::clone(&backend),
         Arc::new(FixtureSpecs),
         &options(&fixture, "empty-run", true),
+        &|_, _, _| {},
     )
     .await
     .unwrap();
@@ -233,6 +235,7 @@ async fn gold_empty_wrong_stale(backend: Backend) {
         line("fixture__calc-2", GOLD_PATCH),
     ];
     fs_err::write(&predictions_path, lines.join("\n")).unwrap();
+    let heard = std::sync::Mutex::new(Vec::new());
     let mixed = Predictions::load(&PredictionSource::File(&predictions_path), instances).unwrap();
     let run = evaluate(
         &fixture.dataset,
@@ -242,6 +245,7 @@ async fn gold_empty_wrong_stale(backend: Backend) {
         Arc::clone(&backend),
         Arc::new(FixtureSpecs),
         &options(&fixture, "mixed-run", false),
+        &|id, outcome, _| heard.lock().unwrap().push(format!("{id}: {}", outcome.verdict())),
     )
     .await
     .unwrap();
@@ -260,6 +264,11 @@ async fn gold_empty_wrong_stale(backend: Backend) {
     assert_eq!(run.summary.unresolved_ids, vec!["fixture__calc-1"]);
     assert_eq!(run.summary.error_ids, vec!["fixture__absent-1", "fixture__calc-2", "fixture__calc-worktree-1"]);
     assert!(fixture.out.join("org__model.mixed-run.json").is_file());
+    let mut heard = heard.into_inner().unwrap();
+    heard.sort();
+    assert_eq!(heard.len(), 4, "{heard:?}");
+    assert_eq!(heard[1], "fixture__calc-1: unresolved");
+    assert_eq!(heard[3], "fixture__calc-worktree-1: patch did not apply");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ mod action;
 mod cli;
 mod localize;
 mod run;
+mod swebench;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -112,7 +112,7 @@ impl ProjectFiles {
             header.set_mode(0o755);
             header.set_uid(uid);
             header.set_gid(gid);
-            header.set_mtime(0);
+            header.set_mtime(FILE_MTIME);
             builder.append_data(&mut header, format!("{folder}/"), std::io::empty())?;
         }
         for file in &self.files {
@@ -122,6 +122,10 @@ impl ProjectFiles {
         Ok(builder.into_inner()?)
     }
 }
+
+/// The modification time of every archived file and folder: fixed, so archives stay reproducible, and after 1980,
+/// since zip (wheels, editable installs) cannot store earlier times. 2000-01-01T00:00:00Z.
+const FILE_MTIME: u64 = 946_684_800;
 
 /// Add one regular file to a tar archive.
 pub(crate) fn append_file(
@@ -138,7 +142,7 @@ pub(crate) fn append_file(
     header.set_mode(mode);
     header.set_uid(uid);
     header.set_gid(gid);
-    header.set_mtime(0);
+    header.set_mtime(FILE_MTIME);
     builder.append_data(&mut header, path, contents)?;
     Ok(())
 }

@@ -36,6 +36,7 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
     }
     let outcome =
         run_pipeline(&args.pipeline, &config, &model, &snapshot, &issue, &run_dir, args.resume, progress).await?;
+    progress.finish_and_clear();
     eprintln!("{}", report::one_line(&outcome.report));
     eprintln!("model: {}", usage_line(&model.ledger.total()));
     eprintln!("report: {}", run_dir.join("report.md").display());
@@ -171,7 +172,6 @@ pub async fn run_pipeline(
     if let Some(patch) = &chosen {
         fs_err::write(run_dir.join("final.diff"), patch)?;
     }
-    progress.finish_and_clear();
     Ok(PipelineOutcome { chosen, report })
 }
 

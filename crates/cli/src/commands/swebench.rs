@@ -5,34 +5,40 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentless_localize::Issue;
+use agentless_model::StageTotals;
 use agentless_swebench::environment::RepoFiles;
 use agentless_swebench::eval_script::modified_files;
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, Prediction, PredictionSource, Predictions};
 use agentless_swebench::runner::{
-    Backend, EnvironmentSource, EvalOptions, RepoStore, UpstreamSpecs, clone_folder_name, evaluate,
+    Backend, EnvironmentSource, EvalOptions, InstanceOutcome, RepoStore, UpstreamSpecs, clone_folder_name, evaluate,
 };
-use agentless_swebench::{DataDir, Dataset, Instance};
+use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
+use agentless_validate::selection::SelectionRule;
 use anyhow::{Context, Result, bail};
-use indicatif::ProgressBar;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ExitStatus;
 use crate::args::{
     GlobalArgs, RegressionSource, SandboxKind, SwebenchArgs, SwebenchCloneArgs, SwebenchCommand, SwebenchDatasetArgs,
     SwebenchEvalArgs, SwebenchInferArgs, SwebenchMergeArgs,
 };
+use crate::commands::run::{PipelineOutcome, run_pipeline};
 use crate::config::FileConfig;
+use crate::env::EnvVars;
+use crate::model::{thousands, usage_line};
 
 pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
 
 pub async fn run(args: SwebenchArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     match args.command {
-        SwebenchCommand::Eval(args) => eval(*args).await,
+        SwebenchCommand::Eval(args) => eval(*args, progress).await,
         SwebenchCommand::Infer(args) => infer(*args, global, progress).await,
         SwebenchCommand::Merge(args) => merge(&args),
         SwebenchCommand::Clone(args) => clone(&args).await,
@@ -41,13 +47,27 @@ pub async fn run(args: SwebenchArgs, global: &GlobalArgs, progress: &ProgressBar
 
 /// The dataset and the instances picked with `--instances` (all when none).
 fn load_dataset(args: &SwebenchDatasetArgs) -> Result<(Dataset, Vec<Instance>)> {
-    let data_dir = match &args.data_dir {
-        Some(path) => DataDir::new(path),
-        None => DataDir::discover(&std::env::current_dir()?)?,
-    };
-    let dataset = Dataset::load(&args.dataset, &data_dir)?;
+    let dataset = load_named_or_file(&args.dataset, args.data_dir.as_deref())?;
     let instances = pick_instances(&dataset.instances, &args.instances)?;
     Ok((dataset, instances))
+}
+
+/// A dataset file, or a named dataset from `--data-dir` (else the first `shared/data` above the current folder).
+fn load_named_or_file(spec: &str, data_dir: Option<&Path>) -> Result<Dataset> {
+    let path = Path::new(spec);
+    if DatasetName::from_str(spec).is_err() && path.is_file() {
+        return Ok(Dataset::load_file(path)?);
+    }
+    let data_dir = match data_dir {
+        Some(path) => DataDir::new(path),
+        None => DataDir::discover(&std::env::current_dir()?).with_context(|| {
+            format!(
+                "pass --data-dir DIR or set {} to the folder holding the datasets",
+                EnvVars::AGENTLESS_SWEBENCH_DATA
+            )
+        })?,
+    };
+    Ok(Dataset::load(spec, &data_dir)?)
 }
 
 fn pick_instances(instances: &[Instance], ids: &[String]) -> Result<Vec<Instance>> {
@@ -62,7 +82,7 @@ fn pick_instances(instances: &[Instance], ids: &[String]) -> Result<Vec<Instance
     Ok(instances.iter().filter(|instance| ids.contains(&instance.instance_id)).cloned().collect())
 }
 
-async fn eval(args: SwebenchEvalArgs) -> Result<ExitStatus> {
+async fn eval(args: SwebenchEvalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     let started = Instant::now();
     let (dataset, instances) = load_dataset(&args.dataset)?;
     let source = PredictionSource::parse(&args.predictions);
@@ -99,9 +119,30 @@ async fn eval(args: SwebenchEvalArgs) -> Result<ExitStatus> {
         run_empty_patches: args.run_empty || args.predictions == EMPTY_MODEL_NAME,
     };
     let repos = RepoStore::new(&args.repos);
-    tracing::info!(instances = instances.len(), "evaluating {} on {}", args.predictions, dataset.name);
-    let evaluation =
-        evaluate(&dataset, &instances, &predictions, &repos, Arc::clone(&backend), Arc::new(UpstreamSpecs), &options);
+    let total = instances.len();
+    eprintln!("evaluating {} on {} instances of {}", args.predictions, total, dataset.name);
+    let tally = std::sync::Mutex::new((0usize, 0usize));
+    progress.set_message(format!("0/{total} done"));
+    let on_done = |id: &str, outcome: &InstanceOutcome, elapsed: Duration| {
+        let mut tally = tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tally.0 += 1;
+        tally.1 += usize::from(matches!(outcome, InstanceOutcome::Graded(report) if report.resolved));
+        let (done, resolved) = *tally;
+        progress.suspend(|| {
+            eprintln!("[{done}/{total}] {id}: {} ({:.0} s)", outcome.verdict(), elapsed.as_secs_f64());
+        });
+        progress.set_message(format!("{done}/{total} done, {resolved} resolved"));
+    };
+    let evaluation = evaluate(
+        &dataset,
+        &instances,
+        &predictions,
+        &repos,
+        Arc::clone(&backend),
+        Arc::new(UpstreamSpecs),
+        &options,
+        &on_done,
+    );
     let evaluation = tokio::select! {
         evaluation = evaluation => evaluation,
         _ = tokio::signal::ctrl_c() => Err(std::io::Error::other("interrupted").into()),
@@ -112,6 +153,7 @@ async fn eval(args: SwebenchEvalArgs) -> Result<ExitStatus> {
         tracing::warn!("could not remove the run's containers: {error}");
     }
     let evaluation = evaluation?;
+    progress.finish_and_clear();
     let mut stdout = std::io::stdout().lock();
     write!(stdout, "{}", evaluation.table)?;
     stdout.flush()?;
@@ -184,12 +226,11 @@ fn test_patch_regression_command(instance: &Instance) -> Option<String> {
 async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     let (dataset, mut instances) = load_dataset(&args.dataset)?;
     if let Some(subset) = &args.subset {
-        let data_dir = match &args.dataset.data_dir {
-            Some(path) => DataDir::new(path),
-            None => DataDir::discover(&std::env::current_dir()?)?,
-        };
-        let keep: BTreeSet<String> =
-            Dataset::load(subset, &data_dir)?.instances.into_iter().map(|instance| instance.instance_id).collect();
+        let keep: BTreeSet<String> = load_named_or_file(subset, args.dataset.data_dir.as_deref())?
+            .instances
+            .into_iter()
+            .map(|instance| instance.instance_id)
+            .collect();
         instances.retain(|instance| keep.contains(&instance.instance_id));
     }
     if let Some(shard) = &args.shard {
@@ -209,43 +250,113 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
         pending.len()
     );
     let (config, _) = FileConfig::load(global.config.as_deref(), None)?;
-    let model = crate::model::build(&args.pipeline.model, &config)?;
-    let model_name = args.pipeline.model.model.clone().or_else(|| config.model.clone()).unwrap_or_default();
+    let max_cost = args.pipeline.model.max_cost.or(config.max_cost);
+    // Validates the model arguments once, before any instance starts.
+    crate::model::build(&args.pipeline.model, &config)?;
+    let model_name = args
+        .pipeline
+        .model
+        .model
+        .clone()
+        .or_else(|| config.model.clone())
+        .unwrap_or_else(|| crate::config::DEFAULT_MODEL.to_owned());
     let repos = RepoStore::new(&args.repos);
     let total = pending.len();
-    let mut failures = 0usize;
+    let mut tally = InferTally::default();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix} · {msg}") {
+        progress.set_style(style);
+    }
     for (position, instance) in pending.iter().enumerate() {
         let started = Instant::now();
-        eprintln!("[{}/{total}] {}", position + 1, instance.instance_id);
-        match infer_one(&args, &config, &model, &repos, instance, progress).await {
-            Ok(patch) => {
+        // Each instance has its own ledger (so its report counts its own calls); the run's budget is what is left.
+        let mut model_args = args.pipeline.model.clone();
+        if let Some(limit) = max_cost {
+            let left = limit - tally.totals.cost_usd;
+            if left <= 0.0 {
+                eprintln!(
+                    "the budget of ${limit:.2} is spent: {} instance(s) not started; rerun with a larger --max-cost to \
+                     go on",
+                    total - position
+                );
+                break;
+            }
+            model_args.max_cost = Some(left);
+        }
+        let model = crate::model::build(&model_args, &config)?;
+        progress.set_prefix(format!("[{}/{total}] {} · {}", position + 1, instance.instance_id, tally.summary()));
+        let result = infer_one(&args, &config, &model, &repos, instance, progress).await;
+        tally.add(&model.ledger.total());
+        let line = match result {
+            Ok(outcome) => {
                 let prediction = Prediction {
                     instance_id: instance.instance_id.clone(),
                     model_name_or_path: model_name.clone(),
-                    model_patch: Some(patch.unwrap_or_default()),
+                    model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
                 };
                 append_prediction(&predictions_path, &prediction)?;
-                eprintln!(
-                    "[{}/{total}] {}: {} ({:.0} s)",
-                    position + 1,
-                    instance.instance_id,
-                    if prediction.is_empty_patch() { "no patch" } else { "patch" },
-                    started.elapsed().as_secs_f64()
-                );
+                let validated = outcome.report.rule == SelectionRule::RegressionAndReproduction;
+                tally.validated += usize::from(validated && outcome.chosen.is_some());
+                tally.patches += usize::from(outcome.chosen.is_some());
+                crate::report::one_line(&outcome.report)
             }
             Err(error) => {
-                failures += 1;
-                eprintln!("[{}/{total}] {}: error: {error:#}", position + 1, instance.instance_id);
-                fs_err::create_dir_all(args.out.join(&instance.instance_id))?;
-                fs_err::write(args.out.join(&instance.instance_id).join("error.txt"), format!("{error:#}\n"))?;
+                tally.failures += 1;
+                let folder = args.out.join(&instance.instance_id);
+                fs_err::create_dir_all(&folder)?;
+                fs_err::write(folder.join("error.txt"), format!("{error:#}\n"))?;
+                format!("error: {error:#}")
             }
-        }
+        };
+        progress.suspend(|| {
+            eprintln!(
+                "[{}/{total}] {}: {line} ({:.0} s)",
+                position + 1,
+                instance.instance_id,
+                started.elapsed().as_secs_f64()
+            );
+        });
     }
+    progress.finish_and_clear();
+    eprintln!("{}", tally.summary());
+    eprintln!("model: {}", usage_line(&tally.totals));
     eprintln!("predictions: {}", predictions_path.display());
-    Ok(if failures == 0 { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if tally.failures == 0 { ExitStatus::Success } else { ExitStatus::Failure })
 }
 
-/// The pipeline on one instance (its own run folder, resumed when it exists); `None` when nothing was chosen.
+/// What an `infer` run has done so far, for the progress line and the closing summary.
+#[derive(Debug, Default)]
+struct InferTally {
+    done: usize,
+    patches: usize,
+    /// Instances whose chosen patch passed a reproduction test with the fewest regressions.
+    validated: usize,
+    failures: usize,
+    totals: StageTotals,
+}
+
+impl InferTally {
+    fn add(&mut self, instance: &StageTotals) {
+        self.done += 1;
+        self.totals.calls += instance.calls;
+        self.totals.cached_calls += instance.cached_calls;
+        self.totals.usage += instance.usage;
+        self.totals.cost_usd += instance.cost_usd;
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} done: {} with a patch, {} validated by a reproduction test, {} failed · {} tokens · ${:.2}",
+            self.done,
+            self.patches,
+            self.validated,
+            self.failures,
+            thousands(self.totals.usage.prompt_tokens + self.totals.usage.completion_tokens),
+            self.totals.cost_usd
+        )
+    }
+}
+
+/// The pipeline on one instance (its own run folder, resumed when it exists).
 async fn infer_one(
     args: &SwebenchInferArgs,
     config: &FileConfig,
@@ -253,7 +364,7 @@ async fn infer_one(
     repos: &RepoStore,
     instance: &Instance,
     progress: &ProgressBar,
-) -> Result<Option<String>> {
+) -> Result<PipelineOutcome> {
     let clone = repos.open(&instance.repo, &instance.base_commit)?;
     let snapshot = RepoSnapshot::open(clone.path(), Some(&instance.base_commit))?;
     let mut pipeline = args.pipeline.clone();
@@ -271,11 +382,9 @@ async fn infer_one(
     }
     let issue = Issue { id: instance.instance_id.clone(), text: instance.problem_statement.clone() };
     let run_dir = args.out.join(&instance.instance_id);
-    let outcome =
-        crate::commands::run::run_pipeline(&pipeline, config, model, &snapshot, &issue, &run_dir, true, progress)
-            .await
-            .with_context(|| format!("{}: the pipeline failed", instance.instance_id))?;
-    Ok(outcome.chosen)
+    run_pipeline(&pipeline, config, model, &snapshot, &issue, &run_dir, true, progress)
+        .await
+        .with_context(|| format!("{}: the pipeline failed", instance.instance_id))
 }
 
 fn shell_quote(text: &str) -> String {

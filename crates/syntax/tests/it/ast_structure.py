@@ -50,5 +50,10 @@ def structure(source):
 result = {}
 for path in sys.argv[1:]:
     with open(path, "rb") as handle:
-        result[path] = structure(handle.read())
+        source = handle.read()
+    try:
+        result[path] = structure(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # Not valid Python for this interpreter (the callers decide what that means).
+        result[path] = None
 json.dump(result, sys.stdout)

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use agentless_syntax::{SkeletonOptions, parse_python, skeleton};
+use agentless_syntax::{FileStructure, SkeletonOptions, parse_python, scan_skeleton, scan_structure, skeleton};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -23,6 +23,17 @@ fn our_structure(path: &Path) -> Value {
     let source = fs_err::read_to_string(path).expect("fixture is UTF-8");
     let structure = parse_python(&source);
     assert_eq!(structure.parse_errors, 0, "{} should parse cleanly", path.display());
+    structure_json(&structure)
+}
+
+/// The structure the index's scanner reads (it must accept every fixture).
+fn scanned_structure(path: &Path) -> Value {
+    let source = fs_err::read_to_string(path).expect("fixture is UTF-8");
+    let structure = scan_structure(&source).unwrap_or_else(|| panic!("the scanner should read {}", path.display()));
+    structure_json(&structure)
+}
+
+fn structure_json(structure: &FileStructure) -> Value {
     let span = |name: &str, start: usize, end: usize| json!({"name": name, "start_line": start, "end_line": end});
     json!({
         "classes": structure.classes.iter().map(|class| {
@@ -53,6 +64,7 @@ fn structures_match_cpython_ast() {
     for path in &paths {
         let key = path.to_str().expect("UTF-8 fixture path");
         assert_eq!(our_structure(path), expected[key], "structure of {}", path.display());
+        assert_eq!(scanned_structure(path), expected[key], "scanned structure of {}", path.display());
     }
 }
 
@@ -62,6 +74,8 @@ fn skeletons_of_fixtures() {
         let source = fs_err::read_to_string(&path).expect("fixture is UTF-8");
         let name = path.file_stem().and_then(|stem| stem.to_str()).expect("fixture name").to_owned();
         let skeleton = skeleton(&source, &SkeletonOptions::default());
+        let scanned = scan_skeleton(&source, &SkeletonOptions::default());
+        assert_eq!(scanned.as_deref(), Some(skeleton.as_str()), "scanned skeleton of {}", path.display());
         insta::assert_snapshot!(name, skeleton);
     }
 }

@@ -17,7 +17,7 @@ use crate::sandbox::project::{ProjectFiles, Setup, content_hash};
 use crate::sandbox::{ExecRequest, SandboxError};
 
 /// Bump when the way images are built changes, so old images are not reused.
-const RECIPE_VERSION: &str = "project-image-v1";
+const RECIPE_VERSION: &str = "project-image-v2";
 const IMAGE_REPOSITORY: &str = "agentless/project";
 const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -171,7 +171,7 @@ impl DockerRuntime {
 }
 
 /// Bump when the way derived images are built changes.
-const DERIVED_RECIPE_VERSION: &str = "derived-image-v1";
+const DERIVED_RECIPE_VERSION: &str = "derived-image-v2";
 
 impl DockerRuntime {
     /// A project image layered on `parent` (e.g. a project image whose virtualenv already holds the dependencies):
