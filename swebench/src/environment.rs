@@ -117,12 +117,10 @@ impl EnvironmentPlan {
         let base_packages =
             if requested_minor.is_some_and(|minor| minor < 9) { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
         let mut env_script = vec![pip_install(base_packages.iter().copied())];
+        let mut requirements = None;
         match spec.packages {
             Packages::Nothing => {}
-            Packages::Requirements => {
-                let text = read_requirements(instance, files, &mut notes)?;
-                env_script.extend(install_requirements_text(&text));
-            }
+            Packages::Requirements => requirements = Some(read_requirements(instance, files, &mut notes)?),
             Packages::EnvironmentYml { no_use_env } => {
                 let paths = specs::environment_yml_paths(&instance.repo);
                 let (path, text) = read_first(instance, files, paths, &mut notes)?;
@@ -133,7 +131,7 @@ impl EnvironmentPlan {
                 if no_use_env {
                     notes.push(format!("{path}: `conda env update` into the fresh env done as pip requirements"));
                 }
-                env_script.extend(install_requirements_text(&translated.requirements.join("\n")));
+                requirements = Some(translated.requirements.join("\n"));
             }
             Packages::Conda(list) => {
                 let words = shell_words(list);
@@ -142,8 +140,26 @@ impl EnvironmentPlan {
                 env_script.push(pip_install(translated.iter().map(String::as_str)));
             }
         }
-        if !spec.pip_packages.is_empty() {
-            env_script.push(pip_install(spec.pip_packages.iter().copied()));
+        let pins = (!spec.pip_packages.is_empty()).then(|| pip_install(spec.pip_packages.iter().copied()));
+        match (requirements, pins) {
+            (Some(text), Some(pins)) => {
+                // conda solves the requirement list alone and the pins come after; pip resolving both at once
+                // picks requirement versions that work with the pins (numbagg with a pinned numpy, say), and falls
+                // back to upstream's two steps when they conflict.
+                notes.push(
+                    "requirements and pinned packages resolved together by pip (upstream: one after the other)"
+                        .to_owned(),
+                );
+                let together = format!("{pins} -r {REQUIREMENTS_PATH}");
+                env_script.push(format!(
+                    "cat <<'{ENV_HEREDOC_DELIMITER}' > {REQUIREMENTS_PATH}\n{text}\n{ENV_HEREDOC_DELIMITER}"
+                ));
+                env_script.push(format!("{together} || {{ python -m pip install -r {REQUIREMENTS_PATH} && {pins}; }}"));
+                env_script.push(format!("rm {REQUIREMENTS_PATH}"));
+            }
+            (Some(text), None) => env_script.extend(install_requirements_text(&text)),
+            (None, Some(pins)) => env_script.push(pins),
+            (None, None) => {}
         }
         let mut repo_script = Vec::new();
         if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {

@@ -91,6 +91,9 @@ pub struct EvalScriptOptions {
     pub activate: String,
     /// Record the test command's exit status after the end marker (SWE-bench 5.x; its grader uses it).
     pub record_exit_code: bool,
+    /// HEAD is a one-commit snapshot of the whole tree rather than the real base commit: `git show` prints only
+    /// its header (the patch would be every file of the repository, flooding the log the parser reads).
+    pub head_is_snapshot: bool,
 }
 
 impl Default for EvalScriptOptions {
@@ -99,6 +102,7 @@ impl Default for EvalScriptOptions {
             repo_dir: "/testbed".to_owned(),
             activate: "source /opt/venv/bin/activate".to_owned(),
             record_exit_code: true,
+            head_is_snapshot: false,
         }
     }
 }
@@ -115,7 +119,7 @@ pub fn eval_script_lines(instance: &Instance, spec: &RepoVersionSpec, options: &
         format!("git config --global --add safe.directory {repo_dir}"),
         format!("cd {repo_dir}"),
         "git status".to_owned(),
-        "git show".to_owned(),
+        if options.head_is_snapshot { "git show --no-patch" } else { "git show" }.to_owned(),
         format!("git -c core.fileMode=false diff {base_commit}"),
         options.activate.clone(),
         spec.install.to_owned(),

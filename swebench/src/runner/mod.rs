@@ -350,6 +350,7 @@ impl InstanceJob<'_> {
             repo_dir: sandbox.workdir().to_owned(),
             activate: ": 'the virtualenv is first on PATH'".to_owned(),
             record_exit_code: true,
+            head_is_snapshot: true,
         };
         let script = crate::eval_script::eval_script(&instance, &environment.spec, &script_options);
         fs_err::write(self.folder.join(LOG_EVAL_SCRIPT), &script)?;

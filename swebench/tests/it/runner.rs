@@ -191,6 +191,7 @@ async fn gold_empty_wrong_stale(backend: Backend) {
     let test_output = fs_err::read_to_string(folder.join(LOG_TEST_OUTPUT)).unwrap();
     assert!(test_output.contains("test_add (tests.test_calc.CalcTests.test_add) ... ok"), "{test_output}");
     assert!(!test_output.contains("LATER.txt"), "later commits stay out of the checkout");
+    assert!(!test_output.contains("+def add(a, b):"), "the snapshot commit's patch stays out of the log");
     assert_eq!(fs_err::read_to_string(folder.join(LOG_PATCH)).unwrap(), GOLD_PATCH);
     let report: serde_json::Value =
         serde_json::from_str(&fs_err::read_to_string(folder.join(LOG_REPORT)).unwrap()).unwrap();
