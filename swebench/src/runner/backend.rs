@@ -4,7 +4,9 @@
 //! per (repo, version)) and an instance image (its checkout replaced by the base commit's files, install run again).
 //! Images are tagged by content hash, so a rerun reuses them; setup has the network, the tests do not.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use agentless_validate::sandbox::docker::{
     DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
@@ -27,8 +29,9 @@ pub struct DockerBackend {
     pub runtime: DockerRuntime,
     pub limits: WorkerLimits,
     pub pip_cert: Option<PathBuf>,
-    /// Held while an environment image is looked up or built.
-    environment_builds: tokio::sync::Mutex<()>,
+    /// Per environment key, held while that environment image is looked up or built: instances sharing an
+    /// environment wait for one build and reuse it; different environments build side by side.
+    environment_builds: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Backend {
@@ -37,7 +40,7 @@ impl Backend {
             runtime,
             limits,
             pip_cert,
-            environment_builds: tokio::sync::Mutex::new(()),
+            environment_builds: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 }
@@ -70,6 +73,9 @@ pub struct SandboxRecipe<'a> {
     pub environment_prelude: &'a str,
     /// Bash run first when setting up `files`.
     pub instance_prelude: &'a str,
+    /// Names the environment (e.g. repository, version and environment commit): recipes with the same key build
+    /// the same environment image.
+    pub environment_key: &'a str,
 }
 
 #[derive(Debug)]
@@ -125,8 +131,12 @@ impl Backend {
                     pip_cert: pip_cert.clone(),
                 };
                 // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
+                let build_lock = {
+                    let mut locks = environment_builds.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    Arc::clone(locks.entry(recipe.environment_key.to_owned()).or_default())
+                };
                 let environment = {
-                    let _one_build = environment_builds.lock().await;
+                    let _one_build = build_lock.lock().await;
                     runtime.project_image(recipe.environment_files, &environment_options).await?
                 };
                 let instance_options = ProjectImageOptions {

@@ -127,13 +127,14 @@ impl InstanceOutcome {
             InstanceOutcome::PatchApplyFailed => "patch did not apply".to_owned(),
             InstanceOutcome::EmptyPatch => "empty patch".to_owned(),
             InstanceOutcome::Error(message) => {
-                // The whole message (a setup log, say) is in run_instance.log; a line is enough here.
-                let first_line = message.lines().next().unwrap_or_default();
-                let mut short: String = first_line.chars().take(160).collect();
-                if short.len() < message.trim_end().len() {
-                    short.push_str(" … (see run_instance.log)");
+                // The whole message (a setup log, say) is in run_instance.log; its first and last lines say enough.
+                let lines: Vec<&str> = message.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+                let clip = |line: &str| line.chars().take(120).collect::<String>();
+                match lines.as_slice() {
+                    [] => "error".to_owned(),
+                    [only] => format!("error: {}", clip(only)),
+                    [first, .., last] => format!("error: {} … {} (see run_instance.log)", clip(first), clip(last)),
                 }
-                format!("error: {short}")
             }
         }
     }
@@ -301,6 +302,7 @@ impl InstanceJob<'_> {
             })
         };
         let (environment_prelude, instance_prelude) = (prelude(environment_commit), prelude(&instance.base_commit));
+        let environment_key = format!("{}@{}@{environment_commit}", instance.repo, instance.version);
         let recipe = SandboxRecipe {
             python: environment.python,
             files: &files,
@@ -309,6 +311,7 @@ impl InstanceJob<'_> {
             install_script: &environment.install_script,
             environment_prelude: &environment_prelude,
             instance_prelude: &instance_prelude,
+            environment_key: &environment_key,
         };
         let prepared = backend.prepare(&recipe).await?;
         if let Some(note) = &prepared.python_note {

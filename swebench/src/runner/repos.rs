@@ -133,16 +133,22 @@ fn git_output(dir: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// `v4.4.1-60-gabc123` → `4.4.2.dev60`; `1.2-0-gabc` → `1.2`; a tag that is not a dotted version → `None`.
+/// `v4.4.1-60-gabc123` → `4.4.2.dev60`; `1.2-0-gabc` → `1.2`; a tag with a suffix (`v5.1.dev`, `2.0rc1`) →
+/// its leading numbers with `.devN`; a tag that does not start with a number → `None`.
 fn scm_version_from_describe(described: &str) -> Option<String> {
     let mut parts = described.rsplitn(3, '-');
     let _hash = parts.next()?;
     let distance: u64 = parts.next()?.parse().ok()?;
     let tag = parts.next()?;
     let tag = tag.strip_prefix('v').unwrap_or(tag);
-    let numbers: Vec<u64> = tag.split('.').map(str::parse).collect::<Result<_, _>>().ok()?;
+    let components: Vec<&str> = tag.split('.').collect();
+    let numbers: Vec<u64> = components.iter().map_while(|part| part.parse().ok()).collect();
     if numbers.is_empty() {
         return None;
+    }
+    let dotted = |numbers: &[u64]| numbers.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+    if numbers.len() < components.len() {
+        return Some(format!("{}.dev{distance}", dotted(&numbers)));
     }
     if distance == 0 {
         return Some(tag.to_owned());
@@ -151,8 +157,7 @@ fn scm_version_from_describe(described: &str) -> Option<String> {
     if let Some(last) = next.last_mut() {
         *last += 1;
     }
-    let dotted: Vec<String> = next.iter().map(u64::to_string).collect();
-    Some(format!("{}.dev{distance}", dotted.join(".")))
+    Some(format!("{}.dev{distance}", dotted(&next)))
 }
 
 #[cfg(test)]
@@ -164,7 +169,8 @@ mod tests {
         assert_eq!(scm_version_from_describe("4.4.1-60-g1234abc").as_deref(), Some("4.4.2.dev60"));
         assert_eq!(scm_version_from_describe("v0.12.3-0-g1234abc").as_deref(), Some("0.12.3"));
         assert_eq!(scm_version_from_describe("release-1-2-g1234abc"), None);
-        assert_eq!(scm_version_from_describe("v2.0rc1-3-g1234abc"), None);
+        assert_eq!(scm_version_from_describe("v5.1.dev-761-g298ccb4").as_deref(), Some("5.1.dev761"));
+        assert_eq!(scm_version_from_describe("v2.0rc1-3-g1234abc").as_deref(), Some("2.dev3"));
         assert_eq!(scm_version_from_describe("garbage"), None);
     }
 }

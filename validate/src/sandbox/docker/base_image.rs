@@ -1,6 +1,7 @@
 //! The base images `agentless/python:X.Y`: a `debootstrap --variant=minbase` Debian root filesystem with Python,
 //! git and a compiler, imported through the engine API (no registry needed). The rootfs tarball is cached.
 
+use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,7 +15,9 @@ use super::{AGENT_UID, AGENT_USER, LABEL_BASE, docker_error};
 use crate::sandbox::SandboxError;
 
 const MIRROR: &str = "http://deb.debian.org/debian";
-const PACKAGES: &str = "python3,python3-venv,python3-pip,git,ca-certificates,build-essential,patch,procps";
+/// Python with its headers and a C toolchain (projects with C extensions build from source, as in SWE-bench's
+/// images), git and patch for applying candidates, procps for process groups.
+const PACKAGES: &str = "python3,python3-venv,python3-pip,python3-dev,git,ca-certificates,build-essential,pkg-config,libffi-dev,patch,procps";
 const IMAGE_REPOSITORY: &str = "agentless/python";
 
 /// The Python of a base image, by Debian release.
@@ -94,7 +97,8 @@ pub async fn ensure_base_image(
     build_base_image(docker, version, cache_dir).await.map(Some)
 }
 
-/// Debootstrap the release into a folder under `cache_dir` (unless `rootfs-<suite>.tar` is cached there), add the
+/// Debootstrap the release into a folder under `cache_dir` (unless `rootfs-<suite>-<packages hash>.tar` is cached
+/// there, so a changed package list is never served from an old tarball), add the
 /// `agentless` user (uid 1000) and `/work`, tar it and import it as `agentless/python:X.Y`. Needs root and the
 /// `debootstrap` package, and reaches deb.debian.org.
 pub async fn build_base_image(
@@ -104,7 +108,8 @@ pub async fn build_base_image(
 ) -> Result<BaseImageBuild, SandboxError> {
     fs_err::create_dir_all(cache_dir)?;
     let suite = version.debian_suite();
-    let tarball = cache_dir.join(format!("rootfs-{suite}.tar"));
+    let packages_hash = format!("{:x}", sha2::Sha256::digest(PACKAGES.as_bytes()));
+    let tarball = cache_dir.join(format!("rootfs-{suite}-{}.tar", &packages_hash[..12]));
     let started = Instant::now();
     let rootfs_cached = tarball.is_file();
     if !rootfs_cached {

@@ -1,0 +1,131 @@
+//! The harness check on real instances, as a table by (repository, version): whether the environment image
+//! built, how many instances gold resolves, and how many empty patches leave unresolved (as they must). Reads two
+//! `agentless swebench eval` runs, one of `--predictions gold` and one of `--predictions empty --run-empty`.
+//!
+//! `cargo run -p agentless-swebench --example harness_table -- DATA_DIR DATASET OUT GOLD_RUN_ID EMPTY_RUN_ID`
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use agentless_swebench::report::{LOG_INSTANCE, LOG_REPORT};
+use agentless_swebench::{DataDir, Dataset};
+
+/// What one run did to one instance, read back from its folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    NotRun,
+    Resolved,
+    Unresolved,
+    /// The environment or instance image could not be set up: the first line of the error.
+    SetupFailed(String),
+    OtherError(String),
+}
+
+fn seen(folder: &Path) -> Seen {
+    if let Ok(text) = fs_err::read_to_string(folder.join(LOG_REPORT)) {
+        let resolved = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|value| value.as_object()?.values().next()?.get("resolved")?.as_bool());
+        return if resolved == Some(true) { Seen::Resolved } else { Seen::Unresolved };
+    }
+    let Ok(log) = fs_err::read_to_string(folder.join(LOG_INSTANCE)) else { return Seen::NotRun };
+    let error = log.lines().rev().find_map(|line| line.strip_prefix("error: ")).unwrap_or("no report").to_owned();
+    let first = log.lines().find_map(|line| line.strip_prefix("error: ")).unwrap_or(&error).to_owned();
+    if first.starts_with("setup step") { Seen::SetupFailed(first) } else { Seen::OtherError(first) }
+}
+
+#[derive(Debug, Default)]
+struct Row {
+    instances: usize,
+    gold_run: usize,
+    gold_resolved: usize,
+    empty_run: usize,
+    empty_unresolved: usize,
+    setup_failed: usize,
+    notes: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [data_dir, dataset, out, gold, empty] = args.as_slice() else {
+        eprintln!("usage: harness_table DATA_DIR DATASET OUT GOLD_RUN_ID EMPTY_RUN_ID");
+        return ExitCode::from(2);
+    };
+    let dataset = match Dataset::load(dataset, &DataDir::new(data_dir)) {
+        Ok(dataset) => dataset,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = PathBuf::from(out);
+    let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
+    for instance in &dataset.instances {
+        let gold_seen = seen(&out.join(gold).join("gold").join(&instance.instance_id));
+        let empty_seen = seen(&out.join(empty).join("empty").join(&instance.instance_id));
+        if gold_seen == Seen::NotRun && empty_seen == Seen::NotRun {
+            continue;
+        }
+        let row = rows.entry((instance.repo.clone(), instance.version.clone())).or_default();
+        row.instances += 1;
+        match &gold_seen {
+            Seen::NotRun => {}
+            Seen::Resolved => (row.gold_run, row.gold_resolved) = (row.gold_run + 1, row.gold_resolved + 1),
+            Seen::Unresolved => {
+                row.gold_run += 1;
+                row.notes.push(format!("{}: gold unresolved", instance.instance_id));
+            }
+            Seen::SetupFailed(error) => {
+                row.setup_failed += 1;
+                row.notes.push(format!("{}: {}", instance.instance_id, error.chars().take(90).collect::<String>()));
+            }
+            Seen::OtherError(error) => {
+                row.notes.push(format!("{}: {}", instance.instance_id, error.chars().take(90).collect::<String>()));
+            }
+        }
+        match &empty_seen {
+            Seen::Resolved => {
+                row.empty_run += 1;
+                row.notes.push(format!("{}: EMPTY RESOLVED", instance.instance_id));
+            }
+            Seen::Unresolved => (row.empty_run, row.empty_unresolved) = (row.empty_run + 1, row.empty_unresolved + 1),
+            Seen::NotRun | Seen::SetupFailed(_) | Seen::OtherError(_) => {}
+        }
+    }
+    println!("| repository | version | image builds | gold resolves | empty stays unresolved | notes |");
+    println!("|---|---|---|---|---|---|");
+    let mut totals = Row::default();
+    for ((repo, version), row) in &rows {
+        let builds = match (row.setup_failed, row.instances) {
+            (0, _) => "yes".to_owned(),
+            (failed, all) if failed == all => "**no**".to_owned(),
+            (failed, all) => format!("{}/{all}", all - failed),
+        };
+        println!(
+            "| {repo} | {version} | {builds} | {}/{} | {}/{} | {} |",
+            row.gold_resolved,
+            row.gold_run,
+            row.empty_unresolved,
+            row.empty_run,
+            row.notes.join("; ").replace('|', "\\|")
+        );
+        totals.instances += row.instances;
+        totals.gold_run += row.gold_run;
+        totals.gold_resolved += row.gold_resolved;
+        totals.empty_run += row.empty_run;
+        totals.empty_unresolved += row.empty_unresolved;
+        totals.setup_failed += row.setup_failed;
+    }
+    println!(
+        "| **{} environments** | | {}/{} instances | {}/{} | {}/{} | |",
+        rows.len(),
+        totals.instances - totals.setup_failed,
+        totals.instances,
+        totals.gold_resolved,
+        totals.gold_run,
+        totals.empty_unresolved,
+        totals.empty_run
+    );
+    ExitCode::SUCCESS
+}
