@@ -30,9 +30,20 @@ fn seen(folder: &Path) -> Seen {
         return if resolved == Some(true) { Seen::Resolved } else { Seen::Unresolved };
     }
     let Ok(log) = fs_err::read_to_string(folder.join(LOG_INSTANCE)) else { return Seen::NotRun };
-    let error = log.lines().rev().find_map(|line| line.strip_prefix("error: ")).unwrap_or("no report").to_owned();
-    let first = log.lines().find_map(|line| line.strip_prefix("error: ")).unwrap_or(&error).to_owned();
-    if first.starts_with("setup step") { Seen::SetupFailed(first) } else { Seen::OtherError(first) }
+    let Some(error) = log.lines().find_map(|line| line.strip_prefix("error: ")) else {
+        return Seen::OtherError("no report".to_owned());
+    };
+    if !error.starts_with("setup step") {
+        return Seen::OtherError(error.to_owned());
+    }
+    // The last line of the setup output that says "error" names the cause.
+    let cause = log
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| line.to_ascii_lowercase().contains("error") && !line.starts_with("error: setup step"))
+        .unwrap_or(error);
+    Seen::SetupFailed(cause.to_owned())
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +55,9 @@ struct Row {
     empty_unresolved: usize,
     setup_failed: usize,
     notes: Vec<String>,
+    /// Totals only: environments whose image built, and those tried at all.
+    built: usize,
+    tried: usize,
 }
 
 fn main() -> ExitCode {
@@ -97,10 +111,12 @@ fn main() -> ExitCode {
     println!("|---|---|---|---|---|---|");
     let mut totals = Row::default();
     for ((repo, version), row) in &rows {
-        let builds = match (row.setup_failed, row.instances) {
-            (0, _) => "yes".to_owned(),
-            (failed, all) if failed == all => "**no**".to_owned(),
-            (failed, all) => format!("{}/{all}", all - failed),
+        let built = row.gold_run.max(row.empty_run);
+        let builds = match (built, row.setup_failed) {
+            (0, 0) => "not tried".to_owned(),
+            (0, _) => "**no**".to_owned(),
+            (_, 0) => "yes".to_owned(),
+            (built, failed) => format!("{built}/{}", built + failed),
         };
         println!(
             "| {repo} | {version} | {builds} | {}/{} | {}/{} | {} |",
@@ -116,12 +132,14 @@ fn main() -> ExitCode {
         totals.empty_run += row.empty_run;
         totals.empty_unresolved += row.empty_unresolved;
         totals.setup_failed += row.setup_failed;
+        totals.built += usize::from(built > 0);
+        totals.tried += usize::from(built > 0 || row.setup_failed > 0);
     }
     println!(
-        "| **{} environments** | | {}/{} instances | {}/{} | {}/{} | |",
+        "| **{} environments** | | {}/{} built | {}/{} | {}/{} | |",
         rows.len(),
-        totals.instances - totals.setup_failed,
-        totals.instances,
+        totals.built,
+        totals.tried,
         totals.gold_resolved,
         totals.gold_run,
         totals.empty_unresolved,

@@ -15,6 +15,21 @@ use crate::specs::{self, Packages, QHULL_DOWNLOAD, RepoVersionSpec};
 /// Heredoc delimiter of upstream's environment scripts.
 const ENV_HEREDOC_DELIMITER: &str = "EOF_59812759871";
 const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
+/// Python 3.9 began stripping a docstring before taking its first line as a test's description, so a test whose
+/// docstring starts with a newline is printed by unittest as `name\ndocstring ... ok` where the Python < 3.9 that
+/// SWE-bench's logs came from printed `name ... ok` — and Django's log parser keys tests by that line. A
+/// `sitecustomize` in the virtualenv restores the old rule.
+const OLD_UNITTEST_DESCRIPTIONS: &str = r##"python - <<'EOF_OLD_UNITTEST'
+import pathlib, sysconfig
+pathlib.Path(sysconfig.get_paths()["purelib"], "sitecustomize.py").write_text(
+    "# agentless: unittest descriptions as Python < 3.9 printed them (SWE-bench's logs were made so).\n"
+    "import unittest\n"
+    "def _short_description(self):\n"
+    "    doc = self._testMethodDoc\n"
+    "    return doc and doc.split('\\n')[0].strip() or None\n"
+    "unittest.TestCase.shortDescription = _short_description\n"
+)
+EOF_OLD_UNITTEST"##;
 
 /// The Pythons Debian can give: 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,6 +175,13 @@ impl EnvironmentPlan {
             (Some(text), None) => env_script.extend(install_requirements_text(&text)),
             (None, Some(pins)) => env_script.push(pins),
             (None, None) => {}
+        }
+        if requested_minor.is_some_and(|minor| minor < 9) {
+            notes.push(format!(
+                "unittest descriptions as Python {} prints them (a docstring starting with a newline gives none)",
+                spec.python
+            ));
+            env_script.push(OLD_UNITTEST_DESCRIPTIONS.to_owned());
         }
         let mut repo_script = Vec::new();
         if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {

@@ -137,6 +137,7 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
         vec![
             "python 3.6 replaced by Debian's 3.9",
             "tests/requirements/py3.txt read at the base commit: not found at environment_setup_commit env11111",
+            "unittest descriptions as Python 3.6 prints them (a docstring starting with a newline gives none)",
         ]
     );
     assert_eq!(plan.env_script[0], "python -m pip install pip==21.2.2 setuptools==58.0.4 wheel==0.37.1");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use agentless_validate::sandbox::docker::{
-    DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
+    DockerRuntime, DockerSandbox, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
 };
 use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
 use agentless_validate::sandbox::{ProjectFiles, Sandbox, SandboxError, Setup};
@@ -105,12 +105,12 @@ impl Backend {
     /// A sandbox holding `recipe.files` with a virtualenv on (the closest available to) `recipe.python` holding
     /// the dependencies and the installed checkout.
     pub async fn prepare(&self, recipe: &SandboxRecipe<'_>) -> Result<PreparedSandbox, SandboxError> {
-        let bash = |script: &str| Setup::Command(format!("bash -c {}", crate::environment::shell_quote(script)));
-        let full_setup =
-            |prelude: &str| bash(&format!("{prelude}\n{}\n{}", recipe.dependencies_script, recipe.install_script));
         match self {
             Backend::Local => {
-                let full_setup = full_setup(recipe.instance_prelude);
+                let full_setup = bash(&format!(
+                    "{}\n{}\n{}",
+                    recipe.instance_prelude, recipe.dependencies_script, recipe.install_script
+                ));
                 let (interpreter, python_note) = local_interpreter(recipe.python).await;
                 let options = LocalOptions { python: interpreter, setup: full_setup };
                 let sandbox = LocalSandbox::create(recipe.files, &options).await?;
@@ -123,39 +123,67 @@ impl Backend {
                 })
             }
             Backend::Docker(docker) => {
-                let DockerBackend { runtime, limits, pip_cert, environment_builds } = docker.as_ref();
-                let (version, python_note) = docker_python(runtime, recipe.python).await?;
-                let environment_options = ProjectImageOptions {
-                    python: version,
-                    setup: full_setup(recipe.environment_prelude),
-                    pip_cert: pip_cert.clone(),
-                };
-                // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
-                let build_lock = {
-                    let mut locks = environment_builds.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    Arc::clone(locks.entry(recipe.environment_key.to_owned()).or_default())
-                };
-                let environment = {
-                    let _one_build = build_lock.lock().await;
-                    runtime.project_image(recipe.environment_files, &environment_options).await?
-                };
-                let instance_options = ProjectImageOptions {
-                    python: version,
-                    setup: bash(&format!("{}\n{}", recipe.instance_prelude, recipe.install_script)),
-                    pip_cert: pip_cert.clone(),
-                };
-                let instance =
-                    runtime.derived_project_image(&environment.image, recipe.files, &instance_options).await?;
-                let sandbox = runtime.start_worker(&instance, limits).await?;
+                let images = docker.instance_image(recipe).await?;
+                let sandbox = docker.runtime.start_worker(&images.instance, &docker.limits).await?;
                 Ok(PreparedSandbox {
                     sandbox: SandboxHandle::Docker(sandbox),
-                    setup_log: format!("{}{}", environment.setup_log, instance.setup_log),
-                    python_note,
-                    images: vec![(environment.image, environment.reused), (instance.image, instance.reused)],
+                    setup_log: format!("{}{}", images.environment.setup_log, images.instance.setup_log),
+                    python_note: images.python_note,
+                    images: vec![
+                        (images.environment.image, images.environment.reused),
+                        (images.instance.image, images.instance.reused),
+                    ],
                 })
             }
         }
     }
+}
+
+/// The two images an instance runs in.
+#[derive(Debug, Clone)]
+pub struct InstanceImages {
+    /// The dependencies and the install at the environment-setup commit, shared by a (repo, version).
+    pub environment: ProjectImage,
+    /// The environment image with the checkout replaced by the base commit's files, installed again.
+    pub instance: ProjectImage,
+    /// The Python the images really have, when it differs from the one asked for.
+    pub python_note: Option<String>,
+}
+
+impl DockerBackend {
+    /// Build (or reuse) the environment image and the instance image of `recipe`.
+    pub async fn instance_image(&self, recipe: &SandboxRecipe<'_>) -> Result<InstanceImages, SandboxError> {
+        let (version, python_note) = docker_python(&self.runtime, recipe.python).await?;
+        let environment_options = ProjectImageOptions {
+            python: version,
+            setup: bash(&format!(
+                "{}\n{}\n{}",
+                recipe.environment_prelude, recipe.dependencies_script, recipe.install_script
+            )),
+            pip_cert: self.pip_cert.clone(),
+        };
+        // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
+        let build_lock = {
+            let mut locks = self.environment_builds.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(locks.entry(recipe.environment_key.to_owned()).or_default())
+        };
+        let environment = {
+            let _one_build = build_lock.lock().await;
+            self.runtime.project_image(recipe.environment_files, &environment_options).await?
+        };
+        let instance_options = ProjectImageOptions {
+            python: version,
+            setup: bash(&format!("{}\n{}", recipe.instance_prelude, recipe.install_script)),
+            pip_cert: self.pip_cert.clone(),
+        };
+        let instance = self.runtime.derived_project_image(&environment.image, recipe.files, &instance_options).await?;
+        Ok(InstanceImages { environment, instance, python_note })
+    }
+}
+
+/// A setup step running `script` with bash.
+fn bash(script: &str) -> Setup {
+    Setup::Command(format!("bash -c {}", crate::environment::shell_quote(script)))
 }
 
 /// `python3.X` when it runs (a pyenv shim may exist without a version behind it), else `python3` (noted).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentless_validate::sandbox::{ExecRequest, Sandbox, SandboxError};
+use agentless_validate::sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError};
 use futures::StreamExt;
 
 use crate::SwebenchError;
@@ -21,7 +21,7 @@ use crate::predictions::{Prediction, Predictions};
 use crate::report::{InstanceReport, LOG_INSTANCE, LOG_REPORT, LOG_TEST_OUTPUT, RunSummary, instance_log_dir};
 use crate::specs::RepoVersionSpec;
 
-pub use backend::{Backend, PreparedSandbox, SandboxHandle, SandboxRecipe};
+pub use backend::{Backend, DockerBackend, InstanceImages, PreparedSandbox, SandboxHandle, SandboxRecipe};
 pub use repos::{RepoClone, RepoStore, clone_folder_name};
 
 /// The patch and the script, kept inside `.git/` of the sandbox's checkout: never tracked, never cleaned.
@@ -133,7 +133,17 @@ impl InstanceOutcome {
                 match lines.as_slice() {
                     [] => "error".to_owned(),
                     [only] => format!("error: {}", clip(only)),
-                    [first, .., last] => format!("error: {} … {} (see run_instance.log)", clip(first), clip(last)),
+                    [first, rest @ ..] => {
+                        // The last line that says "error" is usually the cause; pip's notices come after it.
+                        let cause = rest
+                            .iter()
+                            .rev()
+                            .find(|line| line.to_ascii_lowercase().contains("error"))
+                            .or(rest.last())
+                            .copied()
+                            .unwrap_or_default();
+                        format!("error: {} … {} (see run_instance.log)", clip(first), clip(cause))
+                    }
                 }
             }
         }
@@ -271,49 +281,10 @@ impl InstanceJob<'_> {
             log.push_str("empty patch: not run\n");
             return Ok(InstanceOutcome::EmptyPatch);
         }
-        let clone = repos.open(&instance.repo, &instance.base_commit)?;
-        let environment = environments.environment(instance, &clone)?;
-        for note in &environment.notes {
-            log.push_str(&format!("note: {note}\n"));
-        }
-        let files = clone.snapshot(&instance.base_commit)?;
-        // The environment is built from the repository at environment_setup_commit (the base commit when the
-        // clone lacks it, as for some Django versions in the forks).
-        let environment_commit = if clone.has_commit(&instance.environment_setup_commit) {
-            instance.environment_setup_commit.as_str()
-        } else {
-            log.push_str("note: environment_setup_commit is not in the clone; the environment uses the base commit\n");
-            instance.base_commit.as_str()
-        };
-        let environment_files = clone.snapshot(environment_commit)?;
-        log.push_str(&format!(
-            "checkout of {} at {} ({} files); environment at {environment_commit}:\n{}install:\n{}",
-            instance.repo,
-            instance.base_commit,
-            files.files().len(),
-            environment.dependencies_script,
-            environment.install_script,
-        ));
-        // SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags; the sandbox's
-        // checkout has no history, so the version `git describe` gives is passed on.
-        let prelude = |commit: &str| {
-            clone.scm_version(commit).map_or_else(String::new, |version| {
-                format!("export SETUPTOOLS_SCM_PRETEND_VERSION={}", crate::environment::shell_quote(&version))
-            })
-        };
-        let (environment_prelude, instance_prelude) = (prelude(environment_commit), prelude(&instance.base_commit));
-        let environment_key = format!("{}@{}@{environment_commit}", instance.repo, instance.version);
-        let recipe = SandboxRecipe {
-            python: environment.python,
-            files: &files,
-            environment_files: &environment_files,
-            dependencies_script: &environment.dependencies_script,
-            install_script: &environment.install_script,
-            environment_prelude: &environment_prelude,
-            instance_prelude: &instance_prelude,
-            environment_key: &environment_key,
-        };
-        let prepared = backend.prepare(&recipe).await?;
+        let setup = InstanceSetup::read(repos, environments, instance)?;
+        log.push_str(&setup.log);
+        let environment = &setup.environment;
+        let prepared = backend.prepare(&setup.recipe()).await?;
         if let Some(note) = &prepared.python_note {
             log.push_str(&format!("note: {note}\n"));
         }
@@ -321,9 +292,8 @@ impl InstanceJob<'_> {
             log.push_str(&format!("image {image}{}\n", if *reused { " (reused)" } else { "" }));
         }
         log.push_str(&prepared.setup_log);
-        let result = self
-            .evaluate_in(prepared.sandbox.as_sandbox(), &environment, &patch, parser, eval_type, options, log)
-            .await;
+        let result =
+            self.evaluate_in(prepared.sandbox.as_sandbox(), environment, &patch, parser, eval_type, options, log).await;
         prepared.sandbox.dispose().await;
         result
     }
@@ -372,6 +342,76 @@ impl InstanceJob<'_> {
         let report = InstanceReport::grade(self.instance, self.prediction, &test_output, parser, eval_type);
         fs_err::write(self.folder.join(LOG_REPORT), report.to_json(&self.instance.instance_id)?)?;
         Ok(InstanceOutcome::Graded(report))
+    }
+}
+
+/// What a sandbox for one instance is made of, read from its clone: the environment, the checkout at the base
+/// commit, the checkout the environment is built from, and a log of what was chosen.
+#[derive(Debug)]
+pub struct InstanceSetup {
+    pub environment: InstanceEnvironment,
+    pub files: ProjectFiles,
+    pub environment_files: ProjectFiles,
+    environment_prelude: String,
+    instance_prelude: String,
+    environment_key: String,
+    /// Notes and the scripts, for `run_instance.log`.
+    pub log: String,
+}
+
+impl InstanceSetup {
+    pub fn read(
+        repos: &RepoStore,
+        environments: &dyn EnvironmentSource,
+        instance: &Instance,
+    ) -> Result<Self, RunnerError> {
+        let mut log = String::new();
+        let clone = repos.open(&instance.repo, &instance.base_commit)?;
+        let environment = environments.environment(instance, &clone)?;
+        for note in &environment.notes {
+            log.push_str(&format!("note: {note}\n"));
+        }
+        let files = clone.snapshot(&instance.base_commit)?;
+        // The environment is built from the repository at environment_setup_commit (the base commit when the
+        // clone lacks it, as for some Django versions in the forks).
+        let environment_commit = if clone.has_commit(&instance.environment_setup_commit) {
+            instance.environment_setup_commit.as_str()
+        } else {
+            log.push_str("note: environment_setup_commit is not in the clone; the environment uses the base commit\n");
+            instance.base_commit.as_str()
+        };
+        let environment_files = clone.snapshot(environment_commit)?;
+        log.push_str(&format!(
+            "checkout of {} at {} ({} files); environment at {environment_commit}:\n{}install:\n{}",
+            instance.repo,
+            instance.base_commit,
+            files.files().len(),
+            environment.dependencies_script,
+            environment.install_script,
+        ));
+        // SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags; the sandbox's
+        // checkout has no history, so the version `git describe` gives is passed on.
+        let prelude = |commit: &str| {
+            clone.scm_version(commit).map_or_else(String::new, |version| {
+                format!("export SETUPTOOLS_SCM_PRETEND_VERSION={}", crate::environment::shell_quote(&version))
+            })
+        };
+        let (environment_prelude, instance_prelude) = (prelude(environment_commit), prelude(&instance.base_commit));
+        let environment_key = format!("{}@{}@{environment_commit}", instance.repo, instance.version);
+        Ok(Self { environment, files, environment_files, environment_prelude, instance_prelude, environment_key, log })
+    }
+
+    pub fn recipe(&self) -> SandboxRecipe<'_> {
+        SandboxRecipe {
+            python: self.environment.python,
+            files: &self.files,
+            environment_files: &self.environment_files,
+            dependencies_script: &self.environment.dependencies_script,
+            install_script: &self.environment.install_script,
+            environment_prelude: &self.environment_prelude,
+            instance_prelude: &self.instance_prelude,
+            environment_key: &self.environment_key,
+        }
     }
 }
 

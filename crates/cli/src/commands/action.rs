@@ -46,7 +46,8 @@ impl Pipeline for ActionPipeline<'_> {
             let issue = Issue { id: snapshot.name().to_owned(), text: issue_text.to_owned() };
             let run_dir = self.out.clone().unwrap_or_else(|| new_run_dir(&snapshot));
             let outcome =
-                run_pipeline(self.args, &config, &setup, &snapshot, &issue, &run_dir, false, self.progress).await?;
+                run_pipeline(self.args, &config, &setup, &snapshot, &issue, &run_dir, false, self.progress, None)
+                    .await?;
             let why_no_patch = outcome.chosen.is_none().then(|| report::one_line(&outcome.report));
             // The best candidates: the first patch of each distinct normalized patch, most votes first, else the
             // first applied candidates.

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use agentless_localize::{Issue, Locations, localize};
 use agentless_repair::{Candidate, CandidateStatus, repair};
 use agentless_syntax::{RepoSnapshot, SourceKind};
-use agentless_validate::sandbox::docker::{DockerRuntime, ProjectImageOptions, PythonVersion, WorkerLimits};
+use agentless_validate::sandbox::docker::{
+    DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits,
+};
 use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
 use agentless_validate::sandbox::{ProjectFiles, Sandbox, Setup};
 use agentless_validate::test_command::TestCommand;
@@ -35,7 +37,7 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
         bail!("`{}` holds a finished run; pass --resume to reuse it or choose another --out", run_dir.display());
     }
     let outcome =
-        run_pipeline(&args.pipeline, &config, &model, &snapshot, &issue, &run_dir, args.resume, progress).await?;
+        run_pipeline(&args.pipeline, &config, &model, &snapshot, &issue, &run_dir, args.resume, progress, None).await?;
     progress.finish_and_clear();
     eprintln!("{}", report::one_line(&outcome.report));
     eprintln!("model: {}", usage_line(&model.ledger.total()));
@@ -79,6 +81,7 @@ pub async fn run_pipeline(
     run_dir: &Path,
     resume: bool,
     progress: &ProgressBar,
+    prepared_image: Option<&ProjectImage>,
 ) -> Result<PipelineOutcome> {
     let started = Instant::now();
     fs_err::create_dir_all(run_dir.join("logs"))?;
@@ -142,8 +145,17 @@ pub async fn run_pipeline(
         Some(validation) => validation,
         None => {
             progress.set_message("validate: preparing the sandbox");
-            let validation =
-                validate_in_sandboxes(args, config, &model.client, snapshot, &issue.text, &patches, run_dir).await?;
+            let validation = validate_in_sandboxes(
+                args,
+                config,
+                &model.client,
+                snapshot,
+                &issue.text,
+                &patches,
+                run_dir,
+                prepared_image,
+            )
+            .await?;
             write_json(&validation_path, &validation)?;
             for (slot, result) in validation.patch_results.iter().enumerate() {
                 let log = format!("{}\n\n{}", result.apply_log, result.test_log);
@@ -194,6 +206,7 @@ async fn validate_in_sandboxes(
     issue: &str,
     patches: &[CandidatePatch],
     run_dir: &Path,
+    prepared_image: Option<&ProjectImage>,
 ) -> Result<ValidationReport> {
     let files = tokio::task::block_in_place(|| {
         let pairs: Result<Vec<(String, Vec<u8>)>, _> =
@@ -248,9 +261,13 @@ async fn validate_in_sandboxes(
                     setup,
                     pip_cert: agentless_validate::sandbox::docker::host_pip_cert().await,
                 };
-                tracing::info!(stage = "validate", "building the project image");
-                let image =
-                    runtime.project_image(&files, &image_options).await.context("project image build failed")?;
+                let image = match prepared_image {
+                    Some(image) => image.clone(),
+                    None => {
+                        tracing::info!(stage = "validate", "building the project image");
+                        runtime.project_image(&files, &image_options).await.context("project image build failed")?
+                    }
+                };
                 fs_err::write(run_dir.join("logs/setup.log"), &image.setup_log)?;
                 let sandboxes = runtime.start_workers(&image, workers, &WorkerLimits::default()).await?;
                 let pool: Vec<Box<dyn Sandbox>> =

@@ -15,7 +15,8 @@ use agentless_swebench::environment::RepoFiles;
 use agentless_swebench::eval_script::modified_files;
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, Prediction, PredictionSource, Predictions};
 use agentless_swebench::runner::{
-    Backend, EnvironmentSource, EvalOptions, InstanceOutcome, RepoStore, UpstreamSpecs, clone_folder_name, evaluate,
+    Backend, DockerBackend, EnvironmentSource, EvalOptions, InstanceOutcome, InstanceSetup, RepoStore, UpstreamSpecs,
+    clone_folder_name, evaluate,
 };
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
 use agentless_syntax::RepoSnapshot;
@@ -261,6 +262,18 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
         .or_else(|| config.model.clone())
         .unwrap_or_else(|| crate::config::DEFAULT_MODEL.to_owned());
     let repos = RepoStore::new(&args.repos);
+    let docker = match args.pipeline.sandbox {
+        SandboxKind::Docker if args.pipeline.setup.is_none() && !pending.is_empty() => Some(Backend::docker(
+            DockerRuntime::connect(DockerRuntime::new_run_id()).await?,
+            WorkerLimits::default(),
+            host_pip_cert().await,
+        )),
+        SandboxKind::Docker | SandboxKind::Local => None,
+    };
+    let docker_backend = match &docker {
+        Some(Backend::Docker(backend)) => Some(backend.as_ref()),
+        Some(Backend::Local) | None => None,
+    };
     let total = pending.len();
     let mut tally = InferTally::default();
     if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix} · {msg}") {
@@ -284,7 +297,7 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
         }
         let model = crate::model::build(&model_args, &config)?;
         progress.set_prefix(format!("[{}/{total}] {} · {}", position + 1, instance.instance_id, tally.summary()));
-        let result = infer_one(&args, &config, &model, &repos, instance, progress).await;
+        let result = infer_one(&args, &config, &model, &repos, docker_backend, instance, progress).await;
         tally.add(&model.ledger.total());
         let line = match result {
             Ok(outcome) => {
@@ -317,6 +330,11 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
         });
     }
     progress.finish_and_clear();
+    if let Some(backend) = docker_backend
+        && let Err(error) = backend.runtime.shutdown().await
+    {
+        tracing::warn!("could not remove the run's containers: {error}");
+    }
     eprintln!("{}", tally.summary());
     eprintln!("model: {}", usage_line(&tally.totals));
     eprintln!("predictions: {}", predictions_path.display());
@@ -362,27 +380,50 @@ async fn infer_one(
     config: &FileConfig,
     model: &crate::model::ModelSetup,
     repos: &RepoStore,
+    docker: Option<&DockerBackend>,
     instance: &Instance,
     progress: &ProgressBar,
 ) -> Result<PipelineOutcome> {
     let clone = repos.open(&instance.repo, &instance.base_commit)?;
     let snapshot = RepoSnapshot::open(clone.path(), Some(&instance.base_commit))?;
+    let run_dir = args.out.join(&instance.instance_id);
     let mut pipeline = args.pipeline.clone();
+    let mut prepared_image = None;
     if pipeline.setup.is_none() {
-        let environment = UpstreamSpecs.environment(instance, &clone as &dyn RepoFiles)?;
-        let script = format!("{}\n{}", environment.dependencies_script, environment.install_script);
-        pipeline.setup = Some(format!("bash -c {}", shell_quote(&script)));
-        pipeline.python = match environment.python.version() {
-            "3.9" | "3.11" | "3.13" => environment.python.version().to_owned(),
-            _ => pipeline.python,
-        };
+        match docker {
+            // The instance's own image, as `eval` builds it (its environment image shared by the (repo, version)),
+            // unless validation already finished in an earlier try.
+            Some(docker) if !run_dir.join("validation.json").is_file() => {
+                progress.set_message("validate: building the instance image");
+                let setup = InstanceSetup::read(repos, &UpstreamSpecs, instance)?;
+                let images = docker.instance_image(&setup.recipe()).await.context("building the instance image")?;
+                fs_err::create_dir_all(run_dir.join("logs"))?;
+                fs_err::write(
+                    run_dir.join("logs/instance-image.log"),
+                    format!(
+                        "{}environment image {}\n{}instance image {}\n{}",
+                        setup.log,
+                        images.environment.image,
+                        images.environment.setup_log,
+                        images.instance.image,
+                        images.instance.setup_log
+                    ),
+                )?;
+                prepared_image = Some(images.instance);
+            }
+            Some(_) => {}
+            None => {
+                let environment = UpstreamSpecs.environment(instance, &clone as &dyn RepoFiles)?;
+                let script = format!("{}\n{}", environment.dependencies_script, environment.install_script);
+                pipeline.setup = Some(format!("bash -c {}", shell_quote(&script)));
+            }
+        }
     }
     if pipeline.test_cmd.is_none() && args.regression_tests == RegressionSource::TestPatchFiles {
         pipeline.test_cmd = test_patch_regression_command(instance);
     }
     let issue = Issue { id: instance.instance_id.clone(), text: instance.problem_statement.clone() };
-    let run_dir = args.out.join(&instance.instance_id);
-    run_pipeline(&pipeline, config, model, &snapshot, &issue, &run_dir, true, progress)
+    run_pipeline(&pipeline, config, model, &snapshot, &issue, &run_dir, true, progress, prepared_image.as_ref())
         .await
         .with_context(|| format!("{}: the pipeline failed", instance.instance_id))
 }
