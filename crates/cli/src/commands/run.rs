@@ -198,6 +198,7 @@ fn resumed<T: for<'de> Deserialize<'de>>(resume: bool, path: &Path) -> Result<Op
     Ok(Some(value))
 }
 
+#[expect(clippy::too_many_arguments, reason = "the run's inputs and an optional prebuilt image")]
 async fn validate_in_sandboxes(
     args: &PipelineArgs,
     config: &FileConfig,
