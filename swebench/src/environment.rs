@@ -15,6 +15,11 @@ use crate::specs::{self, Packages, QHULL_DOWNLOAD, RepoVersionSpec};
 /// Heredoc delimiter of upstream's environment scripts.
 const ENV_HEREDOC_DELIMITER: &str = "EOF_59812759871";
 const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
+/// The setuptools of SWE-bench's time: pip's isolated builds fetch the newest one, whose `develop` (since 80)
+/// re-enters pip in a build environment that has none, failing every legacy editable install. Exported for the
+/// whole setup, so build isolation sees it too.
+const BUILD_CONSTRAINTS: &str = "printf 'setuptools<80\\n' > /tmp/agentless-build-constraints.txt && \
+     export PIP_CONSTRAINT=/tmp/agentless-build-constraints.txt";
 /// Python 3.9 began stripping a docstring before taking its first line as a test's description, so a test whose
 /// docstring starts with a newline is printed by unittest as `name\ndocstring ... ok` where the Python < 3.9 that
 /// SWE-bench's logs came from printed `name ... ok` — and Django's log parser keys tests by that line. A
@@ -131,7 +136,7 @@ impl EnvironmentPlan {
         let requested_minor = spec.python.strip_prefix("3.").and_then(|minor| minor.parse::<u32>().ok());
         let base_packages =
             if requested_minor.is_some_and(|minor| minor < 9) { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
-        let mut env_script = vec![pip_install(base_packages.iter().copied())];
+        let mut env_script = vec![BUILD_CONSTRAINTS.to_owned(), pip_install(base_packages.iter().copied())];
         let mut requirements = None;
         match spec.packages {
             Packages::Nothing => {}
@@ -183,7 +188,7 @@ impl EnvironmentPlan {
             ));
             env_script.push(OLD_UNITTEST_DESCRIPTIONS.to_owned());
         }
-        let mut repo_script = Vec::new();
+        let mut repo_script = vec![BUILD_CONSTRAINTS.to_owned()];
         if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {
             notes.push(
                 "qhull download from qhull.org dropped (unreachable); matplotlib must build against a system or \

@@ -128,7 +128,7 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
     assert_eq!(plan.python, DebianPython::Py39);
     assert_eq!(plan.requested_python, "3.6");
     assert_eq!(
-        plan.env_script[1],
+        plan.env_script[2],
         "cat <<'EOF_59812759871' > $HOME/requirements.txt\nsqlparse\n\nasgiref >= 3.2\ntypes-setuptools\npytz\n\n\
          EOF_59812759871"
     );
@@ -140,7 +140,7 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
             "unittest descriptions as Python 3.6 prints them (a docstring starting with a newline gives none)",
         ]
     );
-    assert_eq!(plan.env_script[0], "python -m pip install pip==21.2.2 setuptools==58.0.4 wheel==0.37.1");
+    assert_eq!(plan.env_script[1], "python -m pip install pip==21.2.2 setuptools==58.0.4 wheel==0.37.1");
 }
 
 #[test]
@@ -167,8 +167,9 @@ fn matplotlib_drops_the_qhull_download() {
     };
     let plan = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.6"), &files).unwrap();
     assert_eq!(plan.python, DebianPython::Py311);
-    assert_eq!(plan.repo_script.len(), 2);
-    assert!(plan.repo_script[0].starts_with("apt-get -y update"));
+    assert_eq!(plan.repo_script.len(), 3);
+    assert!(plan.repo_script[0].contains("PIP_CONSTRAINT"), "{:?}", plan.repo_script);
+    assert!(plan.repo_script[1].starts_with("apt-get -y update"));
     assert!(plan.repo_script.iter().all(|line| !line.contains("qhull")));
     insta::assert_debug_snapshot!(plan.notes);
 }
