@@ -90,7 +90,7 @@ fn prediction_lines(path: &Path) -> Vec<serde_json::Value> {
 fn infer_writes_predictions_resumes_and_records_a_missing_clone() {
     let root = tempfile::tempdir().unwrap();
     dataset(root.path());
-    let output = infer(root.path(), "out", &[]);
+    let output = infer(root.path(), "out", &["--instance-workers", "2"]);
     // One instance could not run: the run says so and exits 1, the others are done.
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let out = root.path().join("out");

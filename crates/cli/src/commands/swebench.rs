@@ -23,6 +23,7 @@ use agentless_syntax::RepoSnapshot;
 use agentless_validate::sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_validate::selection::SelectionRule;
 use anyhow::{Context, Result, bail};
+use futures::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ExitStatus;
@@ -275,59 +276,82 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
         Some(Backend::Local) | None => None,
     };
     let total = pending.len();
-    let mut tally = InferTally::default();
+    let tally = std::sync::Mutex::new(InferTally::default());
+    let lock_tally = || tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix} · {msg}") {
         progress.set_style(style);
     }
-    for (position, instance) in pending.iter().enumerate() {
-        let started = Instant::now();
-        // Each instance has its own ledger (so its report counts its own calls); the run's budget is what is left.
-        let mut model_args = args.pipeline.model.clone();
-        if let Some(limit) = max_cost {
-            let left = limit - tally.totals.cost_usd;
-            if left <= 0.0 {
+    progress.set_prefix(format!("0/{total} · {}", lock_tally().summary()));
+    let budget_spent = std::sync::atomic::AtomicBool::new(false);
+    let (args, config, repos) = (&args, &config, &repos);
+    let one = |instance: Instance| {
+        let model_args = args.pipeline.model.clone();
+        let (budget_spent, tally, model_name, predictions_path) =
+            (&budget_spent, &lock_tally, &model_name, &predictions_path);
+        async move {
+            let started = Instant::now();
+            // Each instance has its own ledger (so its report counts its own calls); the run's budget is what is
+            // left when it starts.
+            let mut model_args = model_args;
+            if let Some(limit) = max_cost {
+                let left = limit - tally().totals.cost_usd;
+                if left <= 0.0 {
+                    budget_spent.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(());
+                }
+                model_args.max_cost = Some(left);
+            }
+            let model = crate::model::build(&model_args, config)?;
+            let result = infer_one(args, config, &model, repos, docker_backend, &instance, progress).await;
+            let line = match result {
+                Ok(outcome) => {
+                    let prediction = Prediction {
+                        instance_id: instance.instance_id.clone(),
+                        model_name_or_path: model_name.clone(),
+                        model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
+                    };
+                    append_prediction(predictions_path, &prediction)?;
+                    let validated = outcome.report.rule == SelectionRule::RegressionAndReproduction;
+                    let mut tally = tally();
+                    tally.validated += usize::from(validated && outcome.chosen.is_some());
+                    tally.patches += usize::from(outcome.chosen.is_some());
+                    crate::report::one_line(&outcome.report)
+                }
+                Err(error) => {
+                    tally().failures += 1;
+                    let folder = args.out.join(&instance.instance_id);
+                    fs_err::create_dir_all(&folder)?;
+                    fs_err::write(folder.join("error.txt"), format!("{error:#}\n"))?;
+                    format!("error: {error:#}")
+                }
+            };
+            let mut tally = tally();
+            tally.add(&model.ledger.total());
+            progress.set_prefix(format!("{}/{total} · {}", tally.done, tally.summary()));
+            progress.suspend(|| {
                 eprintln!(
-                    "the budget of ${limit:.2} is spent: {} instance(s) not started; rerun with a larger --max-cost to \
-                     go on",
-                    total - position
+                    "[{}/{total}] {}: {line} ({:.0} s)",
+                    tally.done,
+                    instance.instance_id,
+                    started.elapsed().as_secs_f64()
                 );
-                break;
-            }
-            model_args.max_cost = Some(left);
+            });
+            anyhow::Ok(())
         }
-        let model = crate::model::build(&model_args, &config)?;
-        progress.set_prefix(format!("[{}/{total}] {} · {}", position + 1, instance.instance_id, tally.summary()));
-        let result = infer_one(&args, &config, &model, &repos, docker_backend, instance, progress).await;
-        tally.add(&model.ledger.total());
-        let line = match result {
-            Ok(outcome) => {
-                let prediction = Prediction {
-                    instance_id: instance.instance_id.clone(),
-                    model_name_or_path: model_name.clone(),
-                    model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
-                };
-                append_prediction(&predictions_path, &prediction)?;
-                let validated = outcome.report.rule == SelectionRule::RegressionAndReproduction;
-                tally.validated += usize::from(validated && outcome.chosen.is_some());
-                tally.patches += usize::from(outcome.chosen.is_some());
-                crate::report::one_line(&outcome.report)
-            }
-            Err(error) => {
-                tally.failures += 1;
-                let folder = args.out.join(&instance.instance_id);
-                fs_err::create_dir_all(&folder)?;
-                fs_err::write(folder.join("error.txt"), format!("{error:#}\n"))?;
-                format!("error: {error:#}")
-            }
-        };
-        progress.suspend(|| {
-            eprintln!(
-                "[{}/{total}] {}: {line} ({:.0} s)",
-                position + 1,
-                instance.instance_id,
-                started.elapsed().as_secs_f64()
-            );
-        });
+    };
+    // Instances side by side (each also uses --workers sandboxes); a failure to write predictions stops the run.
+    let mut runs = futures::stream::iter(pending.into_iter().map(one)).buffer_unordered(args.instance_workers.max(1));
+    while let Some(result) = runs.next().await {
+        result?;
+    }
+    drop(runs);
+    let tally = tally.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if budget_spent.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "the budget of ${:.2} is spent: {} instance(s) not started; rerun with a larger --max-cost to go on",
+            max_cost.unwrap_or_default(),
+            total - tally.done
+        );
     }
     progress.finish_and_clear();
     if let Some(backend) = docker_backend
