@@ -23,10 +23,11 @@ const BUILD_CONSTRAINTS: &str = "printf 'setuptools<80\\n' > /tmp/agentless-buil
 /// Python 3.9 began stripping a docstring before taking its first line as a test's description, so a test whose
 /// docstring starts with a newline is printed by unittest as `name\ndocstring ... ok` where the Python < 3.9 that
 /// SWE-bench's logs came from printed `name ... ok` — and Django's log parser keys tests by that line. A
-/// `sitecustomize` in the virtualenv restores the old rule.
+/// `.pth` hook in the virtualenv restores the old rule.
 const OLD_UNITTEST_DESCRIPTIONS: &str = r##"python - <<'EOF_OLD_UNITTEST'
 import pathlib, sysconfig
-pathlib.Path(sysconfig.get_paths()["purelib"], "sitecustomize.py").write_text(
+site = pathlib.Path(sysconfig.get_paths()["purelib"])
+site.joinpath("agentless_old_unittest.py").write_text(
     "# agentless: unittest descriptions as Python < 3.9 printed them (SWE-bench's logs were made so).\n"
     "import unittest\n"
     "def _short_description(self):\n"
@@ -34,6 +35,8 @@ pathlib.Path(sysconfig.get_paths()["purelib"], "sitecustomize.py").write_text(
     "    return doc and doc.split('\\n')[0].strip() or None\n"
     "unittest.TestCase.shortDescription = _short_description\n"
 )
+# A .pth import line runs at every start (Debian's own sitecustomize would shadow one in the virtualenv).
+site.joinpath("agentless_old_unittest.pth").write_text("import agentless_old_unittest\n")
 EOF_OLD_UNITTEST"##;
 
 /// The Pythons Debian can give: 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie).

@@ -93,7 +93,12 @@ impl EnvironmentSource for FixtureSpecs {
                 nano_cpus: None,
             },
             dependencies_script: "set -euxo pipefail\npython --version\n".to_owned(),
-            install_script: "set -euxo pipefail\npython -c 'import calc'\n".to_owned(),
+            // Each checkout is one commit's files, never a mix: the environment commit has LATER.txt and `b - a`,
+            // the base commit neither.
+            install_script: "set -euxo pipefail\npython -c 'import calc'\n\
+                             if [ -e LATER.txt ]; then grep -q 'b - a' calc/__init__.py; \
+                             else grep -q 'a - b' calc/__init__.py; fi\n"
+                .to_owned(),
             notes: vec!["fixture spec".to_owned()],
         })
     }
@@ -106,10 +111,10 @@ struct Fixture {
     dataset: Dataset,
 }
 
-fn row(id: &str, repo: &str, base_commit: &str) -> serde_json::Value {
+fn row(id: &str, repo: &str, base_commit: &str, environment_commit: &str) -> serde_json::Value {
     serde_json::json!({
         "instance_id": id, "repo": repo, "base_commit": base_commit, "patch": GOLD_PATCH, "test_patch": TEST_PATCH,
-        "problem_statement": "add subtracts", "version": "0.1", "environment_setup_commit": base_commit,
+        "problem_statement": "add subtracts", "version": "0.1", "environment_setup_commit": environment_commit,
         "FAIL_TO_PASS": "[\"test_add (tests.test_calc.CalcTests.test_add)\"]",
         "PASS_TO_PASS": ["test_zero (tests.test_calc.CalcTests.test_zero)", "test_negate (tests.test_calc.CalcTests.test_negate)"],
         "log_parser": "parse_log_django",
@@ -129,16 +134,19 @@ fn fixture() -> Fixture {
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "calc"]);
     let base_commit = git(&work, &["rev-parse", "HEAD"]);
-    // A later commit that must not leak into the checkout.
+    // A later commit, the environment-setup commit, that must not leak into the checkout: a new file, and the
+    // buggy line changed to another of the same size (an image layer that compared sizes and times would keep it).
     fs_err::write(work.join("LATER.txt"), "later").unwrap();
+    fs_err::write(work.join("calc/__init__.py"), BUGGY.replace("return a - b", "return b - a")).unwrap();
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "later"]);
+    let environment_commit = git(&work, &["rev-parse", "HEAD"]);
     git(root.path(), &["clone", "-q", "--bare", "repos/fixture__calc-worktree", "repos/fixture__calc"]);
     let rows = [
-        row("fixture__calc-1", "fixture/calc", &base_commit),
-        row("fixture__calc-worktree-1", "fixture/calc-worktree", &base_commit),
-        row("fixture__absent-1", "fixture/absent", &base_commit),
-        row("fixture__calc-2", "fixture/calc", "0123456789abcdef0123456789abcdef01234567"),
+        row("fixture__calc-1", "fixture/calc", &base_commit, &environment_commit),
+        row("fixture__calc-worktree-1", "fixture/calc-worktree", &base_commit, &base_commit),
+        row("fixture__absent-1", "fixture/absent", &base_commit, &base_commit),
+        row("fixture__calc-2", "fixture/calc", "0123456789abcdef0123456789abcdef01234567", &base_commit),
     ];
     let dataset_path = root.path().join("fixture.jsonl");
     let text: Vec<String> = rows.iter().map(|row| row.to_string()).collect();

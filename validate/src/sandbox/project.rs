@@ -112,7 +112,7 @@ impl ProjectFiles {
             header.set_mode(0o755);
             header.set_uid(uid);
             header.set_gid(gid);
-            header.set_mtime(FILE_MTIME);
+            header.set_mtime(archive_mtime());
             builder.append_data(&mut header, format!("{folder}/"), std::io::empty())?;
         }
         for file in &self.files {
@@ -123,9 +123,12 @@ impl ProjectFiles {
     }
 }
 
-/// The modification time of every archived file and folder: fixed, so archives stay reproducible, and after 1980,
-/// since zip (wheels, editable installs) cannot store earlier times. 2000-01-01T00:00:00Z.
-const FILE_MTIME: u64 = 946_684_800;
+/// The modification time of archived files and folders: now. Not a constant: the engine's naive layer diff (used
+/// with fuse-overlayfs) keeps a parent layer's file when size and time match, so a checkout laid over another
+/// (an instance over its environment image) must carry new times. Archives are never hashed, only file contents.
+fn archive_mtime() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}
 
 /// Add one regular file to a tar archive.
 pub(crate) fn append_file(
@@ -142,7 +145,7 @@ pub(crate) fn append_file(
     header.set_mode(mode);
     header.set_uid(uid);
     header.set_gid(gid);
-    header.set_mtime(FILE_MTIME);
+    header.set_mtime(archive_mtime());
     builder.append_data(&mut header, path, contents)?;
     Ok(())
 }

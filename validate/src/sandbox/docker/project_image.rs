@@ -171,7 +171,7 @@ impl DockerRuntime {
 }
 
 /// Bump when the way derived images are built changes.
-const DERIVED_RECIPE_VERSION: &str = "derived-image-v2";
+const DERIVED_RECIPE_VERSION: &str = "derived-image-v3";
 
 impl DockerRuntime {
     /// A project image layered on `parent` (e.g. a project image whose virtualenv already holds the dependencies):
