@@ -3,6 +3,9 @@
 //! `agentless swebench eval` runs, one of `--predictions gold` and one of `--predictions empty --run-empty`.
 //!
 //! `cargo run -p agentless-swebench --example harness_table -- DATA_DIR DATASET OUT GOLD_RUN_ID EMPTY_RUN_ID`
+//!
+//! `... --example harness_table -- ids DATA_DIR DATASET [OWNER/NAME...]` prints the first instance of every
+//! (repository, version), comma-separated for `--instances`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +65,11 @@ struct Row {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [ids, data_dir, dataset, repos @ ..] = args.as_slice()
+        && ids == "ids"
+    {
+        return print_first_per_version(data_dir, dataset, repos);
+    }
     let [data_dir, dataset, out, gold, empty] = args.as_slice() else {
         eprintln!("usage: harness_table DATA_DIR DATASET OUT GOLD_RUN_ID EMPTY_RUN_ID");
         return ExitCode::from(2);
@@ -145,5 +153,25 @@ fn main() -> ExitCode {
         totals.empty_unresolved,
         totals.empty_run
     );
+    ExitCode::SUCCESS
+}
+
+fn print_first_per_version(data_dir: &str, dataset: &str, repos: &[String]) -> ExitCode {
+    let dataset = match Dataset::load(dataset, &DataDir::new(data_dir)) {
+        Ok(dataset) => dataset,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let ids: Vec<&str> = dataset
+        .instances
+        .iter()
+        .filter(|instance| repos.is_empty() || repos.contains(&instance.repo))
+        .filter(|instance| seen.insert((instance.repo.clone(), instance.version.clone())))
+        .map(|instance| instance.instance_id.as_str())
+        .collect();
+    println!("{}", ids.join(","));
     ExitCode::SUCCESS
 }

@@ -118,6 +118,10 @@ async fn tests_cannot_reach_the_network() {
     assert_ne!(output.exit_code, 0, "{output:?}");
     assert!(!output.stdout.contains("connected"));
     assert!(output.stderr.contains("OSError") || output.stderr.contains("unreachable"), "{}", output.stderr);
+    // Loopback still works, by name: test suites start servers on `localhost` (Django's live server tests).
+    let loopback = "import socket\ns = socket.create_server(('localhost', 0))\nprint(s.getsockname()[0])";
+    let output = sandbox.exec(&ExecRequest::new(["python", "-c", loopback], Duration::from_secs(30))).await.unwrap();
+    assert_eq!(output.stdout.trim(), "127.0.0.1", "{output:?}");
     runtime.shutdown().await.unwrap();
 }
 

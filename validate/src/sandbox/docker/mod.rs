@@ -173,7 +173,8 @@ impl DockerRuntime {
             // Not for builds: the engine would create the folder as root before the files arrive.
             working_dir: limits.map(|_| REPO_DIR.to_owned()),
             labels: Some(self.labels()),
-            network_disabled: limits.map(|_| true),
+            // `network_mode: none` alone: it cuts the network and still gives the container its /etc/hosts
+            // (`network_disabled` would leave the root filesystem's empty one, and `localhost` would not resolve).
             host_config: Some(host_config),
             ..ContainerCreateBody::default()
         };
