@@ -80,6 +80,10 @@ pub enum DatasetName {
 }
 
 impl DatasetName {
+    /// Said wherever Lite-S is counted, since its size differs from the paper's.
+    pub const LITE_S_NOTE: &'static str = "Lite-S: the 249 instances the current Agentless classification keeps (the \
+                                          paper counted 252 before its labels were re-checked)";
+
     pub const ALL: [DatasetName; 4] =
         [DatasetName::Lite, DatasetName::LiteDev, DatasetName::Verified, DatasetName::LiteS];
 

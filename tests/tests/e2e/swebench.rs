@@ -134,6 +134,20 @@ fn shards_split_the_instances_and_merge_joins_them() {
         prediction_lines(&merged).iter().map(|line| line["instance_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids, ["example__tinyinvoice-1", "example__tinyinvoice-2"]);
 
+    // `clone` names what is missing and leaves what is there.
+    let data = root.path().join("data.jsonl");
+    let repos = root.path().join("repos");
+    let clone = agentless(
+        root.path(),
+        &["swebench", "clone", "--dataset", data.to_str().unwrap(), "--repos", repos.to_str().unwrap(), "--dry-run"],
+        &[],
+    );
+    assert_eq!(clone.status.code(), Some(0), "{}", stderr(&clone));
+    let printed = String::from_utf8_lossy(&clone.stdout);
+    assert!(printed.contains("git clone --bare https://github.com/example/absent.git"), "{printed}");
+    assert!(!printed.contains("example/tinyinvoice"), "{printed}");
+    assert!(stderr(&clone).contains("example__tinyinvoice: exists, skipped"), "{}", stderr(&clone));
+
     let bad = infer(root.path(), "bad", &["--shard", "3/2"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("--shard must be I/N"), "{}", stderr(&bad));

@@ -122,6 +122,9 @@ async fn eval(args: SwebenchEvalArgs, progress: &ProgressBar) -> Result<ExitStat
     };
     let repos = RepoStore::new(&args.repos);
     let total = instances.len();
+    if DatasetName::from_str(&args.dataset.dataset).is_ok_and(|name| name == DatasetName::LiteS) {
+        eprintln!("{}", DatasetName::LITE_S_NOTE);
+    }
     eprintln!("evaluating {} on {} instances of {}", args.predictions, total, dataset.name);
     let tally = std::sync::Mutex::new((0usize, 0usize));
     progress.set_message(format!("0/{total} done"));
@@ -244,6 +247,10 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
     let finished = finished_ids(&predictions_path)?;
     let pending: Vec<Instance> =
         instances.iter().filter(|instance| !finished.contains(&instance.instance_id)).cloned().collect();
+    let lite_s = |name: &str| DatasetName::from_str(name).is_ok_and(|name| name == DatasetName::LiteS);
+    if lite_s(&args.dataset.dataset) || args.subset.as_deref().is_some_and(lite_s) {
+        eprintln!("{}", DatasetName::LITE_S_NOTE);
+    }
     eprintln!(
         "{} instances of {}: {} finished earlier, {} to do",
         instances.len(),
