@@ -15,10 +15,11 @@ use crate::specs::{self, Packages, QHULL_DOWNLOAD, RepoVersionSpec};
 /// Heredoc delimiter of upstream's environment scripts.
 const ENV_HEREDOC_DELIMITER: &str = "EOF_59812759871";
 const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
-/// The setuptools of SWE-bench's time: pip's isolated builds fetch the newest one, whose `develop` (since 80)
-/// re-enters pip in a build environment that has none, failing every legacy editable install. Exported for the
+/// Packages as they were when SWE-bench's images were built, for what no spec pins: pip's isolated builds fetch the
+/// newest setuptools, whose `develop` (since 80) re-enters pip in a build environment that has none, failing every
+/// legacy editable install; docutils 0.22 dropped `docutils.utils.roman`, which Sphinx 3–5 imports. Exported for the
 /// whole setup, so build isolation sees it too.
-const BUILD_CONSTRAINTS: &str = "printf 'setuptools<80\\n' > /tmp/agentless-build-constraints.txt && \
+const BUILD_CONSTRAINTS: &str = "printf 'setuptools<80\\ndocutils<0.22\\n' > /tmp/agentless-build-constraints.txt && \
      export PIP_CONSTRAINT=/tmp/agentless-build-constraints.txt";
 /// Python 3.9 began stripping a docstring before taking its first line as a test's description, so a test whose
 /// docstring starts with a newline is printed by unittest as `name\ndocstring ... ok` where the Python < 3.9 that
