@@ -16,7 +16,7 @@ use agentless_swebench::runner::{
 };
 use agentless_swebench::specs::{Packages, RepoVersionSpec};
 use agentless_swebench::{DataDir, Instance, SwebenchError};
-use agentless_validate::sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, base_image_exists};
+use agentless_validate::sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, ensure_base_image};
 
 const BUGGY: &str = "def add(a, b):\n    return a - b\n\n\ndef negate(a):\n    return -a\n";
 const EXISTING_TESTS: &str = "import unittest\n\nfrom calc import add, negate\n\n\nclass CalcTests(unittest.TestCase):\n    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n\n    def test_negate(self):\n        self.assertEqual(negate(2), -2)\n";
@@ -296,8 +296,10 @@ async fn fixture_dataset_in_docker() {
         Ok(runtime) => runtime,
         Err(error) => return skip(format!("no Docker engine is reachable: {error}")),
     };
-    if !base_image_exists(runtime.docker(), PythonVersion::Py311).await.unwrap_or(false) {
-        return skip(format!("{} is missing (agentless sandbox build-image)", PythonVersion::Py311.image()));
+    // A fresh machine has no base image yet: build it (debootstrap, about two minutes) as the other Docker tests do.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agentless-rootfs");
+    if let Err(error) = ensure_base_image(runtime.docker(), PythonVersion::Py311, &cache).await {
+        return skip(format!("{} cannot be built: {error}", PythonVersion::Py311.image()));
     }
     let backend = Backend::docker(runtime, WorkerLimits::default(), None);
     gold_empty_wrong_stale(backend).await;
