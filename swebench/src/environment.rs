@@ -517,7 +517,7 @@ fn shell_words(text: &str) -> Vec<String> {
 }
 
 /// Single-quote a word unless it is plainly safe.
-pub(crate) fn shell_quote(word: &str) -> String {
+pub fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
     if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }

@@ -446,7 +446,7 @@ async fn infer_one(
             None => {
                 let environment = UpstreamSpecs.environment(instance, &clone as &dyn RepoFiles)?;
                 let script = format!("{}\n{}", environment.dependencies_script, environment.install_script);
-                pipeline.setup = Some(format!("bash -c {}", shell_quote(&script)));
+                pipeline.setup = Some(format!("bash -c {}", agentless_swebench::environment::shell_quote(&script)));
             }
         }
     }
@@ -457,10 +457,6 @@ async fn infer_one(
     run_pipeline(&pipeline, config, model, &snapshot, &issue, &run_dir, true, progress, prepared_image.as_ref())
         .await
         .with_context(|| format!("{}: the pipeline failed", instance.instance_id))
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 fn merge(args: &SwebenchMergeArgs) -> Result<ExitStatus> {

@@ -85,30 +85,43 @@ impl DockerRuntime {
         tracing::info!(%image, files = files.files().len(), "building the project image");
         let container = self.start_container(&base, None).await?;
         let built = self.prepare_project_container(&container, files, options).await;
+        let setup_log = self.commit_and_remove(&container, built, tag, &hash, "agentless project image").await?;
+        Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
+    }
+
+    /// Commit a prepared build container as `agentless/project:<tag>` labelled with `hash` (when `built` is the setup
+    /// log), then remove the container either way.
+    async fn commit_and_remove(
+        &self,
+        container: &str,
+        built: Result<String, SandboxError>,
+        tag: &str,
+        hash: &str,
+        comment: &str,
+    ) -> Result<String, SandboxError> {
         let committed = match built {
             Ok(setup_log) => {
                 let commit = CommitContainerOptionsBuilder::default()
-                    .container(&container)
+                    .container(container)
                     .repo(IMAGE_REPOSITORY)
                     .tag(tag)
-                    .comment("agentless project image")
+                    .comment(comment)
                     .pause(true)
                     .build();
                 let config = ContainerConfig {
-                    labels: Some([(LABEL_PROJECT.to_owned(), hash.clone())].into_iter().collect()),
+                    labels: Some([(LABEL_PROJECT.to_owned(), hash.to_owned())].into_iter().collect()),
                     ..ContainerConfig::default()
                 };
                 self.docker
                     .commit_container(commit, config)
                     .await
                     .map(|_| setup_log)
-                    .map_err(|source| docker_error(format!("committing {image}"), source))
+                    .map_err(|source| docker_error(format!("committing {IMAGE_REPOSITORY}:{tag}"), source))
             }
             Err(error) => Err(error),
         };
-        remove_container(&self.docker, &container).await;
-        let setup_log = committed?;
-        Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
+        remove_container(&self.docker, container).await;
+        committed
     }
 
     /// Copy the files in, create the virtualenv, install the dependencies, then commit the baseline (after the
@@ -215,29 +228,8 @@ impl DockerRuntime {
             self.prepare_project_container(&container, files, options).await
         }
         .await;
-        let committed = match built {
-            Ok(setup_log) => {
-                let commit = CommitContainerOptionsBuilder::default()
-                    .container(&container)
-                    .repo(IMAGE_REPOSITORY)
-                    .tag(tag)
-                    .comment("agentless derived project image")
-                    .pause(true)
-                    .build();
-                let config = ContainerConfig {
-                    labels: Some([(LABEL_PROJECT.to_owned(), hash.clone())].into_iter().collect()),
-                    ..ContainerConfig::default()
-                };
-                self.docker
-                    .commit_container(commit, config)
-                    .await
-                    .map(|_| setup_log)
-                    .map_err(|source| docker_error(format!("committing {image}"), source))
-            }
-            Err(error) => Err(error),
-        };
-        remove_container(&self.docker, &container).await;
-        let setup_log = committed?;
+        let setup_log =
+            self.commit_and_remove(&container, built, tag, &hash, "agentless derived project image").await?;
         Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
     }
 }
