@@ -40,6 +40,23 @@ site.joinpath("agentless_old_unittest.py").write_text(
 site.joinpath("agentless_old_unittest.pth").write_text("import agentless_old_unittest\n")
 EOF_OLD_UNITTEST"##;
 
+/// `tox --current-env` runs a tox environment's commands with the interpreter behind tox's own, linked as
+/// `.tox/<env>/bin/python`; started from that link, a virtualenv's interpreter no longer finds its `pyvenv.cfg` and
+/// runs bare, escaping the virtualenv by design (fedora-python/tox-current-env#44). SWE-bench's conda environment is
+/// no virtualenv, so there the tests see its packages. Here the user base is the virtualenv, which makes its
+/// site-packages the bare interpreter's user site (the virtualenv's own interpreter ignores user sites).
+const TOX_CURRENT_ENV: &str = "tox --current-env";
+const VENV_AS_USER_BASE: &str = "PYTHONUSERBASE=\"$VIRTUAL_ENV\"";
+
+/// The spec's test command as it runs in this crate's virtualenv environments (see [`TOX_CURRENT_ENV`]).
+pub fn test_command(spec: &RepoVersionSpec) -> String {
+    if spec.test_cmd.starts_with(TOX_CURRENT_ENV) {
+        format!("{VENV_AS_USER_BASE} {}", spec.test_cmd)
+    } else {
+        spec.test_cmd.to_owned()
+    }
+}
+
 /// The Pythons Debian can give: 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DebianPython {
@@ -191,6 +208,12 @@ impl EnvironmentPlan {
                 spec.python
             ));
             env_script.push(OLD_UNITTEST_DESCRIPTIONS.to_owned());
+        }
+        if spec.test_cmd.starts_with(TOX_CURRENT_ENV) {
+            notes.push(format!(
+                "tests run with {VENV_AS_USER_BASE}: `{TOX_CURRENT_ENV}` runs them with the interpreter behind the \
+                 virtualenv, which then sees the virtualenv's packages as its user site"
+            ));
         }
         let mut repo_script = vec![BUILD_CONSTRAINTS.to_owned()];
         if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {

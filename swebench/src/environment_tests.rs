@@ -175,6 +175,17 @@ fn matplotlib_drops_the_qhull_download() {
 }
 
 #[test]
+fn tox_current_env_sees_the_virtualenv_as_its_user_site() {
+    let sphinx = specs::spec("sphinx-doc/sphinx", "3.5").unwrap();
+    assert_eq!(test_command(&sphinx), "PYTHONUSERBASE=\"$VIRTUAL_ENV\" tox --current-env -epy39 -v --");
+    let nothing = |_: &str, _: &str| None;
+    let plan = EnvironmentPlan::for_instance(&instance("sphinx-doc/sphinx", "3.5"), &nothing).unwrap();
+    assert!(plan.notes.iter().any(|note| note.contains("PYTHONUSERBASE")), "{:?}", plan.notes);
+    let pytest = specs::spec("pytest-dev/pytest", "5.4").unwrap();
+    assert_eq!(test_command(&pytest), pytest.test_cmd);
+}
+
+#[test]
 fn shell_quoting() {
     assert_eq!(shell_quote("numpy==1.19.2"), "numpy==1.19.2");
     assert_eq!(shell_quote("pandas<2.0.0"), "'pandas<2.0.0'");

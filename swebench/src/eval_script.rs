@@ -112,7 +112,8 @@ pub fn eval_script_lines(instance: &Instance, spec: &RepoVersionSpec, options: &
     let repo_dir = &options.repo_dir;
     let base_commit = &instance.base_commit;
     let reset_tests = format!("git checkout {base_commit} {}", modified_files(&instance.test_patch).join(" "));
-    let test_command = [spec.test_cmd.to_owned()].into_iter().chain(test_directives(instance)).collect::<Vec<_>>();
+    let test_command =
+        [crate::environment::test_command(spec)].into_iter().chain(test_directives(instance)).collect::<Vec<_>>();
     let mut lines = vec![options.activate.clone(), format!("cd {repo_dir}")];
     lines.extend(spec.eval_commands.iter().map(|line| (*line).to_owned()));
     lines.extend([

@@ -128,6 +128,16 @@ impl StageTotals {
     }
 }
 
+/// Totals of several runs summed (a SWE-bench run adds up its instances' ledgers).
+impl std::ops::AddAssign<&StageTotals> for StageTotals {
+    fn add_assign(&mut self, other: &StageTotals) {
+        self.calls += other.calls;
+        self.cached_calls += other.cached_calls;
+        self.usage += other.usage;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
 impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Self) {
         self.prompt_tokens += other.prompt_tokens;
@@ -200,6 +210,9 @@ mod tests {
         assert_eq!(stages["repair"].calls, 2);
         assert!((stages["repair"].cost_usd - 0.4).abs() < 1e-9);
         assert_eq!(ledger.calls().len(), 3);
+        let mut sum = stages["localize.file"].clone();
+        sum += &stages["repair"];
+        assert_eq!(sum, total);
     }
 
     #[test]

@@ -78,6 +78,14 @@ pub struct SandboxRecipe<'a> {
     pub environment_key: &'a str,
 }
 
+impl SandboxRecipe<'_> {
+    /// The whole setup of `files` in one step, as a sandbox without image layers runs it: the instance's prelude,
+    /// the dependencies, then the install.
+    pub fn single_step_setup(&self) -> String {
+        format!("{}\n{}\n{}", self.instance_prelude, self.dependencies_script, self.install_script)
+    }
+}
+
 #[derive(Debug)]
 pub enum SandboxHandle {
     Local(LocalSandbox),
@@ -107,10 +115,7 @@ impl Backend {
     pub async fn prepare(&self, recipe: &SandboxRecipe<'_>) -> Result<PreparedSandbox, SandboxError> {
         match self {
             Backend::Local => {
-                let full_setup = bash(&format!(
-                    "{}\n{}\n{}",
-                    recipe.instance_prelude, recipe.dependencies_script, recipe.install_script
-                ));
+                let full_setup = bash(&recipe.single_step_setup());
                 let (interpreter, python_note) = local_interpreter(recipe.python).await;
                 let options = LocalOptions { python: interpreter, setup: full_setup };
                 let sandbox = LocalSandbox::create(recipe.files, &options).await?;

@@ -11,12 +11,11 @@ use std::time::{Duration, Instant};
 
 use agentless_localize::Issue;
 use agentless_model::StageTotals;
-use agentless_swebench::environment::RepoFiles;
 use agentless_swebench::eval_script::modified_files;
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, Prediction, PredictionSource, Predictions};
 use agentless_swebench::runner::{
-    Backend, DockerBackend, EnvironmentSource, EvalOptions, InstanceOutcome, InstanceSetup, RepoStore, UpstreamSpecs,
-    clone_folder_name, evaluate,
+    Backend, DockerBackend, EvalOptions, InstanceOutcome, InstanceSetup, RepoStore, UpstreamSpecs, clone_folder_name,
+    evaluate,
 };
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
 use agentless_syntax::RepoSnapshot;
@@ -225,7 +224,7 @@ fn test_patch_regression_command(instance: &Instance) -> Option<String> {
     if directives.is_empty() {
         return None;
     }
-    Some(format!("{} {}", spec.test_cmd, directives.join(" ")))
+    Some(format!("{} {}", agentless_swebench::environment::test_command(&spec), directives.join(" ")))
 }
 
 async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
@@ -386,10 +385,7 @@ struct InferTally {
 impl InferTally {
     fn add(&mut self, instance: &StageTotals) {
         self.done += 1;
-        self.totals.calls += instance.calls;
-        self.totals.cached_calls += instance.cached_calls;
-        self.totals.usage += instance.usage;
-        self.totals.cost_usd += instance.cost_usd;
+        self.totals += instance;
     }
 
     fn summary(&self) -> String {
@@ -444,8 +440,8 @@ async fn infer_one(
             }
             Some(_) => {}
             None => {
-                let environment = UpstreamSpecs.environment(instance, &clone as &dyn RepoFiles)?;
-                let script = format!("{}\n{}", environment.dependencies_script, environment.install_script);
+                let setup = InstanceSetup::read(repos, &UpstreamSpecs, instance)?;
+                let script = setup.recipe().single_step_setup();
                 pipeline.setup = Some(format!("bash -c {}", agentless_swebench::environment::shell_quote(&script)));
             }
         }
