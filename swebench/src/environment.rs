@@ -124,8 +124,10 @@ pub struct EnvironmentPlan {
     pub python: DebianPython,
     /// Dependencies: what upstream's `conda create`/`pip install` env script did, as pip commands.
     pub env_script: Vec<String>,
-    /// Upstream's `pre_install` lines (apt kept as apt) and `install`.
+    /// Upstream's `pre_install` lines (but its `apt-get` ones) and `install`.
     pub repo_script: Vec<String>,
+    /// What upstream's `pre_install` installs with `apt-get`: installed by root before the setup, in the environment.
+    pub system_packages: Vec<String>,
     /// Where the translation departs from upstream, one line each.
     pub notes: Vec<String>,
 }
@@ -223,9 +225,20 @@ impl EnvironmentPlan {
                     .to_owned(),
             );
         }
-        repo_script.extend(
-            spec.pre_install.iter().filter(|line| !QHULL_DOWNLOAD.contains(line)).map(|line| (*line).to_owned()),
-        );
+        let mut system_packages = Vec::new();
+        for line in spec.pre_install.iter().filter(|line| !QHULL_DOWNLOAD.contains(line)) {
+            match apt_packages(line) {
+                Some(packages) => system_packages.extend(packages),
+                None => repo_script.push((*line).to_owned()),
+            }
+        }
+        if !system_packages.is_empty() {
+            notes.push(format!(
+                "Debian packages installed by root before the setup, once per environment (upstream: `apt-get` in \
+                 pre_install, with an `upgrade` left out here): {}",
+                system_packages.join(" ")
+            ));
+        }
         repo_script.push(spec.install.to_owned());
         Ok(Self {
             instance_id: instance.instance_id.clone(),
@@ -233,6 +246,7 @@ impl EnvironmentPlan {
             python,
             env_script,
             repo_script,
+            system_packages,
             notes,
             spec,
         })
@@ -516,6 +530,29 @@ pub fn translate_environment_yml(text: &str) -> TranslatedEnvironment {
 }
 
 /// Shell words of a conda package list (`'numpy==1.19.2' pytest` → `numpy==1.19.2`, `pytest`).
+/// The Debian packages a `pre_install` line installs when `apt-get` is all it runs (`update`, `upgrade` and
+/// `install` joined by `&&`, with variable assignments before them); `None` for any other line.
+fn apt_packages(line: &str) -> Option<Vec<String>> {
+    let mut packages = Vec::new();
+    for segment in line.split("&&").map(str::trim).filter(|segment| !segment.is_empty()) {
+        let words = shell_words(segment);
+        let mut words =
+            words.iter().map(String::as_str).skip_while(|word| word.contains('=') && !word.starts_with('-'));
+        if words.next() != Some("apt-get") {
+            return None;
+        }
+        let arguments: Vec<&str> = words.filter(|word| !word.starts_with('-')).collect();
+        match arguments.split_first() {
+            Some((&("update" | "upgrade"), [])) => {}
+            Some((&"install", names)) if !names.is_empty() => {
+                packages.extend(names.iter().map(|name| (*name).to_owned()))
+            }
+            _ => return None,
+        }
+    }
+    (!packages.is_empty()).then_some(packages)
+}
+
 fn shell_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();

@@ -167,9 +167,11 @@ fn matplotlib_drops_the_qhull_download() {
     };
     let plan = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.6"), &files).unwrap();
     assert_eq!(plan.python, DebianPython::Py311);
-    assert_eq!(plan.repo_script.len(), 3);
+    assert_eq!(plan.repo_script.len(), 2);
     assert!(plan.repo_script[0].contains("PIP_CONSTRAINT"), "{:?}", plan.repo_script);
-    assert!(plan.repo_script[1].starts_with("apt-get -y update"));
+    assert!(plan.repo_script.iter().all(|line| !line.contains("apt-get")), "{:?}", plan.repo_script);
+    assert_eq!(plan.system_packages[..3], ["imagemagick", "ffmpeg", "texlive"]);
+    assert_eq!(plan.system_packages.len(), 9);
     assert!(plan.repo_script.iter().all(|line| !line.contains("qhull")));
     insta::assert_debug_snapshot!(plan.notes);
 }
@@ -183,6 +185,22 @@ fn tox_current_env_sees_the_virtualenv_as_its_user_site() {
     assert!(plan.notes.iter().any(|note| note.contains("PYTHONUSERBASE")), "{:?}", plan.notes);
     let pytest = specs::spec("pytest-dev/pytest", "5.4").unwrap();
     assert_eq!(test_command(&pytest), pytest.test_cmd);
+}
+
+#[test]
+fn apt_get_lines_become_system_packages() {
+    let packages = |line: &str| apt_packages(line);
+    assert_eq!(packages("apt-get update && apt-get install -y ffmpeg libsm6").unwrap(), ["ffmpeg", "libsm6"]);
+    // Upstream's matplotlib 1.x line has an empty command between two `&&`.
+    assert_eq!(
+        packages("apt-get -y update && apt-get -y upgrade && && apt-get install -y imagemagick").unwrap(),
+        ["imagemagick"]
+    );
+    assert_eq!(packages("DEBIAN_FRONTEND=noninteractive apt-get install -y graphviz").unwrap(), ["graphviz"]);
+    // Anything else stays in the script.
+    assert_eq!(packages("apt-get update && apt-get install -y locales && locale-gen"), None);
+    assert_eq!(packages("apt-get update"), None);
+    assert_eq!(packages("sed -i 's/pytest/pytest -rA/' tox.ini"), None);
 }
 
 #[test]

@@ -66,7 +66,7 @@ async fn main() -> Result<(), SandboxError> {
             b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
         ),
     ])?;
-    let options = ProjectImageOptions { python, setup: Setup::Bare, pip_cert: None };
+    let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };
     let image = runtime.project_image(&files, &options).await?;
     println!(
         "project image {}: {} in {:.1?}",

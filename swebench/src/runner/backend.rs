@@ -69,6 +69,8 @@ pub struct SandboxRecipe<'a> {
     pub dependencies_script: &'a str,
     /// Bash run in the checkout after the dependencies (`pre_install`, `install`).
     pub install_script: &'a str,
+    /// Debian packages root installs in the environment image (a local sandbox uses the host's).
+    pub system_packages: &'a [String],
     /// Bash run first when setting up `environment_files` (e.g. the version setuptools-scm should report).
     pub environment_prelude: &'a str,
     /// Bash run first when setting up `files`.
@@ -119,7 +121,14 @@ impl Backend {
                 let (interpreter, python_note) = local_interpreter(recipe.python).await;
                 let options = LocalOptions { python: interpreter, setup: full_setup };
                 let sandbox = LocalSandbox::create(recipe.files, &options).await?;
-                let setup_log = sandbox.setup_log().to_owned();
+                let mut setup_log = String::new();
+                if !recipe.system_packages.is_empty() {
+                    setup_log = format!(
+                        "note: a local sandbox has the host's Debian packages; not installed: {}\n",
+                        recipe.system_packages.join(" ")
+                    );
+                }
+                setup_log.push_str(sandbox.setup_log());
                 Ok(PreparedSandbox {
                     sandbox: SandboxHandle::Local(sandbox),
                     setup_log,
@@ -165,6 +174,7 @@ impl DockerBackend {
                 "{}\n{}\n{}",
                 recipe.environment_prelude, recipe.dependencies_script, recipe.install_script
             )),
+            system_packages: recipe.system_packages.to_vec(),
             pip_cert: self.pip_cert.clone(),
         };
         // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
@@ -179,6 +189,7 @@ impl DockerBackend {
         let instance_options = ProjectImageOptions {
             python: version,
             setup: bash(&format!("{}\n{}", recipe.instance_prelude, recipe.install_script)),
+            system_packages: Vec::new(),
             pip_cert: self.pip_cert.clone(),
         };
         let instance = self.runtime.derived_project_image(&environment.image, recipe.files, &instance_options).await?;

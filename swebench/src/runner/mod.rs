@@ -65,6 +65,8 @@ pub struct InstanceEnvironment {
     pub dependencies_script: String,
     /// Bash run in each instance's checkout after the dependencies: `pre_install` and `install`.
     pub install_script: String,
+    /// Debian packages root installs before the setup (Docker only: a local sandbox has the host's).
+    pub system_packages: Vec<String>,
     /// Where this departs from upstream.
     pub notes: Vec<String>,
 }
@@ -86,6 +88,7 @@ impl EnvironmentSource for UpstreamSpecs {
             python: plan.python,
             dependencies_script: script(&plan.env_script),
             install_script: script(&plan.repo_script),
+            system_packages: plan.system_packages,
             spec: plan.spec,
             notes: plan.notes,
         })
@@ -408,6 +411,7 @@ impl InstanceSetup {
             environment_files: &self.environment_files,
             dependencies_script: &self.environment.dependencies_script,
             install_script: &self.environment.install_script,
+            system_packages: &self.environment.system_packages,
             environment_prelude: &self.environment_prelude,
             instance_prelude: &self.instance_prelude,
             environment_key: &self.environment_key,

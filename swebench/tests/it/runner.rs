@@ -99,6 +99,7 @@ impl EnvironmentSource for FixtureSpecs {
                              if [ -e LATER.txt ]; then grep -q 'b - a' calc/__init__.py; \
                              else grep -q 'a - b' calc/__init__.py; fi\n"
                 .to_owned(),
+            system_packages: Vec::new(),
             notes: vec!["fixture spec".to_owned()],
         })
     }

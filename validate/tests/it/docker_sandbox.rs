@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use agentless_validate::sandbox::docker::{
-    DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, WorkerLimits,
+    DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, ProjectImageOptions, PythonVersion,
+    WorkerLimits,
 };
 use agentless_validate::sandbox::{
-    ExecRequest, PatchMethod, Sandbox, SandboxError, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
+    ExecRequest, PatchMethod, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
 };
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
@@ -53,6 +54,30 @@ async fn exec_runs_as_the_sandbox_user_with_the_virtualenv() {
     let capped = sandbox.exec(&capped).await.unwrap();
     assert!(capped.truncated);
     assert_eq!(capped.stdout, format!("{}\n{TRUNCATION_MARKER}\n{}END\n", "a".repeat(50), "b".repeat(46)));
+    runtime.shutdown().await.unwrap();
+}
+
+/// Root installs the image's Debian packages (from Debian's archive, with the build's network) before the setup,
+/// which runs as the sandbox user and can use them.
+#[tokio::test]
+async fn system_packages_are_installed_by_root_before_the_setup() {
+    if docker_image().is_none() {
+        return;
+    }
+    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let options = ProjectImageOptions {
+        python: PythonVersion::Py311,
+        setup: Setup::Command("id -un > whoami.txt && jq --version > jq.txt".to_owned()),
+        system_packages: vec!["jq".to_owned()],
+        pip_cert: None,
+    };
+    let image = runtime.project_image(&crate::support::project(), &options).await.unwrap();
+    if !image.reused {
+        assert!(image.setup_log.contains("# as root\n$ apt-get update"), "{}", image.setup_log);
+    }
+    let sandbox = runtime.start_worker(&image, &WorkerLimits::default()).await.unwrap();
+    let output = sandbox.exec(&shell("cat whoami.txt; cut -d- -f1 jq.txt")).await.unwrap();
+    assert_eq!(output.stdout, "agentless\njq\n", "{output:?}");
     runtime.shutdown().await.unwrap();
 }
 

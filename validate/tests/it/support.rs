@@ -88,7 +88,7 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
     {
         eprintln!("built {} in {:?} + {:?}", build.image, build.debootstrap, build.import);
     }
-    let options = ProjectImageOptions { python, setup: Setup::Bare, pip_cert: None };
+    let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };
     let image = runtime.project_image(&project(), &options).await?;
     runtime.shutdown().await?;
     Ok(Some(image))

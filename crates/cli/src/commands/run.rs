@@ -260,6 +260,7 @@ async fn validate_in_sandboxes(
                 let image_options = ProjectImageOptions {
                     python,
                     setup,
+                    system_packages: Vec::new(),
                     pip_cert: agentless_validate::sandbox::docker::host_pip_cert().await,
                 };
                 let image = match prepared_image {

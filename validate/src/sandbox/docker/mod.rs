@@ -447,9 +447,16 @@ fn exec_env(request: &ExecRequest) -> Vec<String> {
     env
 }
 
-/// Run `request` as the `agentless` user in `container` with a `docker exec` of its own (image builds): output capped, the timeout kills every process of that
-/// user, output is drained at most [`DRAIN_TIMEOUT`] after the process ended.
-async fn container_exec(docker: &Docker, container: &str, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+/// Run `request` as `user` (the `agentless` user but for root's package installs) in `container` with a `docker
+/// exec` of its own (image builds): output capped, the timeout kills every process of the `agentless` user (a root
+/// step that outlives it fails the build, whose container is then removed), output is drained at most
+/// [`DRAIN_TIMEOUT`] after the process ended.
+async fn container_exec(
+    docker: &Docker,
+    container: &str,
+    request: &ExecRequest,
+    user: &str,
+) -> Result<ExecOutput, SandboxError> {
     if request.argv.is_empty() {
         return Err(SandboxError::EmptyArgv);
     }
@@ -457,7 +464,7 @@ async fn container_exec(docker: &Docker, container: &str, request: &ExecRequest)
     let options = CreateExecOptions {
         cmd: Some(request.argv.clone()),
         env: Some(exec_env(request)),
-        user: Some(AGENT_USER.to_owned()),
+        user: Some(user.to_owned()),
         working_dir: Some(working_dir(request)),
         attach_stdout: Some(true),
         attach_stderr: Some(true),

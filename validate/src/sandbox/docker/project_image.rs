@@ -10,8 +10,8 @@ use bollard::query_parameters::CommitContainerOptionsBuilder;
 
 use super::base_image::image_exists;
 use super::{
-    AGENT_UID, DockerRuntime, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR, container_exec, docker_error,
-    remove_container, upload_archive,
+    AGENT_UID, AGENT_USER, DockerRuntime, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR, container_exec,
+    docker_error, remove_container, upload_archive,
 };
 use crate::sandbox::project::{ProjectFiles, Setup, content_hash};
 use crate::sandbox::{ExecRequest, SandboxError};
@@ -29,6 +29,9 @@ const BASELINE_COMMIT: &str = "git init -q && git add -A -f && git -c user.name=
 pub struct ProjectImageOptions {
     pub python: PythonVersion,
     pub setup: Setup,
+    /// Debian packages installed by root with `apt-get` before the setup (the build container has the network).
+    /// Only [`DockerRuntime::project_image`] installs them: a derived image has its parent's.
+    pub system_packages: Vec<String>,
     /// The CA bundle pip needs to reach PyPI from the build container (see [`host_pip_cert`]); copied in and
     /// passed as `--cert`.
     pub pip_cert: Option<PathBuf>,
@@ -76,7 +79,12 @@ impl DockerRuntime {
             }
             Err(source) => return Err(docker_error(format!("inspecting {base}"), source)),
         };
-        let hash = content_hash(RECIPE_VERSION, &base_id, files, &options.setup);
+        let recipe = if options.system_packages.is_empty() {
+            RECIPE_VERSION.to_owned()
+        } else {
+            format!("{RECIPE_VERSION} {}", apt_install(&options.system_packages))
+        };
+        let hash = content_hash(&recipe, &base_id, files, &options.setup);
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {
@@ -84,7 +92,26 @@ impl DockerRuntime {
         }
         tracing::info!(%image, files = files.files().len(), "building the project image");
         let container = self.start_container(&base, None).await?;
-        let built = self.prepare_project_container(&container, files, options).await;
+        let built = async {
+            let mut log = String::new();
+            if !options.system_packages.is_empty() {
+                let command = apt_install(&options.system_packages);
+                tracing::info!(%command, "project image system packages");
+                let request = ExecRequest {
+                    output_cap: STEP_OUTPUT_CAP,
+                    cwd: Some("/".to_owned()),
+                    ..ExecRequest::new(["sh", "-c", &command], STEP_TIMEOUT)
+                };
+                let output = container_exec(&self.docker, &container, &request, "root").await?;
+                let text = format!("{}{}", output.stdout, output.stderr);
+                let _ = writeln!(log, "# as root\n$ {command}\n(exit code {})\n{}", output.exit_code, text.trim_end());
+                if !output.success() {
+                    return Err(SandboxError::Setup { command, exit_code: output.exit_code, output: text });
+                }
+            }
+            Ok(log + &self.prepare_project_container(&container, files, options).await?)
+        }
+        .await;
         let setup_log = self.commit_and_remove(&container, built, tag, &hash, "agentless project image").await?;
         Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
     }
@@ -165,7 +192,7 @@ impl DockerRuntime {
                 env: step_env.clone(),
                 ..ExecRequest::new(["sh", "-c", &step.command], STEP_TIMEOUT)
             };
-            let output = container_exec(&self.docker, container, &request).await?;
+            let output = container_exec(&self.docker, container, &request, AGENT_USER).await?;
             let text = format!("{}{}", output.stdout, output.stderr);
             let _ = writeln!(log, "$ {}\n(exit code {})\n{}", step.command, output.exit_code, text.trim_end());
             if !output.success() {
@@ -181,6 +208,14 @@ impl DockerRuntime {
         }
         Ok(log)
     }
+}
+
+/// The root step installing `packages` from Debian's archive.
+fn apt_install(packages: &[String]) -> String {
+    format!(
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {}",
+        packages.iter().map(|package| crate::sandbox::project::shell_quote(package)).collect::<Vec<_>>().join(" ")
+    )
 }
 
 /// Bump when the way derived images are built changes.
@@ -217,7 +252,7 @@ impl DockerRuntime {
         let container = self.start_container(parent, None).await?;
         let built = async {
             let clear = ExecRequest::new(["find", REPO_DIR, "-mindepth", "1", "-delete"], STEP_TIMEOUT);
-            let cleared = container_exec(&self.docker, &container, &clear).await?;
+            let cleared = container_exec(&self.docker, &container, &clear, AGENT_USER).await?;
             if !cleared.success() {
                 return Err(SandboxError::Setup {
                     command: clear.argv.join(" "),
