@@ -178,12 +178,24 @@ impl EnvironmentPlan {
             }
             Packages::Conda(list) => {
                 let words = shell_words(list);
-                let translated: Vec<String> = words.iter().filter_map(|word| conda_spec_to_pip(word)).collect();
-                notes.push(format!("conda packages `{list}` installed with pip"));
-                env_script.push(pip_install(translated.iter().map(String::as_str)));
+                let mut packages: Vec<String> = words.iter().filter_map(|word| conda_spec_to_pip(word)).collect();
+                if spec.pip_packages.is_empty() {
+                    notes.push(format!("conda packages `{list}` installed with pip"));
+                } else {
+                    // As for requirements below: one resolution finds versions of the list that work with the pins.
+                    notes.push(format!(
+                        "conda packages `{list}` installed with pip, together with the pinned packages (upstream: \
+                         one after the other)"
+                    ));
+                    packages.extend(spec.pip_packages.iter().map(|package| (*package).to_owned()));
+                }
+                env_script.push(pip_install_wheel_pins_first(&packages, &mut notes));
             }
         }
-        let pins = (!spec.pip_packages.is_empty()).then(|| pip_install(spec.pip_packages.iter().copied()));
+        let pins = (!spec.pip_packages.is_empty() && !matches!(spec.packages, Packages::Conda(_))).then(|| {
+            let pins: Vec<String> = spec.pip_packages.iter().map(|package| (*package).to_owned()).collect();
+            pip_install_wheel_pins_first(&pins, &mut notes)
+        });
         match (requirements, pins) {
             (Some(text), Some(pins)) => {
                 // conda solves the requirement list alone and the pins come after; pip resolving both at once
@@ -295,6 +307,44 @@ impl EnvironmentPlan {
         lines.extend(Self::baseline_script());
         lines.join("\n") + "\n"
     }
+}
+
+/// Compiled packages that conda builds for old Pythons at versions PyPI has no wheels of for the newer Python here
+/// (numpy 1.19.2 and scipy 1.5.2 have none for 3.9; building scipy needs Fortran).
+const WHEEL_FIRST: &[&str] = &["numpy", "scipy", "pandas", "matplotlib"];
+
+/// `pip install packages`, where exact pins (`==X.Y.Z`) of [`WHEEL_FIRST`] packages must come as wheels; when this
+/// Python has no wheel of such a version, the pins relax to the newest release of the same minor version (`~=X.Y.Z`)
+/// and the run says so in its setup log.
+fn pip_install_wheel_pins_first(packages: &[String], notes: &mut Vec<String>) -> String {
+    let mut wheel_only = Vec::new();
+    let relaxed: Vec<String> = packages
+        .iter()
+        .map(|package| match package.split_once("==") {
+            Some((name, version)) if WHEEL_FIRST.contains(&name.to_lowercase().as_str()) && !version.contains('*') => {
+                wheel_only.push(name.to_owned());
+                if version.split('.').count() >= 3 {
+                    format!("{name}~={version}")
+                } else {
+                    format!("{name}=={version}.*")
+                }
+            }
+            _ => package.clone(),
+        })
+        .collect();
+    let exact = pip_install(packages.iter().map(String::as_str));
+    if wheel_only.is_empty() {
+        return exact;
+    }
+    notes.push(format!(
+        "pins of {} installed as wheels, or else at the newest patch release that has one for this Python",
+        wheel_only.join(", ")
+    ));
+    format!(
+        "{exact} --only-binary {} || {{ echo 'agentless: no wheel of a pinned version; relaxing to its minor release'; {}; }}",
+        wheel_only.join(","),
+        pip_install(relaxed.iter().map(String::as_str))
+    )
 }
 
 fn pip_install<'a>(packages: impl IntoIterator<Item = &'a str>) -> String {

@@ -204,6 +204,22 @@ fn apt_get_lines_become_system_packages() {
 }
 
 #[test]
+fn compiled_pins_come_as_wheels_or_relax_to_their_minor_release() {
+    let mut notes = Vec::new();
+    let packages = |list: &[&str]| list.iter().map(|package| (*package).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        pip_install_wheel_pins_first(&packages(&["pytest==6.2.5", "numpy"]), &mut notes),
+        "python -m pip install pytest==6.2.5 numpy"
+    );
+    assert!(notes.is_empty());
+    let script = pip_install_wheel_pins_first(&packages(&["pytest==6.2.5", "numpy==1.19", "SciPy==1.5.2"]), &mut notes);
+    let (exact, relaxed) = script.split_once(" || ").unwrap();
+    assert_eq!(exact, "python -m pip install pytest==6.2.5 numpy==1.19 SciPy==1.5.2 --only-binary numpy,SciPy");
+    assert!(relaxed.ends_with("python -m pip install pytest==6.2.5 'numpy==1.19.*' 'SciPy~=1.5.2'; }"), "{relaxed}");
+    assert_eq!(notes.len(), 1);
+}
+
+#[test]
 fn shell_quoting() {
     assert_eq!(shell_quote("numpy==1.19.2"), "numpy==1.19.2");
     assert_eq!(shell_quote("pandas<2.0.0"), "'pandas<2.0.0'");
