@@ -261,6 +261,20 @@ pub fn agentless_bin() -> PathBuf {
     profile_dir.join(format!("agentless{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Run git in `dir` with a throwaway identity and return its trimmed stdout; a failure fails the test.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output();
+    match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        Ok(output) => panic!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr)),
+        Err(error) => panic!("git {args:?}: {error}"),
+    }
+}
+
 /// The workspace root (for bundled examples and `../shared/data`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()

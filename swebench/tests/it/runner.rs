@@ -3,7 +3,6 @@
 //! FAIL_TO_PASS / PASS_TO_PASS lists. Gold resolves; empty and wrong do not; a patch that does not apply and a
 //! missing clone are recorded as such. Always with the local sandbox; with Docker when an engine is reachable.
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use agentless_swebench::runner::{
 };
 use agentless_swebench::specs::{Packages, RepoVersionSpec};
 use agentless_swebench::{DataDir, Instance, SwebenchError};
+use agentless_tests::git;
 use agentless_validate::sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, ensure_base_image};
 
 const BUGGY: &str = "def add(a, b):\n    return a - b\n\n\ndef negate(a):\n    return -a\n";
@@ -61,17 +61,6 @@ const TEST_PATCH: &str = "diff --git a/tests/test_calc.py b/tests/test_calc.py
 +    def test_add(self):
 +        self.assertEqual(add(2, 3), 5)
 ";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 /// The fixture's own spec: no dependencies (tests never reach PyPI), unittest with Django's verbose format.
 struct FixtureSpecs;

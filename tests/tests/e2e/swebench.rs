@@ -5,23 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use agentless_tests::workspace_root;
+use agentless_tests::{git, workspace_root};
 
 use crate::{agentless, example_repo, stderr};
 
 const EXPECTED_FIX: &str =
     "+        return Money(self.amount.quantize(CENT, rounding=\"ROUND_HALF_UP\"), self.currency)";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@localhost", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 /// `root/repos/example__tinyinvoice` (bare) and `root/data.jsonl` with two instances of it and one of a repository
 /// nobody cloned.
