@@ -57,28 +57,33 @@ async fn exec_runs_as_the_sandbox_user_with_the_virtualenv() {
     runtime.shutdown().await.unwrap();
 }
 
-/// Root installs the image's Debian packages (from Debian's archive, with the build's network) before the setup,
-/// which runs as the sandbox user and can use them.
+/// Root installs the image's Debian packages (from Debian's archive, with the build's network) in a layer shared by
+/// every project image that asks for the same ones; the setup runs as the sandbox user and can use them.
 #[tokio::test]
-async fn system_packages_are_installed_by_root_before_the_setup() {
+async fn system_packages_are_installed_by_root_in_a_shared_layer() {
     if docker_image().is_none() {
         return;
     }
     let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
-    let options = ProjectImageOptions {
+    let options = |setup: &str| ProjectImageOptions {
         python: PythonVersion::Py311,
-        setup: Setup::Command("id -un > whoami.txt && jq --version > jq.txt".to_owned()),
+        setup: Setup::Command(setup.to_owned()),
         system_packages: vec!["jq".to_owned()],
         pip_cert: None,
     };
-    let image = runtime.project_image(&crate::support::project(), &options).await.unwrap();
-    if !image.reused {
-        assert!(image.setup_log.contains("# as root\n$ apt-get update"), "{}", image.setup_log);
-    }
-    let sandbox = runtime.start_worker(&image, &WorkerLimits::default()).await.unwrap();
+    let first = runtime.project_image(&crate::support::project(), &options("jq --version > jq.txt")).await.unwrap();
+    // A new setup, so a new project image, built on the same system layer: nothing is installed again.
+    let unique = format!("id -un > whoami.txt && jq --version > jq.txt # {}", DockerRuntime::new_run_id());
+    let second = runtime.project_image(&crate::support::project(), &options(&unique)).await.unwrap();
+    assert!(!second.reused);
+    assert!(!second.setup_log.contains("apt-get"), "{}", second.setup_log);
+    let sandbox = runtime.start_worker(&second, &WorkerLimits::default()).await.unwrap();
     let output = sandbox.exec(&shell("cat whoami.txt; cut -d- -f1 jq.txt")).await.unwrap();
     assert_eq!(output.stdout, "agentless\njq\n", "{output:?}");
     runtime.shutdown().await.unwrap();
+    let _ =
+        runtime.docker().remove_image(&second.image, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    assert!(first.image != second.image);
 }
 
 #[tokio::test]

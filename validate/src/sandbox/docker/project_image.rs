@@ -18,6 +18,8 @@ use crate::sandbox::{ExecRequest, SandboxError};
 
 /// Bump when the way images are built changes, so old images are not reused.
 const RECIPE_VERSION: &str = "project-image-v2";
+/// Bump when the way system-package layers are built changes.
+const SYSTEM_RECIPE_VERSION: &str = "system-image-v1";
 const IMAGE_REPOSITORY: &str = "agentless/project";
 const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -79,41 +81,62 @@ impl DockerRuntime {
             }
             Err(source) => return Err(docker_error(format!("inspecting {base}"), source)),
         };
-        let recipe = if options.system_packages.is_empty() {
-            RECIPE_VERSION.to_owned()
+        // Debian packages go in a layer of their own, shared by every project image that needs the same ones.
+        let (build_from, build_from_id, system_log) = if options.system_packages.is_empty() {
+            (base, base_id, String::new())
         } else {
-            format!("{RECIPE_VERSION} {}", apt_install(&options.system_packages))
+            self.system_image(&base, &base_id, &options.system_packages).await?
         };
-        let hash = content_hash(&recipe, &base_id, files, &options.setup);
+        let hash = content_hash(RECIPE_VERSION, &build_from_id, files, &options.setup);
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {
-            return Ok(ProjectImage { image, reused: true, setup_log: String::new(), duration: started.elapsed() });
+            return Ok(ProjectImage { image, reused: true, setup_log: system_log, duration: started.elapsed() });
         }
         tracing::info!(%image, files = files.files().len(), "building the project image");
-        let container = self.start_container(&base, None).await?;
-        let built = async {
-            let mut log = String::new();
-            if !options.system_packages.is_empty() {
-                let command = apt_install(&options.system_packages);
-                tracing::info!(%command, "project image system packages");
-                let request = ExecRequest {
-                    output_cap: STEP_OUTPUT_CAP,
-                    cwd: Some("/".to_owned()),
-                    ..ExecRequest::new(["sh", "-c", &command], STEP_TIMEOUT)
-                };
-                let output = container_exec(&self.docker, &container, &request, "root").await?;
-                let text = format!("{}{}", output.stdout, output.stderr);
-                let _ = writeln!(log, "# as root\n$ {command}\n(exit code {})\n{}", output.exit_code, text.trim_end());
-                if !output.success() {
-                    return Err(SandboxError::Setup { command, exit_code: output.exit_code, output: text });
-                }
-            }
-            Ok(log + &self.prepare_project_container(&container, files, options).await?)
-        }
-        .await;
+        let container = self.start_container(&build_from, None).await?;
+        let built = self.prepare_project_container(&container, files, options).await.map(|log| system_log + &log);
         let setup_log = self.commit_and_remove(&container, built, tag, &hash, "agentless project image").await?;
         Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
+    }
+
+    /// `base` with `packages` installed by root (the build container has the network), built once per (base,
+    /// package list). Returns the image, its content hash (what images built on it are keyed by) and the install
+    /// log (empty when the image existed).
+    async fn system_image(
+        &self,
+        base: &str,
+        base_id: &str,
+        packages: &[String],
+    ) -> Result<(String, String, String), SandboxError> {
+        let command = apt_install(packages);
+        let hash =
+            content_hash(SYSTEM_RECIPE_VERSION, base_id, &ProjectFiles::default(), &Setup::Command(command.clone()));
+        let tag = &hash[..16];
+        let image = format!("{IMAGE_REPOSITORY}:{tag}");
+        if image_exists(&self.docker, &image).await? {
+            return Ok((image, hash, String::new()));
+        }
+        tracing::info!(%image, %command, "building a system-packages image");
+        let container = self.start_container(base, None).await?;
+        let request = ExecRequest {
+            output_cap: STEP_OUTPUT_CAP,
+            cwd: Some("/".to_owned()),
+            ..ExecRequest::new(["sh", "-c", &command], STEP_TIMEOUT)
+        };
+        let built = match container_exec(&self.docker, &container, &request, "root").await {
+            Ok(output) => {
+                let text = format!("{}{}", output.stdout, output.stderr);
+                if output.success() {
+                    Ok(format!("# as root\n$ {command}\n(exit code 0)\n{}\n", text.trim_end()))
+                } else {
+                    Err(SandboxError::Setup { command, exit_code: output.exit_code, output: text })
+                }
+            }
+            Err(error) => Err(error),
+        };
+        let log = self.commit_and_remove(&container, built, tag, &hash, "agentless system packages").await?;
+        Ok((image, hash, log))
     }
 
     /// Commit a prepared build container as `agentless/project:<tag>` labelled with `hash` (when `built` is the setup
