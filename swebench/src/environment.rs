@@ -189,13 +189,11 @@ impl EnvironmentPlan {
                     ));
                     packages.extend(spec.pip_packages.iter().map(|package| (*package).to_owned()));
                 }
-                env_script.push(pip_install_wheel_pins_first(&packages, &mut notes));
+                env_script.push(pip_install_wheel_pins_first(&packages, "", &mut notes));
             }
         }
-        let pins = (!spec.pip_packages.is_empty() && !matches!(spec.packages, Packages::Conda(_))).then(|| {
-            let pins: Vec<String> = spec.pip_packages.iter().map(|package| (*package).to_owned()).collect();
-            pip_install_wheel_pins_first(&pins, &mut notes)
-        });
+        let pins = (!spec.pip_packages.is_empty() && !matches!(spec.packages, Packages::Conda(_)))
+            .then(|| spec.pip_packages.iter().map(|package| (*package).to_owned()).collect::<Vec<_>>());
         match (requirements, pins) {
             (Some(text), Some(pins)) => {
                 // conda solves the requirement list alone and the pins come after; pip resolving both at once
@@ -205,7 +203,8 @@ impl EnvironmentPlan {
                     "requirements and pinned packages resolved together by pip (upstream: one after the other)"
                         .to_owned(),
                 );
-                let together = format!("{pins} -r {REQUIREMENTS_PATH}");
+                let together = pip_install_wheel_pins_first(&pins, &format!(" -r {REQUIREMENTS_PATH}"), &mut notes);
+                let pins = pip_install_wheel_pins_first(&pins, "", &mut notes);
                 env_script.push(format!(
                     "cat <<'{ENV_HEREDOC_DELIMITER}' > {REQUIREMENTS_PATH}\n{text}\n{ENV_HEREDOC_DELIMITER}"
                 ));
@@ -213,7 +212,7 @@ impl EnvironmentPlan {
                 env_script.push(format!("rm {REQUIREMENTS_PATH}"));
             }
             (Some(text), None) => env_script.extend(install_requirements_text(&text)),
-            (None, Some(pins)) => env_script.push(pins),
+            (None, Some(pins)) => env_script.push(pip_install_wheel_pins_first(&pins, "", &mut notes)),
             (None, None) => {}
         }
         if requested_minor.is_some_and(|minor| minor < 9) {
@@ -313,10 +312,11 @@ impl EnvironmentPlan {
 /// (numpy 1.19.2 and scipy 1.5.2 have none for 3.9; building scipy needs Fortran).
 const WHEEL_FIRST: &[&str] = &["numpy", "scipy", "pandas", "matplotlib"];
 
-/// `pip install packages`, where exact pins (`==X.Y.Z`) of [`WHEEL_FIRST`] packages must come as wheels; when this
-/// Python has no wheel of such a version, the pins relax to the newest release of the same minor version (`~=X.Y.Z`)
-/// and the run says so in its setup log.
-fn pip_install_wheel_pins_first(packages: &[String], notes: &mut Vec<String>) -> String {
+/// `pip install packages` (then `extra`, raw shell words), where exact pins (`==X.Y.Z`) of [`WHEEL_FIRST`] packages
+/// must come as wheels; when this Python has no wheel of such a version, the pins relax to the newest release of the
+/// same minor version (`~=X.Y.Z`) and the setup log says so. One command or one `{ …; }` group, to compose with
+/// `&&` and `||`.
+fn pip_install_wheel_pins_first(packages: &[String], extra: &str, notes: &mut Vec<String>) -> String {
     let mut wheel_only = Vec::new();
     let relaxed: Vec<String> = packages
         .iter()
@@ -332,16 +332,20 @@ fn pip_install_wheel_pins_first(packages: &[String], notes: &mut Vec<String>) ->
             _ => package.clone(),
         })
         .collect();
-    let exact = pip_install(packages.iter().map(String::as_str));
+    let exact = format!("{}{extra}", pip_install(packages.iter().map(String::as_str)));
     if wheel_only.is_empty() {
         return exact;
     }
-    notes.push(format!(
+    let note = format!(
         "pins of {} installed as wheels, or else at the newest patch release that has one for this Python",
         wheel_only.join(", ")
-    ));
+    );
+    if !notes.contains(&note) {
+        notes.push(note);
+    }
     format!(
-        "{exact} --only-binary {} || {{ echo 'agentless: no wheel of a pinned version; relaxing to its minor release'; {}; }}",
+        "{{ {exact} --only-binary {} || {{ echo 'agentless: no wheel of a pinned version; relaxing to its minor \
+         release'; {}{extra}; }}; }}",
         wheel_only.join(","),
         pip_install(relaxed.iter().map(String::as_str))
     )

@@ -172,6 +172,11 @@ fn matplotlib_drops_the_qhull_download() {
     assert!(plan.repo_script.iter().all(|line| !line.contains("apt-get")), "{:?}", plan.repo_script);
     assert_eq!(plan.system_packages[..3], ["imagemagick", "ffmpeg", "texlive"]);
     assert_eq!(plan.system_packages.len(), 9);
+    // Requirements and wheel-first pins together: still one valid script.
+    let script = plan.setup_script("base0000", "/testbed", "source /opt/venv/bin/activate");
+    assert!(script.contains("-r $HOME/requirements.txt --only-binary numpy ||"), "{script}");
+    let syntax = std::process::Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
+    assert!(syntax.status.success(), "{}\n{script}", String::from_utf8_lossy(&syntax.stderr));
     assert!(plan.repo_script.iter().all(|line| !line.contains("qhull")));
     insta::assert_debug_snapshot!(plan.notes);
 }
@@ -208,14 +213,19 @@ fn compiled_pins_come_as_wheels_or_relax_to_their_minor_release() {
     let mut notes = Vec::new();
     let packages = |list: &[&str]| list.iter().map(|package| (*package).to_owned()).collect::<Vec<_>>();
     assert_eq!(
-        pip_install_wheel_pins_first(&packages(&["pytest==6.2.5", "numpy"]), &mut notes),
-        "python -m pip install pytest==6.2.5 numpy"
+        pip_install_wheel_pins_first(&packages(&["pytest==6.2.5", "numpy"]), " -r r.txt", &mut notes),
+        "python -m pip install pytest==6.2.5 numpy -r r.txt"
     );
     assert!(notes.is_empty());
-    let script = pip_install_wheel_pins_first(&packages(&["pytest==6.2.5", "numpy==1.19", "SciPy==1.5.2"]), &mut notes);
+    let script =
+        pip_install_wheel_pins_first(&packages(&["pytest==6.2.5", "numpy==1.19", "SciPy==1.5.2"]), "", &mut notes);
     let (exact, relaxed) = script.split_once(" || ").unwrap();
-    assert_eq!(exact, "python -m pip install pytest==6.2.5 numpy==1.19 SciPy==1.5.2 --only-binary numpy,SciPy");
-    assert!(relaxed.ends_with("python -m pip install pytest==6.2.5 'numpy==1.19.*' 'SciPy~=1.5.2'; }"), "{relaxed}");
+    assert_eq!(exact, "{ python -m pip install pytest==6.2.5 numpy==1.19 SciPy==1.5.2 --only-binary numpy,SciPy");
+    assert!(relaxed.ends_with("python -m pip install pytest==6.2.5 'numpy==1.19.*' 'SciPy~=1.5.2'; }; }"), "{relaxed}");
+    // A group: it composes with the commands around it.
+    let composed = format!("true && {script} && echo done");
+    let shell = std::process::Command::new("bash").args(["-n", "-c", &composed]).status().unwrap();
+    assert!(shell.success(), "{composed}");
     assert_eq!(notes.len(), 1);
 }
 
