@@ -19,8 +19,21 @@ const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
 /// newest setuptools, whose `develop` (since 80) re-enters pip in a build environment that has none, failing every
 /// legacy editable install; docutils 0.22 dropped `docutils.utils.roman`, which Sphinx 3–5 imports. Exported for the
 /// whole setup, so build isolation sees it too.
-const BUILD_CONSTRAINTS: &str = "printf 'setuptools<80\\ndocutils<0.22\\n' > /tmp/agentless-build-constraints.txt && \
-     export PIP_CONSTRAINT=/tmp/agentless-build-constraints.txt";
+const BUILD_CONSTRAINTS: &[&str] = &["setuptools<80", "docutils<0.22"];
+/// For specs asking a Python older than any here: conda resolves their unpinned packages among builds for that
+/// Python, which stop before Cython 3 (whose stricter `cimport` rules old scikit-learn does not compile under).
+const OLD_PYTHON_CONSTRAINTS: &[&str] = &["cython<3"];
+
+/// The step exporting `PIP_CONSTRAINT` with [`BUILD_CONSTRAINTS`] (and [`OLD_PYTHON_CONSTRAINTS`]).
+fn build_constraints(old_python: bool) -> String {
+    let extra = if old_python { OLD_PYTHON_CONSTRAINTS } else { &[] };
+    let lines: Vec<&str> = BUILD_CONSTRAINTS.iter().chain(extra).copied().collect();
+    format!(
+        "printf '{}\\n' > /tmp/agentless-build-constraints.txt && export \
+         PIP_CONSTRAINT=/tmp/agentless-build-constraints.txt",
+        lines.join("\\n")
+    )
+}
 /// Python 3.9 began stripping a docstring before taking its first line as a test's description, so a test whose
 /// docstring starts with a newline is printed by unittest as `name\ndocstring ... ok` where the Python < 3.9 that
 /// SWE-bench's logs came from printed `name ... ok` — and Django's log parser keys tests by that line. A
@@ -157,9 +170,16 @@ impl EnvironmentPlan {
             notes.push(format!("python {} replaced by Debian's {}", spec.python, python.version()));
         }
         let requested_minor = spec.python.strip_prefix("3.").and_then(|minor| minor.parse::<u32>().ok());
-        let base_packages =
-            if requested_minor.is_some_and(|minor| minor < 9) { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
-        let mut env_script = vec![BUILD_CONSTRAINTS.to_owned(), pip_install(base_packages.iter().copied())];
+        let old_python = requested_minor.is_some_and(|minor| minor < 9);
+        let base_packages = if old_python { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
+        if old_python {
+            notes.push(format!(
+                "{} held back, as conda's builds for Python {} are",
+                OLD_PYTHON_CONSTRAINTS.join(", "),
+                spec.python
+            ));
+        }
+        let mut env_script = vec![build_constraints(old_python), pip_install(base_packages.iter().copied())];
         let mut requirements = None;
         match spec.packages {
             Packages::Nothing => {}
@@ -215,7 +235,7 @@ impl EnvironmentPlan {
             (None, Some(pins)) => env_script.push(pip_install_wheel_pins_first(&pins, "", &mut notes)),
             (None, None) => {}
         }
-        if requested_minor.is_some_and(|minor| minor < 9) {
+        if old_python {
             notes.push(format!(
                 "unittest descriptions as Python {} prints them (a docstring starting with a newline gives none)",
                 spec.python
@@ -228,7 +248,7 @@ impl EnvironmentPlan {
                  virtualenv, which then sees the virtualenv's packages as its user site"
             ));
         }
-        let mut repo_script = vec![BUILD_CONSTRAINTS.to_owned()];
+        let mut repo_script = vec![build_constraints(old_python)];
         if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {
             notes.push(
                 "qhull download from qhull.org dropped (unreachable); matplotlib must build against a system or \
