@@ -34,6 +34,12 @@ fn build_constraints(old_python: bool) -> String {
         lines.join("\\n")
     )
 }
+const MATPLOTLIB: &str = "matplotlib/matplotlib";
+/// matplotlib builds against the system's FreeType and Qhull when its build config says so.
+const MATPLOTLIB_SYSTEM_LIBS: &str = "printf '[libs]\\nsystem_freetype = true\\nsystem_qhull = true\\n' > \
+     /tmp/agentless-mplsetup.cfg && export MPLSETUPCFG=/tmp/agentless-mplsetup.cfg";
+const MATPLOTLIB_SYSTEM_PACKAGES: &[&str] = &["libfreetype6-dev", "libqhull-dev", "pkg-config"];
+
 /// Python 3.9 began stripping a docstring before taking its first line as a test's description, so a test whose
 /// docstring starts with a newline is printed by unittest as `name\ndocstring ... ok` where the Python < 3.9 that
 /// SWE-bench's logs came from printed `name ... ok` — and Django's log parser keys tests by that line. A
@@ -249,17 +255,27 @@ impl EnvironmentPlan {
             ));
         }
         let mut repo_script = vec![build_constraints(old_python)];
-        if spec.pre_install.iter().any(|line| QHULL_DOWNLOAD.contains(line)) {
+        let mut system_packages = Vec::new();
+        if instance.repo == MATPLOTLIB {
             notes.push(
-                "qhull download from qhull.org dropped (unreachable); matplotlib must build against a system or \
-                 bundled qhull"
+                "FreeType and Qhull from Debian (upstream builds FreeType 2.6.1 and Qhull 2020.2 from sources on \
+                 sourceforge.net, savannah.gnu.org and qhull.org, which cannot be reached here); image comparisons \
+                 that depend on FreeType's exact rendering may differ"
                     .to_owned(),
             );
+            env_script.push(MATPLOTLIB_SYSTEM_LIBS.to_owned());
+            repo_script.push(MATPLOTLIB_SYSTEM_LIBS.to_owned());
+            system_packages.extend(MATPLOTLIB_SYSTEM_PACKAGES.iter().map(|package| (*package).to_owned()));
         }
-        let mut system_packages = Vec::new();
         for line in spec.pre_install.iter().filter(|line| !QHULL_DOWNLOAD.contains(line)) {
             match apt_packages(line) {
-                Some(packages) => system_packages.extend(packages),
+                Some(packages) => {
+                    for package in packages {
+                        if !system_packages.contains(&package) {
+                            system_packages.push(package);
+                        }
+                    }
+                }
                 None => repo_script.push((*line).to_owned()),
             }
         }

@@ -162,23 +162,31 @@ fn scikit_learn_setup_script() {
 }
 
 #[test]
-fn matplotlib_drops_the_qhull_download() {
+fn matplotlib_builds_on_debian_freetype_and_qhull() {
     let files = |commit: &str, path: &str| {
         (commit == "env11111" && path == "environment.yml").then(|| MATPLOTLIB_ENV_YML.to_owned())
     };
     let plan = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.6"), &files).unwrap();
     assert_eq!(plan.python, DebianPython::Py311);
-    assert_eq!(plan.repo_script.len(), 2);
+    assert_eq!(plan.repo_script.len(), 3);
     assert!(plan.repo_script[0].contains("PIP_CONSTRAINT"), "{:?}", plan.repo_script);
+    assert!(plan.repo_script[1].contains("export MPLSETUPCFG="), "{:?}", plan.repo_script);
+    assert!(plan.env_script.iter().any(|line| line.contains("system_freetype = true")), "{:?}", plan.env_script);
     assert!(plan.repo_script.iter().all(|line| !line.contains("apt-get")), "{:?}", plan.repo_script);
-    assert_eq!(plan.system_packages[..3], ["imagemagick", "ffmpeg", "texlive"]);
-    assert_eq!(plan.system_packages.len(), 9);
+    assert_eq!(plan.system_packages[..5], ["libfreetype6-dev", "libqhull-dev", "pkg-config", "imagemagick", "ffmpeg"]);
+    assert_eq!(plan.system_packages.len(), 12);
+    let version_33 = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.3"), &|_: &str, _: &str| {
+        Some("numpy\n".to_owned())
+    })
+    .unwrap();
+    let unique: std::collections::BTreeSet<_> = version_33.system_packages.iter().collect();
+    assert_eq!(unique.len(), version_33.system_packages.len(), "{:?}", version_33.system_packages);
     // Requirements and wheel-first pins together: still one valid script.
     let script = plan.setup_script("base0000", "/testbed", "source /opt/venv/bin/activate");
     assert!(script.contains("-r $HOME/requirements.txt --only-binary numpy ||"), "{script}");
     let syntax = std::process::Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
     assert!(syntax.status.success(), "{}\n{script}", String::from_utf8_lossy(&syntax.stderr));
-    assert!(plan.repo_script.iter().all(|line| !line.contains("qhull")));
+    assert!(plan.repo_script.iter().all(|line| !line.contains("qhull.org")));
     insta::assert_debug_snapshot!(plan.notes);
 }
 
