@@ -20,13 +20,22 @@ const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
 /// legacy editable install; docutils 0.22 dropped `docutils.utils.roman`, which Sphinx 3–5 imports. Exported for the
 /// whole setup, so build isolation sees it too.
 const BUILD_CONSTRAINTS: &[&str] = &["setuptools<80", "docutils<0.22"];
-/// For specs asking a Python older than any here: conda resolves their unpinned packages among builds for that
-/// Python, which stop before Cython 3 (whose stricter `cimport` rules old scikit-learn does not compile under).
-const OLD_PYTHON_CONSTRAINTS: &[&str] = &["cython<3"];
+/// For specs asking a Python older than any here, what conda's builds for that Python stop at, for packages pip
+/// would otherwise take at their newest: (the newest minor version a row is for, its constraints). Cython 3's
+/// stricter `cimport` rules break old scikit-learn; pytest 8 turned the yield tests that pytest 4–7 skipped into
+/// collection errors.
+const OLDER_PYTHON_CONSTRAINTS: &[(u32, &[&str])] =
+    &[(6, &["cython<3", "pytest<7.1"]), (7, &["cython<3", "pytest<7.5"]), (8, &["pytest<8.4"])];
 
-/// The step exporting `PIP_CONSTRAINT` with [`BUILD_CONSTRAINTS`] (and [`OLD_PYTHON_CONSTRAINTS`]).
-fn build_constraints(old_python: bool) -> String {
-    let extra = if old_python { OLD_PYTHON_CONSTRAINTS } else { &[] };
+/// The constraints for a spec asking Python 3.`requested_minor` ([`OLDER_PYTHON_CONSTRAINTS`]).
+fn older_python_constraints(requested_minor: Option<u32>) -> &'static [&'static str] {
+    requested_minor
+        .and_then(|minor| OLDER_PYTHON_CONSTRAINTS.iter().find(|(newest, _)| minor <= *newest))
+        .map_or(&[], |(_, constraints)| constraints)
+}
+
+/// The step exporting `PIP_CONSTRAINT` with [`BUILD_CONSTRAINTS`] and `extra`.
+fn build_constraints(extra: &[&str]) -> String {
     let lines: Vec<&str> = BUILD_CONSTRAINTS.iter().chain(extra).copied().collect();
     format!(
         "printf '{}\\n' > /tmp/agentless-build-constraints.txt && export \
@@ -178,14 +187,11 @@ impl EnvironmentPlan {
         let requested_minor = spec.python.strip_prefix("3.").and_then(|minor| minor.parse::<u32>().ok());
         let old_python = requested_minor.is_some_and(|minor| minor < 9);
         let base_packages = if old_python { BASE_PACKAGES_OLD } else { BASE_PACKAGES };
-        if old_python {
-            notes.push(format!(
-                "{} held back, as conda's builds for Python {} are",
-                OLD_PYTHON_CONSTRAINTS.join(", "),
-                spec.python
-            ));
+        let era = older_python_constraints(requested_minor);
+        if !era.is_empty() {
+            notes.push(format!("{} held back, as conda's builds for Python {} are", era.join(", "), spec.python));
         }
-        let mut env_script = vec![build_constraints(old_python), pip_install(base_packages.iter().copied())];
+        let mut env_script = vec![build_constraints(era), pip_install(base_packages.iter().copied())];
         let mut requirements = None;
         match spec.packages {
             Packages::Nothing => {}
@@ -254,7 +260,7 @@ impl EnvironmentPlan {
                  virtualenv, which then sees the virtualenv's packages as its user site"
             ));
         }
-        let mut repo_script = vec![build_constraints(old_python)];
+        let mut repo_script = vec![build_constraints(era)];
         let mut system_packages = Vec::new();
         if instance.repo == MATPLOTLIB {
             notes.push(
