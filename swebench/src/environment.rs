@@ -76,7 +76,8 @@ EOF_OLD_UNITTEST"##;
 const TOX_CURRENT_ENV: &str = "tox --current-env";
 const VENV_AS_USER_BASE: &str = "PYTHONUSERBASE=\"$VIRTUAL_ENV\"";
 
-/// The spec's test command as it runs in this crate's virtualenv environments (see [`TOX_CURRENT_ENV`]).
+/// The spec's test command as it runs in this crate's virtualenv environments: `tox --current-env` needs the
+/// virtualenv as the user base.
 pub fn test_command(spec: &RepoVersionSpec) -> String {
     if spec.test_cmd.starts_with(TOX_CURRENT_ENV) {
         format!("{VENV_AS_USER_BASE} {}", spec.test_cmd)
