@@ -124,17 +124,8 @@ impl DockerRuntime {
             cwd: Some("/".to_owned()),
             ..ExecRequest::new(["sh", "-c", &command], STEP_TIMEOUT)
         };
-        let built = match container_exec(&self.docker, &container, &request, "root").await {
-            Ok(output) => {
-                let text = format!("{}{}", output.stdout, output.stderr);
-                if output.success() {
-                    Ok(format!("# as root\n$ {command}\n(exit code 0)\n{}\n", text.trim_end()))
-                } else {
-                    Err(SandboxError::Setup { command, exit_code: output.exit_code, output: text })
-                }
-            }
-            Err(error) => Err(error),
-        };
+        let mut log = "# as root\n".to_owned();
+        let built = self.build_step(&container, &request, "root", &mut log).await.map(|()| log);
         let log = self.commit_and_remove(&container, built, tag, &hash, "agentless system packages").await?;
         Ok((image, hash, log))
     }
@@ -215,21 +206,34 @@ impl DockerRuntime {
                 env: step_env.clone(),
                 ..ExecRequest::new(["sh", "-c", &step.command], STEP_TIMEOUT)
             };
-            let output = container_exec(&self.docker, container, &request, AGENT_USER).await?;
-            let text = format!("{}{}", output.stdout, output.stderr);
-            let _ = writeln!(log, "$ {}\n(exit code {})\n{}", step.command, output.exit_code, text.trim_end());
-            if !output.success() {
-                if step.required {
-                    return Err(SandboxError::Setup {
-                        command: step.command,
-                        exit_code: output.exit_code,
-                        output: text,
-                    });
+            match self.build_step(container, &request, AGENT_USER, &mut log).await {
+                Err(SandboxError::Setup { exit_code, .. }) if !step.required => {
+                    tracing::warn!(command = %step.command, exit_code, "optional setup step failed");
                 }
-                tracing::warn!(command = %step.command, exit_code = output.exit_code, "optional setup step failed");
+                other => other?,
             }
         }
         Ok(log)
+    }
+
+    /// Run one build step (`sh -c COMMAND`) as `user` and add its entry (`$ COMMAND`, exit code, output) to `log`;
+    /// a step that fails is a [`SandboxError::Setup`].
+    async fn build_step(
+        &self,
+        container: &str,
+        request: &ExecRequest,
+        user: &str,
+        log: &mut String,
+    ) -> Result<(), SandboxError> {
+        let command = request.argv.last().cloned().unwrap_or_default();
+        let output = container_exec(&self.docker, container, request, user).await?;
+        let text = format!("{}{}", output.stdout, output.stderr);
+        let _ = writeln!(log, "$ {command}\n(exit code {})\n{}", output.exit_code, text.trim_end());
+        if output.success() {
+            Ok(())
+        } else {
+            Err(SandboxError::Setup { command, exit_code: output.exit_code, output: text })
+        }
     }
 }
 
