@@ -377,13 +377,23 @@ impl InstanceSetup {
         let files = clone.snapshot(&instance.base_commit)?;
         // The environment is built from the repository at environment_setup_commit (the base commit when the
         // clone lacks it, as for some Django versions in the forks).
-        let environment_commit = if clone.has_commit(&instance.environment_setup_commit) {
-            instance.environment_setup_commit.as_str()
-        } else {
+        // A clone may also hold the commit but not all of its files (a mirror that leaves out its largest blobs).
+        let (environment_commit, environment_files) = if !clone.has_commit(&instance.environment_setup_commit) {
             log.push_str("note: environment_setup_commit is not in the clone; the environment uses the base commit\n");
-            instance.base_commit.as_str()
+            (instance.base_commit.as_str(), files.clone())
+        } else {
+            match clone.snapshot(&instance.environment_setup_commit) {
+                Ok(environment_files) => (instance.environment_setup_commit.as_str(), environment_files),
+                Err(error @ RunnerError::Git { .. }) => {
+                    log.push_str(&format!(
+                        "note: environment_setup_commit cannot be checked out of the clone ({error}); the environment \
+                         uses the base commit\n"
+                    ));
+                    (instance.base_commit.as_str(), files.clone())
+                }
+                Err(error) => return Err(error),
+            }
         };
-        let environment_files = clone.snapshot(environment_commit)?;
         log.push_str(&format!(
             "checkout of {} at {} ({} files); environment at {environment_commit}:\n{}install:\n{}",
             instance.repo,

@@ -11,7 +11,8 @@ use agentless_swebench::environment::{DebianPython, RepoFiles};
 use agentless_swebench::predictions::{PredictionSource, Predictions};
 use agentless_swebench::report::{LOG_INSTANCE, LOG_REPORT, LOG_TEST_OUTPUT};
 use agentless_swebench::runner::{
-    Backend, EnvironmentSource, EvalOptions, InstanceEnvironment, InstanceOutcome, LOG_PATCH, RepoStore, evaluate,
+    Backend, EnvironmentSource, EvalOptions, InstanceEnvironment, InstanceOutcome, InstanceSetup, LOG_PATCH, RepoStore,
+    evaluate,
 };
 use agentless_swebench::specs::{Packages, RepoVersionSpec};
 use agentless_swebench::{DataDir, Instance, SwebenchError};
@@ -293,4 +294,31 @@ async fn fixture_dataset_in_docker() {
     }
     let backend = Backend::docker(runtime, WorkerLimits::default(), None);
     gold_empty_wrong_stale(backend).await;
+}
+
+/// A mirror may hold a commit without all of its files (its largest blobs left out): an environment-setup commit
+/// that cannot be checked out falls back to the base commit, and the log says so.
+#[test]
+fn environment_commit_with_a_missing_blob_falls_back_to_the_base_commit() {
+    let root = tempfile::tempdir().unwrap();
+    let work = root.path().join("fixture__calc");
+    fs_err::create_dir_all(work.join("calc")).unwrap();
+    fs_err::write(work.join("calc/__init__.py"), BUGGY).unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "calc"]);
+    let base_commit = git(&work, &["rev-parse", "HEAD"]);
+    fs_err::write(work.join("LATER.txt"), "a large data file").unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "later"]);
+    let environment_commit = git(&work, &["rev-parse", "HEAD"]);
+    let blob = git(&work, &["rev-parse", "HEAD:LATER.txt"]);
+    fs_err::remove_file(work.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    let instance: Instance =
+        serde_json::from_value(row("fixture__calc-1", "fixture/calc", &base_commit, &environment_commit)).unwrap();
+
+    let setup = InstanceSetup::read(&RepoStore::new(root.path()), &FixtureSpecs, &instance).unwrap();
+    assert!(setup.log.contains("environment_setup_commit cannot be checked out of the clone"), "{}", setup.log);
+    assert_eq!(setup.environment_files, setup.files);
+    assert!(setup.files.files().iter().all(|file| !file.path.ends_with("LATER.txt")));
 }
