@@ -1,6 +1,7 @@
 //! The harness check on real instances, as a table by (repository, version): whether the environment image
 //! built, how many instances gold resolves, and how many empty patches leave unresolved (as they must). Reads two
-//! `agentless swebench eval` runs, one of `--predictions gold` and one of `--predictions empty --run-empty`.
+//! `agentless swebench eval` runs, one of `--predictions gold` and one of `--predictions empty --run-empty`. Every
+//! (repository, version) of the dataset has a row; those with no instance run say "not tried".
 //!
 //! `cargo run -p agentless-swebench --example harness_table -- DATA_DIR DATASET OUT GOLD_RUN_ID EMPTY_RUN_ID`
 //!
@@ -86,9 +87,7 @@ fn main() -> ExitCode {
     for instance in &dataset.instances {
         let gold_seen = seen(&out.join(gold).join("gold").join(&instance.instance_id));
         let empty_seen = seen(&out.join(empty).join("empty").join(&instance.instance_id));
-        if gold_seen == Seen::NotRun && empty_seen == Seen::NotRun {
-            continue;
-        }
+        // Every (repository, version) gets a row, tried or not.
         let row = rows.entry((instance.repo.clone(), instance.version.clone())).or_default();
         row.instances += 1;
         match &gold_seen {
@@ -144,8 +143,9 @@ fn main() -> ExitCode {
         totals.tried += usize::from(built > 0 || row.setup_failed > 0);
     }
     println!(
-        "| **{} environments** | | {}/{} built | {}/{} | {}/{} | |",
+        "| **{} environments, {} tried** | | {}/{} built | {}/{} | {}/{} | |",
         rows.len(),
+        totals.tried,
         totals.built,
         totals.tried,
         totals.gold_resolved,

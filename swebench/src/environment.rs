@@ -17,15 +17,19 @@ const ENV_HEREDOC_DELIMITER: &str = "EOF_59812759871";
 const REQUIREMENTS_PATH: &str = "$HOME/requirements.txt";
 /// Packages as they were when SWE-bench's images were built, for what no spec pins: pip's isolated builds fetch the
 /// newest setuptools, whose `develop` (since 80) re-enters pip in a build environment that has none, failing every
-/// legacy editable install; docutils 0.22 dropped `docutils.utils.roman`, which Sphinx 3–5 imports. Exported for the
-/// whole setup, so build isolation sees it too.
+/// legacy editable install; docutils 0.22 dropped `docutils.utils.roman`, which Sphinx 3–5 imports.
 const BUILD_CONSTRAINTS: &[&str] = &["setuptools<80", "docutils<0.22"];
 /// For specs asking a Python older than any here, what conda's builds for that Python stop at, for packages pip
 /// would otherwise take at their newest: (the newest minor version a row is for, its constraints). Cython 3's
 /// stricter `cimport` rules break old scikit-learn; pytest 8 turned the yield tests that pytest 4–7 skipped into
-/// collection errors.
-const OLDER_PYTHON_CONSTRAINTS: &[(u32, &[&str])] =
-    &[(6, &["cython<3", "pytest<7.1"]), (7, &["cython<3", "pytest<7.5"]), (8, &["pytest<8.4"])];
+/// collection errors; pyparsing 3.2 needs Python 3.9 (3.3's deprecation warnings fail matplotlib 3.3's
+/// `filterwarnings = error`); setuptools-scm, which old `setup_requires` lines fetch at their newest, supported
+/// 3.6 up to 6, 3.7 up to 7 and 3.8 up to 8 (10 fails under the setuptools 58 of these specs).
+const OLDER_PYTHON_CONSTRAINTS: &[(u32, &[&str])] = &[
+    (6, &["cython<3", "pytest<7.1", "pyparsing<3.2", "setuptools-scm<7"]),
+    (7, &["cython<3", "pytest<7.5", "pyparsing<3.2", "setuptools-scm<8"]),
+    (8, &["pytest<8.4", "pyparsing<3.2", "setuptools-scm<9"]),
+];
 
 /// The constraints for a spec asking Python 3.`requested_minor` ([`OLDER_PYTHON_CONSTRAINTS`]).
 fn older_python_constraints(requested_minor: Option<u32>) -> &'static [&'static str] {
@@ -34,12 +38,15 @@ fn older_python_constraints(requested_minor: Option<u32>) -> &'static [&'static 
         .map_or(&[], |(_, constraints)| constraints)
 }
 
-/// The step exporting `PIP_CONSTRAINT` with [`BUILD_CONSTRAINTS`] and `extra`.
+/// The step holding every pip run in the virtualenv to [`BUILD_CONSTRAINTS`] and `extra`: exported for the setup
+/// (pip's isolated builds see it too) and kept in the virtualenv's own `pip.conf`, so that the eval script's
+/// reinstall and the `setup_requires` fetches it makes are held as the setup was.
 fn build_constraints(extra: &[&str]) -> String {
     let lines: Vec<&str> = BUILD_CONSTRAINTS.iter().chain(extra).copied().collect();
     format!(
-        "printf '{}\\n' > /tmp/agentless-build-constraints.txt && export \
-         PIP_CONSTRAINT=/tmp/agentless-build-constraints.txt",
+        "printf '{}\\n' > \"$VIRTUAL_ENV/agentless-constraints.txt\" && export \
+         PIP_CONSTRAINT=\"$VIRTUAL_ENV/agentless-constraints.txt\" && printf '[global]\\nconstraint = %s\\n' \
+         \"$PIP_CONSTRAINT\" > \"$VIRTUAL_ENV/pip.conf\"",
         lines.join("\\n")
     )
 }

@@ -136,7 +136,7 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
         plan.notes,
         vec![
             "python 3.6 replaced by Debian's 3.9",
-            "cython<3, pytest<7.1 held back, as conda's builds for Python 3.6 are",
+            "cython<3, pytest<7.1, pyparsing<3.2, setuptools-scm<7 held back, as conda's builds for Python 3.6 are",
             "tests/requirements/py3.txt read at the base commit: not found at environment_setup_commit env11111",
             "unittest descriptions as Python 3.6 prints them (a docstring starting with a newline gives none)",
         ]
@@ -244,4 +244,37 @@ fn shell_quoting() {
     assert_eq!(shell_quote("pandas<2.0.0"), "'pandas<2.0.0'");
     assert_eq!(shell_quote("it's"), r"'it'\''s'");
     assert_eq!(shell_words("'numpy==1.19.2' pytest  \"a b\""), vec!["numpy==1.19.2", "pytest", "a b"]);
+}
+
+/// The constraints step run in a real virtualenv: pip itself reads them back from the virtualenv's `pip.conf`,
+/// as the eval script's reinstall (a later shell, no `PIP_CONSTRAINT`) will.
+#[test]
+fn constraints_stay_with_the_virtualenv() {
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("venv");
+    let created = std::process::Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap();
+    assert!(created.success());
+    let step = build_constraints(older_python_constraints(Some(8)));
+    let setup = std::process::Command::new("bash")
+        .args(["-euc", &step])
+        .env("VIRTUAL_ENV", &venv)
+        .env_remove("PIP_CONSTRAINT")
+        .status()
+        .unwrap();
+    assert!(setup.success(), "{step}");
+    let constraints = fs_err::read_to_string(venv.join("agentless-constraints.txt")).unwrap();
+    assert_eq!(
+        constraints.lines().collect::<Vec<_>>(),
+        ["setuptools<80", "docutils<0.22", "pytest<8.4", "pyparsing<3.2", "setuptools-scm<9"]
+    );
+    // A later pip run in the virtualenv, with no pip variables of the host's, sees the constraint file.
+    let mut config = std::process::Command::new(venv.join("bin/python"));
+    config.args(["-m", "pip", "config", "list"]);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("PIP_")) {
+        config.env_remove(name);
+    }
+    let listed = config.output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let expected = format!("global.constraint='{}'", venv.join("agentless-constraints.txt").display());
+    assert!(listed.contains(&expected), "{listed}");
 }
