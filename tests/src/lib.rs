@@ -279,3 +279,25 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
+
+/// Set (to anything non-empty) to make tests that read the shared SWE-bench data fail when it is not there, instead
+/// of skipping; `.ci/run` sets it.
+pub const REQUIRE_SWEBENCH_DATA: &str = "AGENTLESS_REQUIRE_SWEBENCH_DATA";
+
+/// The shared SWE-bench data folder (`shared/data` beside the checkout or above it), or `None` after a loud skip
+/// message naming `test` — a panic instead when [`REQUIRE_SWEBENCH_DATA`] is set.
+pub fn swebench_data(test: &str) -> Option<PathBuf> {
+    let root = workspace_root();
+    let found =
+        root.ancestors().map(|dir| dir.join("shared/data")).find(|data| data.join("swe-bench-lite.jsonl").is_file());
+    if found.is_none() {
+        let required = std::env::var_os(REQUIRE_SWEBENCH_DATA).is_some_and(|value| !value.is_empty());
+        assert!(!required, "{REQUIRE_SWEBENCH_DATA} is set but no shared/data is above {}", root.display());
+        eprintln!(
+            "\n!!!!! SKIPPED {test}: no shared/data with SWE-bench Lite above {} (set {REQUIRE_SWEBENCH_DATA}=1 to \
+             fail) !!!!!\n",
+            root.display()
+        );
+    }
+    found
+}

@@ -1,22 +1,15 @@
 //! Every hunk of every SWE-bench Lite gold patch, written as a SEARCH/REPLACE edit over the hunk's own
 //! pre-image, comes back as the post-image through parse → apply → diff.
 
-use std::path::Path;
-
 use agentless_repair::apply::apply_edits;
 use agentless_repair::diff::{FileChange, file_diff};
 use agentless_repair::edits::parse_edits;
 use agentless_repair::patch::{Hunk, lines_to_text, parse_patch};
 
-const LITE: &str = "/work/shared/data/swe-bench-lite.jsonl";
-
 #[test]
 fn every_lite_gold_hunk_round_trips() {
-    if !Path::new(LITE).exists() {
-        eprintln!("{LITE} is not here; skipping");
-        return;
-    }
-    let text = fs_err::read_to_string(LITE).unwrap();
+    let Some(data) = agentless_tests::swebench_data("every_lite_gold_hunk_round_trips") else { return };
+    let text = fs_err::read_to_string(data.join("swe-bench-lite.jsonl")).unwrap();
     let (mut instances, mut hunks, mut same_body) = (0, 0, 0);
     let mut failures = Vec::new();
     for line in text.lines() {
