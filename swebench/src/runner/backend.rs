@@ -81,11 +81,15 @@ pub struct SandboxRecipe<'a> {
 }
 
 impl SandboxRecipe<'_> {
-    /// The whole setup of `files` in one step, as a sandbox without image layers runs it: the instance's prelude,
-    /// the dependencies, then the install.
+    /// The whole setup of `files` in one step, as a sandbox without image layers runs it.
     pub fn single_step_setup(&self) -> String {
-        format!("{}\n{}\n{}", self.instance_prelude, self.dependencies_script, self.install_script)
+        single_step_setup(self.instance_prelude, self.dependencies_script, self.install_script)
     }
+}
+
+/// One setup script: the instance's prelude, the dependencies, then the install.
+pub(crate) fn single_step_setup(prelude: &str, dependencies_script: &str, install_script: &str) -> String {
+    format!("{prelude}\n{dependencies_script}\n{install_script}")
 }
 
 #[derive(Debug)]

@@ -402,16 +402,26 @@ impl InstanceSetup {
             environment.dependencies_script,
             environment.install_script,
         ));
-        // SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags; the sandbox's
-        // checkout has no history, so the version `git describe` gives is passed on.
-        let prelude = |commit: &str| {
-            clone.scm_version(commit).map_or_else(String::new, |version| {
-                format!("export SETUPTOOLS_SCM_PRETEND_VERSION={}", crate::environment::shell_quote(&version))
-            })
-        };
-        let (environment_prelude, instance_prelude) = (prelude(environment_commit), prelude(&instance.base_commit));
+        let environment_prelude = clone.scm_version_prelude(environment_commit);
+        let instance_prelude = clone.scm_version_prelude(&instance.base_commit);
         let environment_key = format!("{}@{}@{environment_commit}", instance.repo, instance.version);
         Ok(Self { environment, files, environment_files, environment_prelude, instance_prelude, environment_key, log })
+    }
+
+    /// The whole setup of the base commit as one script, with no checkout read: for a caller that makes the
+    /// sandbox from the base commit's files itself (`infer --sandbox local`).
+    pub fn single_step_script(
+        repos: &RepoStore,
+        environments: &dyn EnvironmentSource,
+        instance: &Instance,
+    ) -> Result<String, RunnerError> {
+        let clone = repos.open(&instance.repo, &instance.base_commit)?;
+        let environment = environments.environment(instance, &clone)?;
+        Ok(backend::single_step_setup(
+            &clone.scm_version_prelude(&instance.base_commit),
+            &environment.dependencies_script,
+            &environment.install_script,
+        ))
     }
 
     pub fn recipe(&self) -> SandboxRecipe<'_> {

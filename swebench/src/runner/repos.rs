@@ -104,6 +104,15 @@ impl RepoClone {
         scm_version_from_describe(described.trim())
     }
 
+    /// The setup line passing [`Self::scm_version`] on as `SETUPTOOLS_SCM_PRETEND_VERSION` (empty without one):
+    /// SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags, and a sandbox's
+    /// checkout has no history.
+    pub fn scm_version_prelude(&self, commit: &str) -> String {
+        self.scm_version(commit).map_or_else(String::new, |version| {
+            format!("export SETUPTOOLS_SCM_PRETEND_VERSION={}", crate::environment::shell_quote(&version))
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

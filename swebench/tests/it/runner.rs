@@ -322,3 +322,15 @@ fn environment_commit_with_a_missing_blob_falls_back_to_the_base_commit() {
     assert_eq!(setup.environment_files, setup.files);
     assert!(setup.files.files().iter().all(|file| !file.path.ends_with("LATER.txt")));
 }
+
+/// `infer --sandbox local` takes the setup as one script without reading checkouts; it is the script a local
+/// sandbox built from the recipe runs.
+#[test]
+fn single_step_script_is_the_recipes_setup() {
+    let fixture = fixture();
+    let instance = &fixture.dataset.instances[0];
+    let script = InstanceSetup::single_step_script(&fixture.repos, &FixtureSpecs, instance).unwrap();
+    let setup = InstanceSetup::read(&fixture.repos, &FixtureSpecs, instance).unwrap();
+    assert_eq!(script, setup.recipe().single_step_setup());
+    assert!(script.contains("python -c 'import calc'"), "{script}");
+}

@@ -440,8 +440,7 @@ async fn infer_one(
             }
             Some(_) => {}
             None => {
-                let setup = InstanceSetup::read(repos, &UpstreamSpecs, instance)?;
-                let script = setup.recipe().single_step_setup();
+                let script = InstanceSetup::single_step_script(repos, &UpstreamSpecs, instance)?;
                 pipeline.setup = Some(format!("bash -c {}", agentless_swebench::environment::shell_quote(&script)));
             }
         }
