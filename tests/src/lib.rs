@@ -280,24 +280,32 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// Set (to anything non-empty) to make tests that need a Docker engine fail when none is reachable, instead of
+/// skipping; `.ci/run` sets it.
+pub const REQUIRE_DOCKER: &str = "AGENTLESS_REQUIRE_DOCKER";
+
 /// Set (to anything non-empty) to make tests that read the shared SWE-bench data fail when it is not there, instead
 /// of skipping; `.ci/run` sets it.
 pub const REQUIRE_SWEBENCH_DATA: &str = "AGENTLESS_REQUIRE_SWEBENCH_DATA";
 
-/// The shared SWE-bench data folder (`shared/data` beside the checkout or above it), or `None` after a loud skip
-/// message naming `test` — a panic instead when [`REQUIRE_SWEBENCH_DATA`] is set.
+/// Skips `test` for `why` with a banner written straight to stderr (the test harness captures `eprintln!`, so a
+/// skip would otherwise go unseen), or fails it when the environment variable `require` is set.
+pub fn skip_loudly(test: &str, why: &str, require: &str) {
+    let required = std::env::var_os(require).is_some_and(|value| !value.is_empty());
+    assert!(!required, "{test}: {require} is set but {why}");
+    let banner = format!("\n!!!!! SKIPPED {test}: {why} (set {require}=1 to fail instead) !!!!!\n\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+}
+
+/// The shared SWE-bench data folder (`shared/data` beside the checkout or above it), or `None` after
+/// [`skip_loudly`] when this checkout has none.
 pub fn swebench_data(test: &str) -> Option<PathBuf> {
     let root = workspace_root();
     let found =
         root.ancestors().map(|dir| dir.join("shared/data")).find(|data| data.join("swe-bench-lite.jsonl").is_file());
     if found.is_none() {
-        let required = std::env::var_os(REQUIRE_SWEBENCH_DATA).is_some_and(|value| !value.is_empty());
-        assert!(!required, "{REQUIRE_SWEBENCH_DATA} is set but no shared/data is above {}", root.display());
-        eprintln!(
-            "\n!!!!! SKIPPED {test}: no shared/data with SWE-bench Lite above {} (set {REQUIRE_SWEBENCH_DATA}=1 to \
-             fail) !!!!!\n",
-            root.display()
-        );
+        let why = format!("no shared/data with SWE-bench Lite above {}", root.display());
+        skip_loudly(test, &why, REQUIRE_SWEBENCH_DATA);
     }
     found
 }

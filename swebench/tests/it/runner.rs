@@ -16,7 +16,7 @@ use agentless_swebench::runner::{
 };
 use agentless_swebench::specs::{Packages, RepoVersionSpec};
 use agentless_swebench::{DataDir, Instance, SwebenchError};
-use agentless_tests::git;
+use agentless_tests::{REQUIRE_DOCKER, git, skip_loudly};
 use agentless_validate::sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, ensure_base_image};
 
 const BUGGY: &str = "def add(a, b):\n    return a - b\n\n\ndef negate(a):\n    return -a\n";
@@ -278,11 +278,7 @@ async fn fixture_dataset_in_local_sandboxes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixture_dataset_in_docker() {
-    let required = std::env::var_os("AGENTLESS_REQUIRE_DOCKER").is_some_and(|value| !value.is_empty());
-    let skip = |why: String| {
-        assert!(!required, "AGENTLESS_REQUIRE_DOCKER is set but {why}");
-        eprintln!("\n!!!!! SKIPPED fixture_dataset_in_docker: {why} (set AGENTLESS_REQUIRE_DOCKER=1 to fail) !!!!!\n");
-    };
+    let skip = |why: String| skip_loudly("fixture_dataset_in_docker", &why, REQUIRE_DOCKER);
     let runtime = match DockerRuntime::connect(DockerRuntime::new_run_id()).await {
         Ok(runtime) => runtime,
         Err(error) => return skip(format!("no Docker engine is reachable: {error}")),

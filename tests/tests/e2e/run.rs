@@ -1,7 +1,7 @@
 //! `agentless run`: the whole pipeline on the bundled example, replayed from its transcript, in the local sandbox
 //! and in Docker.
 
-use agentless_tests::workspace_root;
+use agentless_tests::{REQUIRE_DOCKER, skip_loudly, workspace_root};
 
 use crate::{agentless, example_repo, stderr, stdout};
 
@@ -72,23 +72,14 @@ fn resume_skips_finished_stages() {
     assert_eq!(fs_err::read_to_string(out.join("candidates.jsonl")).unwrap(), before);
 }
 
-/// Set (to anything) to make a missing Docker engine fail the Docker tests instead of skipping them.
-const REQUIRE_DOCKER: &str = "AGENTLESS_REQUIRE_DOCKER";
-
-/// Whether an engine answers; skips loudly (or fails when [`REQUIRE_DOCKER`] is set) when none does.
+/// Whether an engine answers; skips loudly (or fails when `AGENTLESS_REQUIRE_DOCKER` is set) when none does.
 fn docker_available() -> bool {
     let reachable = std::process::Command::new("docker")
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
         .is_ok_and(|output| output.status.success());
     if !reachable {
-        assert!(
-            std::env::var_os(REQUIRE_DOCKER).is_none(),
-            "no Docker engine is reachable and {REQUIRE_DOCKER} is set"
-        );
-        eprintln!(
-            "\n*** SKIPPING the Docker run test: no Docker engine is reachable (set {REQUIRE_DOCKER}=1 to fail instead) ***\n"
-        );
+        skip_loudly("the Docker run test", "no Docker engine is reachable", REQUIRE_DOCKER);
     }
     reachable
 }
