@@ -136,7 +136,7 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
         plan.notes,
         vec![
             "python 3.6 replaced by Debian's 3.9",
-            "cython<3, pytest<7.1, pyparsing<3.2, setuptools-scm<7 held back, as conda's builds for Python 3.6 are",
+            "cython<3, pytest<7, pyparsing<3.2, setuptools-scm<7 held back, as conda's builds for Python 3.6 are",
             "tests/requirements/py3.txt read at the base commit: not found at environment_setup_commit env11111",
             "unittest descriptions as Python 3.6 prints them (a docstring starting with a newline gives none)",
         ]
