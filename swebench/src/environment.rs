@@ -23,8 +23,8 @@ const BUILD_CONSTRAINTS: &[&str] = &["setuptools<80", "docutils<0.22"];
 /// would otherwise take at their newest: (the newest minor version a row is for, its constraints). Cython 3's
 /// stricter `cimport` rules break old scikit-learn; pytest 8 turned the yield tests that pytest 4–7 skipped into
 /// collection errors, and SWE-bench's logs for Python 3.6 specs name parameters as pytest 6 did (pytest 7 spells out
-/// complex values: `[None-1j]` where the logs have `[None-train_size3]`); pyparsing 3.2 needs Python 3.9 (3.3's deprecation warnings fail matplotlib 3.3's
-/// `filterwarnings = error`); setuptools-scm, which old `setup_requires` lines fetch at their newest, supported
+/// complex values: `[None-1j]` where the logs have `[None-train_size3]`); pyparsing 3.2 needs Python 3.9 (3.3's
+/// deprecation warnings fail matplotlib 3.3's `filterwarnings = error`); setuptools-scm, which old `setup_requires` lines fetch at their newest, supported
 /// 3.6 up to 6, 3.7 up to 7 and 3.8 up to 8 (10 fails under the setuptools 58 of these specs).
 const OLDER_PYTHON_CONSTRAINTS: &[(u32, &[&str])] = &[
     (6, &["cython<3", "pytest<7", "pyparsing<3.2", "setuptools-scm<7"]),

@@ -296,16 +296,3 @@ pub fn skip_loudly(test: &str, why: &str, require: &str) {
     let banner = format!("\n!!!!! SKIPPED {test}: {why} (set {require}=1 to fail instead) !!!!!\n\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
 }
-
-/// The shared SWE-bench data folder (`shared/data` beside the checkout or above it), or `None` after
-/// [`skip_loudly`] when this checkout has none.
-pub fn swebench_data(test: &str) -> Option<PathBuf> {
-    let root = workspace_root();
-    let found =
-        root.ancestors().map(|dir| dir.join("shared/data")).find(|data| data.join("swe-bench-lite.jsonl").is_file());
-    if found.is_none() {
-        let why = format!("no shared/data with SWE-bench Lite above {}", root.display());
-        skip_loudly(test, &why, REQUIRE_SWEBENCH_DATA);
-    }
-    found
-}

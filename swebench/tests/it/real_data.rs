@@ -1,4 +1,5 @@
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use agentless_swebench::eval_script::{END_TEST_OUTPUT, START_TEST_OUTPUT};
 use agentless_swebench::lite_s::lite_s_ids_from_classification;
@@ -7,10 +8,13 @@ use agentless_swebench::{
     DataDir, Dataset, DatasetName, EnvironmentPlan, EvalScriptOptions, EvalType, Instance, LogParser, Prediction,
     ResolvedStatus, eval_script, specs, test_directives,
 };
+use agentless_tests::{REQUIRE_SWEBENCH_DATA, skip_loudly};
 
-/// The shared data folder, or `None` (a loud skip) when this checkout has none above it.
+/// The shared data folder as the CLI finds it, or `None` (a loud skip) when this checkout has none above it.
 fn data_dir(test: &str) -> Option<DataDir> {
-    agentless_tests::swebench_data(test).map(DataDir::new)
+    DataDir::discover(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .map_err(|error| skip_loudly(test, &error.to_string(), REQUIRE_SWEBENCH_DATA))
+        .ok()
 }
 
 fn load(name: DatasetName, data: &DataDir) -> Dataset {

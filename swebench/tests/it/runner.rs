@@ -96,7 +96,7 @@ impl EnvironmentSource for FixtureSpecs {
 }
 
 struct Fixture {
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
     out: std::path::PathBuf,
     repos: RepoStore,
     dataset: Dataset,
@@ -143,7 +143,7 @@ fn fixture() -> Fixture {
     let text: Vec<String> = rows.iter().map(|row| row.to_string()).collect();
     fs_err::write(&dataset_path, text.join("\n") + "\n").unwrap();
     let dataset = Dataset::load(dataset_path.to_str().unwrap(), &DataDir::new(root.path())).unwrap();
-    Fixture { out: root.path().join("out"), repos: RepoStore::new(root.path().join("repos")), dataset, _root: root }
+    Fixture { out: root.path().join("out"), repos: RepoStore::new(root.path().join("repos")), dataset, root }
 }
 
 fn options(fixture: &Fixture, run_id: &str, run_empty_patches: bool) -> EvalOptions {
@@ -296,24 +296,18 @@ async fn fixture_dataset_in_docker() {
 /// that cannot be checked out falls back to the base commit, and the log says so.
 #[test]
 fn environment_commit_with_a_missing_blob_falls_back_to_the_base_commit() {
-    let root = tempfile::tempdir().unwrap();
-    let work = root.path().join("fixture__calc");
-    fs_err::create_dir_all(work.join("calc")).unwrap();
-    fs_err::write(work.join("calc/__init__.py"), BUGGY).unwrap();
-    git(&work, &["init", "-q"]);
-    git(&work, &["add", "-A"]);
-    git(&work, &["commit", "-q", "-m", "calc"]);
-    let base_commit = git(&work, &["rev-parse", "HEAD"]);
-    fs_err::write(work.join("LATER.txt"), "a large data file").unwrap();
-    git(&work, &["add", "-A"]);
-    git(&work, &["commit", "-q", "-m", "later"]);
-    let environment_commit = git(&work, &["rev-parse", "HEAD"]);
+    let fixture = fixture();
+    // The work-tree clone loses the blob of LATER.txt, which only the environment-setup commit has.
+    let work = fixture.root.path().join("repos/fixture__calc-worktree");
     let blob = git(&work, &["rev-parse", "HEAD:LATER.txt"]);
     fs_err::remove_file(work.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
-    let instance: Instance =
-        serde_json::from_value(row("fixture__calc-1", "fixture/calc", &base_commit, &environment_commit)).unwrap();
+    let [with_environment_commit, in_the_work_tree, ..] = &fixture.dataset.instances[..] else { unreachable!() };
+    let instance = Instance {
+        environment_setup_commit: with_environment_commit.environment_setup_commit.clone(),
+        ..in_the_work_tree.clone()
+    };
 
-    let setup = InstanceSetup::read(&RepoStore::new(root.path()), &FixtureSpecs, &instance).unwrap();
+    let setup = InstanceSetup::read(&fixture.repos, &FixtureSpecs, &instance).unwrap();
     assert!(setup.log.contains("environment_setup_commit cannot be checked out of the clone"), "{}", setup.log);
     assert_eq!(setup.environment_files, setup.files);
     assert!(setup.files.files().iter().all(|file| !file.path.ends_with("LATER.txt")));
