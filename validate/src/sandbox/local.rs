@@ -223,7 +223,23 @@ impl Sandbox for LocalSandbox {
         Ok(())
     }
 
+    fn isolation(&self) -> super::Isolation {
+        super::Isolation {
+            mechanism: "none".to_owned(),
+            network_cut: false,
+            host_read_only: false,
+            secrets_hidden: false,
+            processes_contained: false,
+            process_limit: None,
+            memory_limit: None,
+        }
+    }
+
     async fn reset(&self) -> Result<(), SandboxError> {
+        super::reset_to_baseline(self).await
+    }
+
+    async fn recover(&self) -> Result<(), SandboxError> {
         super::reset_to_baseline(self).await
     }
 

@@ -4,6 +4,7 @@
 //! Candidates are tried with `reset` → `apply_patch` → `exec`, one job at a time per sandbox.
 
 pub mod docker;
+pub mod environment;
 pub mod local;
 mod output;
 mod patch;
@@ -12,6 +13,7 @@ mod project;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 pub use patch::{PatchAttempt, PatchMethod, PatchOutcome};
 pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep};
@@ -103,15 +105,29 @@ pub enum SandboxError {
     EmptyArgv,
     #[error("path {path:?} must be relative and stay inside the checkout")]
     InvalidPath { path: String },
+    #[error(
+        "`{name}` looks like a secret and is never passed to test processes (names matching *_API_KEY, *_KEY, \
+         *TOKEN*, *SECRET*, *PASSWORD*, *CREDENTIAL*, GITHUB_*, AGENTLESS_* are refused)"
+    )]
+    SecretVariable { name: String },
+    #[error("the sandbox could not be recovered after a fault: {cause}")]
+    Unrecoverable { cause: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
 /// A checkout with a baseline commit and a virtualenv, where candidates are applied and tests run.
+///
+/// Every candidate is judged in the same pristine state: [`Sandbox::reset`] restores or discards whatever a test run
+/// could have written (checkout, virtualenv, home, temporary folders, processes), and [`Sandbox::exec`] hands the
+/// process an allowlisted environment (see [`environment`]).
 #[async_trait]
 pub trait Sandbox: Send + Sync {
     /// Where the checkout is (the default working directory of [`Sandbox::exec`]).
     fn workdir(&self) -> &str;
+
+    /// What this sandbox isolates, for the run's report and its one line on stderr.
+    fn isolation(&self) -> Isolation;
 
     /// Run one command; a timeout kills everything it started and reports [`TIMEOUT_EXIT_CODE`].
     async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, SandboxError>;
@@ -119,13 +135,62 @@ pub trait Sandbox: Send + Sync {
     /// Write a file under the checkout, creating its parent folders.
     async fn write_file(&self, relative_path: &str, contents: &[u8]) -> Result<(), SandboxError>;
 
-    /// Back to the baseline commit: tracked files restored, everything untracked removed (the virtualenv lives
-    /// outside the checkout and is spared).
+    /// Back to the pristine state after setup: the checkout at its baseline commit, and everything else a test run
+    /// could write (the virtualenv, home, temporary folders, stray processes) as it was. Called before every
+    /// candidate and before every planning run.
     async fn reset(&self) -> Result<(), SandboxError>;
+
+    /// Only the checkout back to its baseline commit (tracked files restored, untracked removed): undoes a partial
+    /// patch application between the fallbacks of [`Sandbox::apply_patch`].
+    async fn reset_checkout(&self) -> Result<(), SandboxError> {
+        reset_to_baseline(self).await
+    }
 
     /// Apply a unified diff to the checkout: `git apply`, then `git apply --reject`, then `patch --fuzz=5`.
     /// Meant to follow [`Sandbox::reset`]: a failed attempt resets the checkout before the next one.
     async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError>;
+
+    /// After a fault (a failed reset, a dead or OOM-killed container, a runner that stopped answering): replace
+    /// whatever may be broken with a fresh worker in the pristine state (a new container from the project image, a
+    /// fresh checkout). An error means this worker cannot be used again.
+    async fn recover(&self) -> Result<(), SandboxError>;
+}
+
+/// What a sandbox isolates; shown once per run and kept in the report, so nobody takes a local run for a jail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Isolation {
+    /// `docker`, `bubblewrap` or `none` (a copy in a temporary folder).
+    pub mechanism: String,
+    /// Test processes have no network but loopback.
+    pub network_cut: bool,
+    /// Test processes can write only the sandbox's checkout and its scratch folders.
+    pub host_read_only: bool,
+    /// The user's home, `/run` (the Docker socket) and the user's repository are hidden from test processes.
+    pub secrets_hidden: bool,
+    /// Every process a test starts dies with its run, and with agentless (kill -9 included).
+    pub processes_contained: bool,
+    /// Most processes at once, when limited.
+    pub process_limit: Option<u64>,
+    /// Memory in bytes, when limited.
+    pub memory_limit: Option<u64>,
+}
+
+impl std::fmt::Display for Isolation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let yes_no = |flag: bool| if flag { "yes" } else { "NO" };
+        write!(
+            formatter,
+            "sandbox isolation ({}): network cut {}, host read-only {}, home and secrets hidden {}, processes \
+             contained {}, process limit {}, memory limit {}; environment variables allowlisted",
+            self.mechanism,
+            yes_no(self.network_cut),
+            yes_no(self.host_read_only),
+            yes_no(self.secrets_hidden),
+            yes_no(self.processes_contained),
+            self.process_limit.map_or_else(|| "NONE".to_owned(), |limit| limit.to_string()),
+            self.memory_limit.map_or_else(|| "NONE".to_owned(), |bytes| format!("{} MiB", bytes >> 20)),
+        )
+    }
 }
 
 /// How long a reset may take.

@@ -69,7 +69,7 @@ impl PatchOutcome {
 }
 
 /// Apply the diff stored at `patch_path` (outside the checkout) with the fallbacks; a partial application is
-/// undone with [`Sandbox::reset`] before the next method, and after the last.
+/// undone with [`Sandbox::reset_checkout`] before the next method, and after the last.
 pub(crate) async fn apply_with_fallbacks(
     sandbox: &dyn Sandbox,
     patch_path: &str,
@@ -95,7 +95,7 @@ pub(crate) async fn apply_with_fallbacks(
             PatchMethod::GitApplyReject | PatchMethod::PatchFuzz => false,
         };
         if !atomic {
-            sandbox.reset().await?;
+            sandbox.reset_checkout().await?;
         }
     }
     Ok(PatchOutcome { method: None, attempts })

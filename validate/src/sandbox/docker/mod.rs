@@ -394,7 +394,23 @@ impl Sandbox for DockerSandbox {
         self.write_through_runner(&path, contents).await
     }
 
+    fn isolation(&self) -> super::Isolation {
+        super::Isolation {
+            mechanism: "docker".to_owned(),
+            network_cut: true,
+            host_read_only: true,
+            secrets_hidden: true,
+            processes_contained: true,
+            process_limit: None,
+            memory_limit: None,
+        }
+    }
+
     async fn reset(&self) -> Result<(), SandboxError> {
+        super::reset_to_baseline(self).await
+    }
+
+    async fn recover(&self) -> Result<(), SandboxError> {
         super::reset_to_baseline(self).await
     }
 
@@ -443,7 +459,7 @@ fn exec_env(request: &ExecRequest) -> Vec<String> {
         format!("HOME={AGENT_HOME}"),
         "LANG=C.UTF-8".to_owned(),
     ];
-    env.extend(request.env.iter().map(|(name, value)| format!("{name}={value}")));
+    env.extend(super::environment::without_secrets(&request.env).map(|(name, value)| format!("{name}={value}")));
     env
 }
 
