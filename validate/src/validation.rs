@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use crate::ValidateError;
 use crate::regression::{self, RegressionPlan, RegressionResult};
 use crate::reproduction::{self, ReproductionPlan, Verdict};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Isolation, Sandbox, SandboxError};
 use crate::selection::{self, Evaluated, Selection};
 use crate::test_command::TestCommand;
 
@@ -45,6 +45,26 @@ pub struct PatchResult {
     pub regression: Option<RegressionResult>,
     pub reproduction: Option<Verdict>,
     pub test_log: String,
+    /// Set when the sandbox failed on this patch twice (the worker replaced in between): the patch has no verdict.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Sandbox faults this patch's run recovered from (the worker was replaced and the run redone).
+    #[serde(default)]
+    pub recovered_faults: Vec<String>,
+}
+
+impl PatchResult {
+    fn failed(cause: String) -> Self {
+        Self {
+            applied: false,
+            apply_log: String::new(),
+            regression: None,
+            reproduction: None,
+            test_log: String::new(),
+            error: Some(cause),
+            recovered_faults: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +79,12 @@ pub struct ValidationReport {
     pub selection: Selection,
     /// Set when the budget ran out during validation; what ran is kept.
     pub stopped: Option<String>,
+    /// What the sandboxes isolate (the first worker's; every worker of a run is made alike).
+    #[serde(default)]
+    pub isolation: Option<Isolation>,
+    /// Parts of validation that could not run, with their cause (a planning run lost to a sandbox fault).
+    #[serde(default)]
+    pub degradations: Vec<String>,
 }
 
 impl ValidationReport {
@@ -82,20 +108,28 @@ pub async fn validate(
         return Err(ValidateError::NoSandbox);
     };
     let mut stopped = None;
-    // A spent budget stops the planning cleanly (validation goes on without that part); other errors fail.
+    let mut degradations = Vec::new();
+    // A spent budget stops the planning cleanly (validation goes on without that part); a sandbox fault is retried
+    // once on a recovered worker and then degrades that part; other errors fail.
     let regression_plan = if options.regression {
-        match regression::plan(
-            model,
-            first.as_ref(),
-            &options.test_command,
-            issue,
-            options.test_timeout,
-            options.output_cap,
-        )
-        .await
-        {
+        let planned = with_recovery(first.as_ref(), || {
+            regression::plan(
+                model,
+                first.as_ref(),
+                &options.test_command,
+                issue,
+                options.test_timeout,
+                options.output_cap,
+            )
+        })
+        .await;
+        match planned {
             Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
                 stopped = Some(error.to_string());
+                None
+            }
+            Err(ValidateError::Sandbox(error)) => {
+                degradations.push(format!("regression tests unavailable: the sandbox failed twice: {error}"));
                 None
             }
             result => Some(result?),
@@ -104,19 +138,25 @@ pub async fn validate(
         None
     };
     let reproduction_plan = if options.reproduction_tests > 0 && stopped.is_none() {
-        match reproduction::plan(
-            model,
-            first.as_ref(),
-            issue,
-            options.reproduction_tests,
-            options.reproduction_temperature,
-            options.reproduction_timeout,
-            options.output_cap,
-        )
-        .await
-        {
+        let planned = with_recovery(first.as_ref(), || {
+            reproduction::plan(
+                model,
+                first.as_ref(),
+                issue,
+                options.reproduction_tests,
+                options.reproduction_temperature,
+                options.reproduction_timeout,
+                options.output_cap,
+            )
+        })
+        .await;
+        match planned {
             Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
                 stopped = Some(error.to_string());
+                None
+            }
+            Err(ValidateError::Sandbox(error)) => {
+                degradations.push(format!("reproduction tests unavailable: the sandbox failed twice: {error}"));
                 None
             }
             result => Some(result?),
@@ -124,6 +164,26 @@ pub async fn validate(
     } else {
         None
     };
+    if let Some(plan) = &regression_plan
+        && plan.passing.is_empty()
+    {
+        degradations.push(format!(
+            "regression tests unavailable: no test passed on the original (the test command exited with {}{})",
+            plan.baseline_exit_code,
+            if plan.baseline_timed_out { ", timed out" } else { "" }
+        ));
+    }
+    if let Some(plan) = &reproduction_plan
+        && plan.chosen_code().is_none()
+    {
+        degradations.push(format!(
+            "no reproduction test: none of the {} generated reproduced the issue on the original",
+            plan.tests.len()
+        ));
+    }
+    for degradation in &degradations {
+        tracing::warn!(stage = "validate", "{degradation}");
+    }
 
     // One run per distinct raw patch.
     let mut distinct: Vec<&str> = Vec::new();
@@ -142,23 +202,48 @@ pub async fn validate(
         })
         .collect();
 
-    let free: Mutex<Vec<usize>> = Mutex::new((0..pool.len()).collect());
+    let workers = Workers::new(pool.len());
     let reproduction_code = reproduction_plan.as_ref().and_then(ReproductionPlan::chosen_code);
     let total = distinct.len();
     let mut patch_results: Vec<Option<PatchResult>> = vec![None; total];
     // Owned jobs: a stream of borrowed items trips the compiler's `Send` check for callers behind `async_trait`.
     let jobs: Vec<(usize, String)> = distinct.iter().map(|patch| (*patch).to_owned()).enumerate().collect();
     let regression_plan_ref = regression_plan.as_ref();
-    let free_ref = &free;
+    let workers_ref = &workers;
     let mut runs = futures::stream::iter(jobs)
         .map(move |(slot, patch)| async move {
-            let Some(worker) = free_ref.lock().await.pop() else {
-                return (slot, Err(ValidateError::NoSandbox));
+            let Some(worker) = workers_ref.take().await else {
+                let cause = "no working sandbox is left (every worker failed and could not be replaced)";
+                return (slot, Ok(PatchResult::failed(cause.to_owned())));
             };
             tracing::info!(stage = "validate", "patch {}/{total}", slot + 1);
-            let result =
-                run_patch(pool[worker].as_ref(), &patch, regression_plan_ref, reproduction_code, options).await;
-            free_ref.lock().await.push(worker);
+            let sandbox = pool[worker].as_ref();
+            let result = match with_recovery(sandbox, || {
+                run_patch(sandbox, &patch, regression_plan_ref, reproduction_code, options)
+            })
+            .await
+            {
+                Ok(result) => {
+                    workers_ref.give_back(worker).await;
+                    Ok(result)
+                }
+                Err(ValidateError::Sandbox(error)) => {
+                    tracing::warn!(stage = "validate", "patch {}/{total} has no verdict: {error}", slot + 1);
+                    // A worker that cannot be recovered is retired; one that can goes back to the pool.
+                    match sandbox.recover().await {
+                        Ok(()) => workers_ref.give_back(worker).await,
+                        Err(lost) => {
+                            tracing::warn!(stage = "validate", "a sandbox worker is retired: {lost}");
+                            workers_ref.retire().await;
+                        }
+                    }
+                    Ok(PatchResult::failed(error.to_string()))
+                }
+                Err(other) => {
+                    workers_ref.give_back(worker).await;
+                    Err(other)
+                }
+            };
             (slot, result)
         })
         .buffer_unordered(pool.len());
@@ -193,7 +278,101 @@ pub async fn validate(
         evaluated,
         selection,
         stopped,
+        isolation: Some(first.isolation()),
+        degradations,
     })
+}
+
+/// Run `attempt`; on a sandbox fault, recover the sandbox (a fresh worker in the pristine state) and run it once
+/// more, noting the first fault. A second fault, or a failed recovery, is returned as the error.
+async fn with_recovery<T, F, Fut>(sandbox: &dyn Sandbox, mut attempt: F) -> Result<T, ValidateError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ValidateError>>,
+    T: RecordsFaults,
+{
+    let first = match attempt().await {
+        Err(ValidateError::Sandbox(error)) => error,
+        other => return other,
+    };
+    tracing::warn!(stage = "validate", "sandbox fault, replacing the worker and retrying once: {first}");
+    sandbox.recover().await.map_err(|error| {
+        ValidateError::Sandbox(SandboxError::Unrecoverable { cause: format!("{first}; recovery failed: {error}") })
+    })?;
+    match attempt().await {
+        Ok(mut value) => {
+            value.record_fault(first.to_string());
+            Ok(value)
+        }
+        Err(ValidateError::Sandbox(second)) => Err(ValidateError::Sandbox(SandboxError::Unrecoverable {
+            cause: format!("{first}; after a fresh worker: {second}"),
+        })),
+        Err(other) => Err(other),
+    }
+}
+
+/// Results that keep the sandbox faults their run recovered from.
+trait RecordsFaults {
+    fn record_fault(&mut self, fault: String);
+}
+
+impl RecordsFaults for PatchResult {
+    fn record_fault(&mut self, fault: String) {
+        self.recovered_faults.push(fault);
+    }
+}
+
+impl RecordsFaults for RegressionPlan {
+    fn record_fault(&mut self, fault: String) {
+        tracing::info!(stage = "validate", "the regression baseline recovered from: {fault}");
+    }
+}
+
+impl RecordsFaults for ReproductionPlan {
+    fn record_fault(&mut self, fault: String) {
+        tracing::info!(stage = "validate", "the reproduction planning recovered from: {fault}");
+    }
+}
+
+/// The pool's idle workers; a retired worker never comes back, and when none is left waiting ends.
+struct Workers {
+    idle: Mutex<(Vec<usize>, usize)>,
+    returned: tokio::sync::Notify,
+}
+
+impl Workers {
+    fn new(count: usize) -> Self {
+        Self { idle: Mutex::new(((0..count).collect(), count)), returned: tokio::sync::Notify::new() }
+    }
+
+    /// An idle worker, waiting for one while any is alive; `None` when every worker is retired.
+    async fn take(&self) -> Option<usize> {
+        loop {
+            let notified = self.returned.notified();
+            {
+                let mut idle = self.idle.lock().await;
+                if let Some(worker) = idle.0.pop() {
+                    return Some(worker);
+                }
+                if idle.1 == 0 {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    async fn give_back(&self, worker: usize) {
+        self.idle.lock().await.0.push(worker);
+        self.returned.notify_waiters();
+    }
+
+    async fn retire(&self) {
+        let mut idle = self.idle.lock().await;
+        idle.1 = idle.1.saturating_sub(1);
+        drop(idle);
+        self.returned.notify_waiters();
+    }
 }
 
 async fn run_patch(
@@ -211,6 +390,8 @@ async fn run_patch(
         regression: None,
         reproduction: None,
         test_log: String::new(),
+        error: None,
+        recovered_faults: Vec::new(),
     };
     if !result.applied {
         return Ok(result);

@@ -220,6 +220,17 @@ pub struct RunArgs {
     pub pipeline: PipelineArgs,
 }
 
+/// How the local sandbox contains test processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LocalContainment {
+    /// Bubblewrap when it works on this machine, otherwise none.
+    Auto,
+    /// Bubblewrap or an error.
+    Bubblewrap,
+    /// None: tests run as you, with the network.
+    None,
+}
+
 /// Everything that shapes a pipeline run, shared by `run` and `action`.
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
@@ -241,6 +252,17 @@ pub struct PipelineArgs {
     /// Python of the Docker image: 3.9, 3.11 or 3.13.
     #[arg(long, value_name = "X.Y", default_value = "3.11")]
     pub python: String,
+    /// A host environment variable test processes may see (repeatable; also `pass_env` in `[validate]`). Test
+    /// processes otherwise get only PATH, HOME, TMPDIR, the locale and the virtualenv's variables; names that look
+    /// like secrets (*_API_KEY, *_KEY, *TOKEN*, *SECRET*, *PASSWORD*, *CREDENTIAL*, GITHUB_*, AGENTLESS_*) are refused.
+    #[arg(long, value_name = "NAME")]
+    pub pass_env: Vec<String>,
+    /// How the local sandbox contains test processes: `auto` uses bubblewrap (`bwrap`) when it works here — no
+    /// network, the host read-only, home and secrets hidden, every process killed with the run — and otherwise
+    /// none, where tests run as you with the network and can write wherever you can (the copy, virtualenv, home
+    /// and temp are still restored before every candidate). The run prints which one it got.
+    #[arg(long, value_enum, default_value_t = LocalContainment::Auto)]
+    pub containment: LocalContainment,
     /// Reproduction tests to generate, 0 for none (default 10).
     #[arg(long, value_name = "N")]
     pub reproduction_tests: Option<u32>,

@@ -83,6 +83,11 @@ pub struct ValidateConfig {
     pub reproduction_tests: Option<u32>,
     pub workers: Option<usize>,
     pub test_timeout_secs: Option<u64>,
+    /// Host variables test processes may see (besides the sandbox's own); secret-looking names are refused.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// Bytes of each test run's stdout and stderr kept (the middle is cut beyond it).
+    pub output_cap: Option<usize>,
 }
 
 impl FileConfig {

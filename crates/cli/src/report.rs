@@ -11,6 +11,7 @@ use agentless_repair::Candidate;
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::ValidationReport;
 use agentless_validate::reproduction::Verdict;
+use agentless_validate::sandbox::Isolation;
 use agentless_validate::selection::SelectionRule;
 use serde::Serialize;
 
@@ -37,6 +38,8 @@ pub struct CandidateRow {
     /// 1-based number of its distinct patch (the `logs/patch-N.log` file).
     pub patch: Option<usize>,
     pub applied: Option<bool>,
+    /// Why this candidate has no verdict: the sandbox failed on it twice.
+    pub sandbox_error: Option<String>,
     pub regression_failures: Option<usize>,
     pub reproduction: Option<Verdict>,
     pub eligible: bool,
@@ -67,6 +70,10 @@ pub struct Report {
     #[serde(skip)]
     pub candidate_patches: Vec<String>,
     pub stopped: Option<String>,
+    /// What the sandboxes isolated (absent when validation did not run).
+    pub isolation: Option<Isolation>,
+    /// Parts of validation that could not run, with their cause.
+    pub degradations: Vec<String>,
     pub usage_by_stage: BTreeMap<String, StageTotals>,
     pub usage_total: StageTotals,
     pub times: Vec<StageTime>,
@@ -105,6 +112,7 @@ impl Report {
                     detail: candidate.detail.clone(),
                     patch: slot.map(|slot| slot + 1),
                     applied: result.map(|result| result.applied),
+                    sandbox_error: result.and_then(|result| result.error.clone()),
                     regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
                     reproduction: result.and_then(|result| result.reproduction),
                     eligible: selection.eligible.contains(&order),
@@ -135,6 +143,8 @@ impl Report {
             chosen_patch: validation.chosen_patch().map(str::to_owned),
             candidate_patches: validation.evaluated.iter().map(|evaluated| evaluated.model_patch.clone()).collect(),
             stopped,
+            isolation: validation.isolation.clone(),
+            degradations: validation.degradations.clone(),
             usage_by_stage,
             usage_total,
             times,
@@ -215,6 +225,12 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(md, "Edit-location samples: {}.\n", report.edit_location_samples);
     let _ = writeln!(md, "## Tests\n");
+    if let Some(isolation) = &report.isolation {
+        let _ = writeln!(md, "Sandbox: {isolation}.\n");
+    }
+    for degradation in &report.degradations {
+        let _ = writeln!(md, "**Not checked:** {degradation}\n");
+    }
     let _ = writeln!(md, "Test command: `{}`.\n", report.test_command);
     match report.regression_passing {
         Some(passing) => {
@@ -257,8 +273,9 @@ pub fn markdown(report: &Report) -> String {
         } else {
             ""
         };
-        let status = match &row.detail {
-            Some(detail) if row.status != "ok" => {
+        let status = match (&row.detail, &row.sandbox_error) {
+            (_, Some(error)) => format!("sandbox error ({})", error.replace('|', "\\|").lines().next().unwrap_or("")),
+            (Some(detail), None) if row.status != "ok" => {
                 format!("{} ({})", row.status, detail.replace('|', "\\|").lines().next().unwrap_or(""))
             }
             _ => row.status.clone(),

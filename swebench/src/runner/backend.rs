@@ -123,7 +123,7 @@ impl Backend {
             Backend::Local => {
                 let full_setup = bash(&recipe.single_step_setup());
                 let (interpreter, python_note) = local_interpreter(recipe.python).await;
-                let options = LocalOptions { python: interpreter, setup: full_setup };
+                let options = LocalOptions { python: interpreter, setup: full_setup, ..LocalOptions::default() };
                 let sandbox = LocalSandbox::create(recipe.files, &options).await?;
                 let mut setup_log = String::new();
                 if !recipe.system_packages.is_empty() {

@@ -12,7 +12,7 @@ use pretty_assertions::assert_eq;
 use crate::support::{BROKEN, CORE, FIX, project, shell};
 
 async fn sandbox() -> LocalSandbox {
-    LocalSandbox::create(&project(), &LocalOptions { python: "python3".to_owned(), setup: Setup::Bare }).await.unwrap()
+    LocalSandbox::create(&project(), &LocalOptions { setup: Setup::Bare, ..LocalOptions::default() }).await.unwrap()
 }
 
 fn read(sandbox: &LocalSandbox, path: &str) -> String {
@@ -66,7 +66,7 @@ async fn output_beyond_the_cap_is_cut_and_marked() {
     let mut request = shell("python -c \"print('a' * 5000 + 'b' * 5000 + 'END')\"");
     request.output_cap = 100;
     let output = sandbox.exec(&request).await.unwrap();
-    assert!(output.truncated);
+    assert!(output.truncated, "{output:?}");
     assert_eq!(output.stdout, format!("{}\n{TRUNCATION_MARKER}\n{}END\n", "a".repeat(50), "b".repeat(46)));
 }
 
@@ -143,7 +143,7 @@ async fn the_users_folder_is_never_touched() {
     let paths: Vec<&str> = files.files().iter().map(|file| file.path.as_str()).collect();
     assert_eq!(paths, ["calc/core.py"]);
     let sandbox =
-        LocalSandbox::create(&files, &LocalOptions { python: "python3".to_owned(), setup: Setup::Bare }).await.unwrap();
+        LocalSandbox::create(&files, &LocalOptions { setup: Setup::Bare, ..LocalOptions::default() }).await.unwrap();
     assert!(sandbox.apply_patch(FIX).await.unwrap().applied());
     sandbox.reset().await.unwrap();
     assert_eq!(fs_err::read_to_string(user.path().join("calc/core.py")).unwrap(), CORE);
@@ -155,8 +155,7 @@ async fn the_users_folder_is_never_touched() {
 
 #[tokio::test]
 async fn a_failing_setup_command_is_a_typed_error() {
-    let options =
-        LocalOptions { python: "python3".to_owned(), setup: Setup::Command("echo nope >&2; exit 7".to_owned()) };
+    let options = LocalOptions { setup: Setup::Command("echo nope >&2; exit 7".to_owned()), ..LocalOptions::default() };
     let error = LocalSandbox::create(&project(), &options).await.unwrap_err();
     let SandboxError::Setup { command, exit_code, output } = error else { panic!("{error}") };
     assert_eq!((command.as_str(), exit_code, output.as_str()), ("echo nope >&2; exit 7", 7, "nope\n"));

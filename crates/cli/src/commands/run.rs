@@ -11,7 +11,8 @@ use agentless_syntax::{RepoSnapshot, SourceKind};
 use agentless_validate::sandbox::docker::{
     DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits,
 };
-use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
+use agentless_validate::sandbox::environment::TestEnvironment;
+use agentless_validate::sandbox::local::{Containment, LocalOptions, LocalSandbox};
 use agentless_validate::sandbox::{ProjectFiles, Sandbox, Setup};
 use agentless_validate::test_command::TestCommand;
 use agentless_validate::{CandidatePatch, ValidateOptions, ValidationReport, validate};
@@ -20,7 +21,7 @@ use indicatif::ProgressBar;
 use serde::Deserialize;
 
 use crate::ExitStatus;
-use crate::args::{GlobalArgs, PipelineArgs, RunArgs, SandboxKind};
+use crate::args::{GlobalArgs, LocalContainment, PipelineArgs, RunArgs, SandboxKind};
 use crate::commands::localize::{localize_options, read_issue, write_json};
 use crate::commands::repair::{read_jsonl, repair_options, write_jsonl};
 use crate::config::{FileConfig, default_cache_dir};
@@ -84,6 +85,8 @@ pub async fn run_pipeline(
     prepared_image: Option<&ProjectImage>,
 ) -> Result<PipelineOutcome> {
     let started = Instant::now();
+    // Checked before the first model call: a refused variable must not cost anything.
+    let test_environment = test_environment(args, config)?;
     fs_err::create_dir_all(run_dir.join("logs"))?;
     tracing::info!("run directory: {}", run_dir.display());
     let mut times = Vec::new();
@@ -154,6 +157,8 @@ pub async fn run_pipeline(
                 &patches,
                 run_dir,
                 prepared_image,
+                &test_environment,
+                progress,
             )
             .await?;
             write_json(&validation_path, &validation)?;
@@ -198,6 +203,22 @@ fn resumed<T: for<'de> Deserialize<'de>>(resume: bool, path: &Path) -> Result<Op
     Ok(Some(value))
 }
 
+/// The host variables test processes may see: the locale and `--pass-env` / `pass_env` (secret-looking names are
+/// an error).
+fn test_environment(args: &PipelineArgs, config: &FileConfig) -> Result<TestEnvironment> {
+    let mut names = config.validate.pass_env.clone();
+    names.extend(args.pass_env.iter().cloned());
+    Ok(TestEnvironment::from_host(&names)?)
+}
+
+/// Print once per run what the sandboxes isolate.
+fn announce_isolation(progress: &ProgressBar, pool: &[Box<dyn Sandbox>]) {
+    if let Some(first) = pool.first() {
+        let isolation = first.isolation();
+        progress.suspend(|| eprintln!("{isolation}"));
+    }
+}
+
 #[expect(clippy::too_many_arguments, reason = "the run's inputs and an optional prebuilt image")]
 async fn validate_in_sandboxes(
     args: &PipelineArgs,
@@ -208,6 +229,8 @@ async fn validate_in_sandboxes(
     patches: &[CandidatePatch],
     run_dir: &Path,
     prepared_image: Option<&ProjectImage>,
+    test_environment: &TestEnvironment,
+    progress: &ProgressBar,
 ) -> Result<ValidationReport> {
     let files = tokio::task::block_in_place(|| {
         let pairs: Result<Vec<(String, Vec<u8>)>, _> =
@@ -233,12 +256,23 @@ async fn validate_in_sandboxes(
         reproduction_temperature: 0.8,
         test_timeout: Duration::from_secs(test_timeout),
         reproduction_timeout: Duration::from_secs(test_timeout.min(600)),
-        output_cap: 256 * 1024,
+        output_cap: validate_config.output_cap.unwrap_or(256 * 1024),
     };
     let workers = args.workers.or(validate_config.workers).unwrap_or(2).max(1);
     match args.sandbox {
         SandboxKind::Local => {
-            let local_options = LocalOptions { setup, ..LocalOptions::default() };
+            let containment = match args.containment {
+                LocalContainment::Auto => Containment::Auto,
+                LocalContainment::Bubblewrap => Containment::Bubblewrap,
+                LocalContainment::None => Containment::Off,
+            };
+            let local_options = LocalOptions {
+                setup,
+                containment,
+                environment: test_environment.clone(),
+                hidden_paths: vec![snapshot.root().to_path_buf()],
+                ..LocalOptions::default()
+            };
             let mut pool: Vec<Box<dyn Sandbox>> = Vec::with_capacity(workers);
             for index in 0..workers {
                 tracing::info!(stage = "validate", "setting up local sandbox {}/{workers}", index + 1);
@@ -249,6 +283,7 @@ async fn validate_in_sandboxes(
                 }
                 pool.push(Box::new(sandbox));
             }
+            announce_isolation(progress, &pool);
             Ok(validate(model, &pool, issue, patches, &options).await?)
         }
         SandboxKind::Docker => {
@@ -274,12 +309,12 @@ async fn validate_in_sandboxes(
                 let sandboxes = runtime.start_workers(&image, workers, &WorkerLimits::default()).await?;
                 let pool: Vec<Box<dyn Sandbox>> =
                     sandboxes.into_iter().map(|sandbox| Box::new(sandbox) as Box<dyn Sandbox>).collect();
+                announce_isolation(progress, &pool);
                 anyhow::Ok(validate(model, &pool, issue, patches, &options).await?)
             };
-            let result = tokio::select! {
-                result = result => result,
-                _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-            };
+            // Interrupted (SIGINT, SIGTERM, SIGHUP), this future is dropped and the runtime's drop removes the
+            // containers.
+            let result = result.await;
             let removed = runtime.shutdown().await;
             if let Err(error) = removed {
                 tracing::warn!("could not remove the run's containers: {error}");
