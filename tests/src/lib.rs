@@ -283,6 +283,9 @@ pub fn workspace_root() -> PathBuf {
 /// Set (to anything non-empty) to make tests that need a Docker engine fail when none is reachable, instead of
 /// skipping; `.ci/run` sets it.
 pub const REQUIRE_DOCKER: &str = "AGENTLESS_REQUIRE_DOCKER";
+/// Set (to anything) to make missing bubblewrap or control groups fail the containment tests instead of skipping
+/// them (`.ci/run` sets it).
+pub const REQUIRE_CONTAINMENT: &str = "AGENTLESS_REQUIRE_CONTAINMENT";
 
 /// Set (to anything non-empty) to make tests that read the shared SWE-bench data fail when it is not there, instead
 /// of skipping; `.ci/run` sets it.

@@ -405,6 +405,19 @@ async fn run_patch(
         result.test_log = format!("{}\n{}", output.stdout, output.stderr);
     }
     if let Some(code) = reproduction_code {
+        if result.regression.is_some() {
+            // Each test run starts from the pristine state, as the original's fresh container per run does: what
+            // the regression run wrote cannot change the reproduction verdict.
+            sandbox.reset().await?;
+            let again = sandbox.apply_patch(patch).await?;
+            if !again.applied() {
+                return Err(ValidateError::Sandbox(SandboxError::Internal {
+                    action: "re-applying the patch for the reproduction test".to_owned(),
+                    exit_code: -1,
+                    output: again.log(),
+                }));
+            }
+        }
         let (verdict, _) =
             reproduction::run_test(sandbox, code, options.reproduction_timeout, options.output_cap).await?;
         result.reproduction = Some(verdict);

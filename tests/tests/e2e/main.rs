@@ -3,6 +3,7 @@
 
 mod action;
 mod cli;
+mod hostile;
 mod localize;
 mod run;
 mod swebench;

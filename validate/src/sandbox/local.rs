@@ -602,6 +602,23 @@ impl ControlGroups {
         Some(script)
     }
 
+    /// Kill every process left in the groups (a fork bomb's survivors, daemons), until they are empty.
+    fn kill_all(&self) {
+        for group in &self.groups {
+            for _ in 0..100 {
+                let procs = fs_err::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
+                let pids: Vec<i32> = procs.lines().filter_map(|line| line.trim().parse().ok()).collect();
+                if pids.is_empty() {
+                    break;
+                }
+                for pid in pids {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
     fn remove(&mut self) {
         for group in self.groups.drain(..) {
             Self::remove_group(&group);
@@ -745,6 +762,7 @@ impl Sandbox for LocalSandbox {
         let process = self.contained_command(request, &cwd);
         let output = run_capped(process, program, request.timeout, request.output_cap).await;
         self.kill_strays();
+        self.control_groups.kill_all();
         output
     }
 
