@@ -4,6 +4,7 @@
 mod action;
 mod cli;
 mod hostile;
+mod interrupt;
 mod localize;
 mod run;
 mod swebench;

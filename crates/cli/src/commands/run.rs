@@ -29,6 +29,13 @@ use crate::model::{self, ModelSetup, usage_line};
 use crate::report::{self, Report, StageTime};
 
 pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+    // Sandbox copies and containers of runs that were killed (kill -9) go first.
+    agentless_validate::sandbox::local::reap_dead_sandboxes();
+    if args.pipeline.sandbox == SandboxKind::Docker
+        && let Ok(runtime) = DockerRuntime::connect(DockerRuntime::new_run_id()).await
+    {
+        let _ = runtime.shutdown().await;
+    }
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
