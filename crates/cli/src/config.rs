@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub base_url: Option<String>,
     pub max_cost: Option<f64>,
     pub cache_dir: Option<PathBuf>,
+    /// Bytes kept of each model answer (the rest is cut and marked), so a runaway answer cannot bloat the run.
+    pub max_answer_bytes: Option<usize>,
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
     #[serde(default)]

@@ -46,7 +46,12 @@ pub fn build(args: &ModelArgs, config: &FileConfig) -> Result<ModelSetup> {
     let cache_dir: Option<PathBuf> = (!args.no_cache)
         .then(|| args.cache_dir.clone().or_else(|| config.cache_dir.clone()).unwrap_or_else(default_cache_dir))
         .map(|dir| dir.join("responses"));
-    let options = ClientOptions { cache_dir, record: args.record.clone(), price: config.price(&spec.model) };
+    let options = ClientOptions {
+        cache_dir,
+        record: args.record.clone(),
+        price: config.price(&spec.model),
+        max_answer_bytes: config.max_answer_bytes,
+    };
     let client = ModelClient::new(provider, &spec.model, options, ledger.clone())
         .with_context(|| format!("cannot set up model `{spec_text}`"))?;
     Ok(ModelSetup { client, ledger })

@@ -22,11 +22,20 @@ pub struct ClientOptions {
     /// Write every request and answer to this JSONL transcript (`--record`).
     pub record: Option<PathBuf>,
     pub price: Option<Price>,
+    /// Bytes kept of each answer (the rest is cut and marked); `None` is [`DEFAULT_MAX_ANSWER_BYTES`].
+    pub max_answer_bytes: Option<usize>,
 }
+
+/// Bytes kept of each model answer by default: far beyond any answer a stage asks for (1024–4096 tokens), small
+/// enough that a runaway answer cannot bloat the run's artifacts.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 256 * 1024;
+/// The line put where an answer was cut.
+pub const ANSWER_TRUNCATION_MARKER: &str = "\n[... answer truncated by agentless ...]\n";
 
 #[derive(Debug)]
 pub struct ModelClient {
     model: String,
+    max_answer_bytes: usize,
     backend: Backend,
     cache: Option<ResponseCache>,
     recorder: Option<TranscriptWriter>,
@@ -76,6 +85,7 @@ impl ModelClient {
         let recorder = options.record.as_deref().map(TranscriptWriter::open).transpose()?;
         Ok(Self {
             model: model.to_owned(),
+            max_answer_bytes: options.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
             backend,
             cache: options.cache_dir.map(ResponseCache::new),
             recorder,
@@ -206,7 +216,7 @@ impl LanguageModel for ModelClient {
         if request.samples == 0 {
             return Ok(Completion { samples: Vec::new(), usage: Usage::default(), cost_usd: 0.0, from_cache: false });
         }
-        let completion = match &self.backend {
+        let mut completion = match &self.backend {
             Backend::OpenAiChat(http) => {
                 self.cached_or_sampled(http, request, self.sample_openai(http, request)).await?
             }
@@ -215,6 +225,9 @@ impl LanguageModel for ModelClient {
             }
             Backend::Replay(replayer) => replayer.answer(request)?,
         };
+        for sample in &mut completion.samples {
+            cap_answer(sample, self.max_answer_bytes, &request.stage);
+        }
         self.ledger.record(CallRecord {
             stage: request.stage.clone(),
             model: self.model.clone(),
@@ -228,5 +241,34 @@ impl LanguageModel for ModelClient {
             recorder.append(request, &completion)?;
         }
         Ok(completion)
+    }
+}
+
+/// Cut `answer` to `max_bytes` (at a character boundary), marking the cut.
+fn cap_answer(answer: &mut String, max_bytes: usize, stage: &str) {
+    if answer.len() <= max_bytes {
+        return;
+    }
+    let mut end = max_bytes;
+    while !answer.is_char_boundary(end) {
+        end -= 1;
+    }
+    tracing::warn!(stage, bytes = answer.len(), kept = end, "a model answer was cut to the answer cap");
+    answer.truncate(end);
+    answer.push_str(ANSWER_TRUNCATION_MARKER);
+}
+
+#[cfg(test)]
+mod answer_cap_tests {
+    use super::*;
+
+    #[test]
+    fn answers_beyond_the_cap_are_cut_at_a_character_boundary() {
+        let mut answer = "ab€cd".to_owned();
+        cap_answer(&mut answer, 3, "repair");
+        assert_eq!(answer, format!("ab{ANSWER_TRUNCATION_MARKER}"));
+        let mut short = "short".to_owned();
+        cap_answer(&mut short, 5, "repair");
+        assert_eq!(short, "short");
     }
 }

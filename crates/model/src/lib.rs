@@ -11,7 +11,7 @@ pub mod transcript;
 pub mod transport;
 mod wire;
 
-pub use client::{ClientOptions, ModelClient};
+pub use client::{ANSWER_TRUNCATION_MARKER, ClientOptions, DEFAULT_MAX_ANSWER_BYTES, ModelClient};
 pub use embed::{Embedder, OpenAiEmbedder};
 pub use error::ModelError;
 pub use ledger::{Budget, CallRecord, Ledger, Price, StageTotals, Usage};

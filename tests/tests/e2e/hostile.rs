@@ -224,6 +224,8 @@ async fn run_hostile(sandbox: Sandbox) {
         answers.push(candidate(&attack.code));
         answers.push(candidate(&observer(serial, outside.path())));
     }
+    // A runaway answer (16× the answer cap): it must not bloat the run's artifacts.
+    answers.push("x".repeat(4 << 20));
     answers.push(FIX.to_owned());
     let server = ScriptedModelServer::start(script(&answers)).await;
 
@@ -302,6 +304,9 @@ async fn run_hostile(sandbox: Sandbox) {
             assert!(!text.contains(value), "{name} leaked into {}", file.display());
         }
     }
+    // The 100 MB of output and the 50 MB answer were capped: the whole run directory stays small.
+    let run_bytes: u64 = walk(&out).iter().map(|file| fs_err::metadata(file).unwrap().len()).sum();
+    assert!(run_bytes < 16 << 20, "the run directory holds {run_bytes} bytes");
     // The environment the attack printed is there, without the keys.
     let logs: String = walk(&out.join("logs")).iter().map(|file| fs_err::read_to_string(file).unwrap()).collect();
     assert!(logs.contains("ENVIRONMENT"), "the environment attack did not run");
