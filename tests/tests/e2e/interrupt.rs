@@ -57,7 +57,7 @@ fn sandbox_processes(owner: u32) -> Vec<i32> {
     let mut found = Vec::new();
     for entry in fs_err::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else { continue };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let Ok(environ) = fs_err::read(entry.path().join("environ")) else { continue };
         if environ.split(|&byte| byte == 0).any(|variable| variable.starts_with(marker.as_bytes())) {
             found.push(pid);
         }

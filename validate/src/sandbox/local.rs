@@ -389,7 +389,7 @@ impl LocalSandbox {
             let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else {
                 continue;
             };
-            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            let Ok(environ) = fs_err::read(entry.path().join("environ")) else {
                 continue;
             };
             if environ.split(|&byte| byte == 0).any(|variable| variable == marker.as_bytes()) {
@@ -632,7 +632,7 @@ impl ControlGroups {
             for pid in procs.lines().filter_map(|line| line.trim().parse::<i32>().ok()) {
                 let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
-            if std::fs::remove_dir(group).is_ok() || !group.exists() {
+            if fs_err::remove_dir(group).is_ok() || !group.exists() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
