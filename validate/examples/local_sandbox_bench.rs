@@ -1,0 +1,86 @@
+//! Per-candidate overhead of the local sandbox: reset + apply + `python -c pass`, as it was (a checkout reset and a
+//! plain process) against the pristine reset under bubblewrap and without containment (virtualenv, home and temp
+//! restored), with a virtualenv that holds pytest.
+//!
+//! ```text
+//! cargo run --release -p agentless-validate --example local_sandbox_bench -- [ROUNDS]
+//! ```
+//! Needs python3 with venv and pip reaching PyPI (pytest is installed once per sandbox), and `bwrap` for the
+//! bubblewrap row.
+
+use std::time::{Duration, Instant};
+
+use agentless_validate::sandbox::local::{Containment, LocalOptions, LocalSandbox};
+use agentless_validate::sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
+
+const PATCH: &str = "\
+--- a/calc/core.py
++++ b/calc/core.py
+@@ -1,2 +1,2 @@
+ def add(a, b):
+-    return a - b
++    return a + b
+";
+
+fn median_and_p90(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
+    (at(0.5), at(0.9))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Reset {
+    /// What every candidate paid before: `git reset --hard && git clean -ffdx` of the checkout.
+    CheckoutOnly,
+    /// The pristine reset: checkout, and (without bubblewrap) the virtualenv, home and temp.
+    Pristine,
+}
+
+async fn round(sandbox: &LocalSandbox, reset: Reset) -> Result<Duration, SandboxError> {
+    let started = Instant::now();
+    match reset {
+        Reset::CheckoutOnly => sandbox.reset_checkout().await?,
+        Reset::Pristine => sandbox.reset().await?,
+    }
+    let outcome = sandbox.apply_patch(PATCH).await?;
+    assert!(outcome.applied(), "{}", outcome.log());
+    let output = sandbox.exec(&ExecRequest::new(["python", "-c", "pass"], Duration::from_secs(60))).await?;
+    assert!(output.success(), "{output:?}");
+    Ok(started.elapsed())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), SandboxError> {
+    let rounds: usize = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(30);
+    let files = ProjectFiles::from_pairs([
+        ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
+        ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
+        ("tests/test_core.py".to_owned(), b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec()),
+    ])?;
+    let setup = Setup::Command("python -m pip install --quiet pytest".to_owned());
+    println!("per candidate: reset + apply + `python -c pass`, {rounds} rounds, virtualenv with pytest");
+    println!("| containment | reset | median | p90 |");
+    println!("| --- | --- | --- | --- |");
+    for (containment, reset) in [
+        (Containment::Off, Reset::CheckoutOnly),
+        (Containment::Off, Reset::Pristine),
+        (Containment::Bubblewrap, Reset::CheckoutOnly),
+        (Containment::Bubblewrap, Reset::Pristine),
+    ] {
+        let options = LocalOptions { setup: setup.clone(), containment, ..LocalOptions::default() };
+        let sandbox = match LocalSandbox::create(&files, &options).await {
+            Ok(sandbox) => sandbox,
+            Err(error) => {
+                println!("| {containment:?} | {reset:?} | not measured: {error} | |");
+                continue;
+            }
+        };
+        let mut samples = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            samples.push(round(&sandbox, reset).await?);
+        }
+        let (median, p90) = median_and_p90(samples);
+        println!("| {containment:?} | {reset:?} | {median:.1?} | {p90:.1?} |");
+    }
+    Ok(())
+}
