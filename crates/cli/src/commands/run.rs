@@ -11,6 +11,7 @@ use agentless_syntax::{RepoSnapshot, SourceKind};
 use agentless_validate::sandbox::docker::{
     DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits,
 };
+use agentless_validate::sandbox::environment::TestEnvironment;
 use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
 use agentless_validate::sandbox::{ProjectFiles, Sandbox, Setup};
 use agentless_validate::test_command::TestCommand;
@@ -271,7 +272,9 @@ async fn validate_in_sandboxes(
                     }
                 };
                 fs_err::write(run_dir.join("logs/setup.log"), &image.setup_log)?;
-                let sandboxes = runtime.start_workers(&image, workers, &WorkerLimits::default()).await?;
+                let sandboxes = runtime
+                    .start_workers(&image, workers, &WorkerLimits::default(), &TestEnvironment::default())
+                    .await?;
                 let pool: Vec<Box<dyn Sandbox>> =
                     sandboxes.into_iter().map(|sandbox| Box::new(sandbox) as Box<dyn Sandbox>).collect();
                 anyhow::Ok(validate(model, &pool, issue, patches, &options).await?)
