@@ -258,10 +258,12 @@ impl DockerRuntime {
     ) -> Result<DockerSandbox, SandboxError> {
         let current = self.starter.start_worker(&image.image, limits, false).await?;
         Ok(DockerSandbox {
-            starter: self.starter.clone(),
-            image: image.image.clone(),
-            limits: *limits,
-            environment: environment.clone(),
+            recipe: Arc::new(WorkerRecipe {
+                starter: self.starter.clone(),
+                image: image.image.clone(),
+                limits: *limits,
+                environment: environment.clone(),
+            }),
             current_id: std::sync::Mutex::new(current.container.clone()),
             current: tokio::sync::Mutex::new(current),
             spare: std::sync::Mutex::new(None),
@@ -396,15 +398,27 @@ fn process_start_time(pid: u32) -> Option<String> {
 /// starts the next one; a worker that is never reset (one evaluation) never starts one.
 #[derive(Debug)]
 pub struct DockerSandbox {
-    starter: ContainerStarter,
-    image: String,
-    limits: WorkerLimits,
-    environment: TestEnvironment,
+    recipe: Arc<WorkerRecipe>,
     /// The id of `current`'s container, readable while a command runs.
     current_id: std::sync::Mutex<String>,
     current: tokio::sync::Mutex<WorkerContainer>,
     /// The next container, starting or ready.
     spare: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<WorkerContainer, SandboxError>>>>,
+}
+
+/// What every container of a worker is started from and how commands run in it.
+#[derive(Debug)]
+struct WorkerRecipe {
+    starter: ContainerStarter,
+    image: String,
+    limits: WorkerLimits,
+    environment: TestEnvironment,
+}
+
+impl WorkerRecipe {
+    async fn start(&self) -> Result<WorkerContainer, SandboxError> {
+        self.starter.start_worker(&self.image, &self.limits, true).await
+    }
 }
 
 /// One container of a worker and its runner.
@@ -427,11 +441,11 @@ impl DockerSandbox {
     pub async fn remove(self) {
         let spare = self.take_spare();
         let current = self.current.into_inner();
-        remove_container(&self.starter.docker, &current.container).await;
+        remove_container(&self.recipe.starter.docker, &current.container).await;
         if let Some(spare) = spare
             && let Ok(Ok(spare)) = spare.await
         {
-            remove_container(&self.starter.docker, &spare.container).await;
+            remove_container(&self.recipe.starter.docker, &spare.container).await;
         }
     }
 
@@ -443,8 +457,8 @@ impl DockerSandbox {
     fn prepare_spare(&self) {
         let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
         if spare.is_none() {
-            let (starter, image, limits) = (self.starter.clone(), self.image.clone(), self.limits);
-            *spare = Some(tokio::spawn(async move { starter.start_worker(&image, &limits, true).await }));
+            let recipe = Arc::clone(&self.recipe);
+            *spare = Some(tokio::spawn(async move { recipe.start().await }));
         }
     }
 
@@ -457,7 +471,7 @@ impl DockerSandbox {
                 Err(error) => tracing::warn!(%error, "the spare container's start was lost; starting another"),
             }
         }
-        self.starter.start_worker(&self.image, &self.limits, true).await
+        self.recipe.start().await
     }
 
     /// Make `fresh` the current container; the old one is removed in the background (and by the run's shutdown
@@ -466,7 +480,7 @@ impl DockerSandbox {
         let old = std::mem::replace(current, fresh);
         current.container.clone_into(&mut self.current_id.lock().unwrap_or_else(PoisonError::into_inner));
         drop(old.runner);
-        let docker = self.starter.docker.clone();
+        let docker = self.recipe.starter.docker.clone();
         tokio::spawn(async move { remove_container(&docker, &old.container).await });
     }
 
@@ -475,7 +489,7 @@ impl DockerSandbox {
         let mut current = self.current.lock().await;
         current.used = true;
         if current.runner.is_none() {
-            current.runner = Some(runner::Runner::start(&self.starter.docker, &current.container).await?);
+            current.runner = Some(runner::Runner::start(&self.recipe.starter.docker, &current.container).await?);
         }
         Ok(current)
     }
@@ -495,7 +509,7 @@ impl DockerSandbox {
         match failure {
             runner::RunnerFailure::Sandbox(error) => Err(error),
             runner::RunnerFailure::Lost(reason) => {
-                check_running(&self.starter.docker, &current.container).await?;
+                check_running(&self.recipe.starter.docker, &current.container).await?;
                 Err(SandboxError::Internal { action: "running a command".to_owned(), exit_code: -1, output: reason })
             }
         }
@@ -534,11 +548,11 @@ impl Sandbox for DockerSandbox {
             return Err(SandboxError::EmptyArgv);
         }
         let cwd = working_dir(request);
-        let env = exec_env(request, self.environment.variables());
+        let env = exec_env(request, self.recipe.environment.variables());
         let mut current = self.ready_runner().await?;
         let current = &mut *current;
         let result = match current.runner.as_mut() {
-            Some(runner) => runner.exec(&self.starter.docker, &current.container, request, &cwd, &env).await,
+            Some(runner) => runner.exec(&self.recipe.starter.docker, &current.container, request, &cwd, &env).await,
             None => Err(runner::RunnerFailure::Lost("no runner".to_owned())),
         };
         self.settle(current, result).await
@@ -556,8 +570,8 @@ impl Sandbox for DockerSandbox {
             host_read_only: true,
             secrets_hidden: true,
             processes_contained: true,
-            process_limit: u64::try_from(self.limits.pids).ok(),
-            memory_limit: u64::try_from(self.limits.memory_bytes).ok(),
+            process_limit: u64::try_from(self.recipe.limits.pids).ok(),
+            memory_limit: u64::try_from(self.recipe.limits.memory_bytes).ok(),
         }
     }
 
@@ -578,14 +592,14 @@ impl Sandbox for DockerSandbox {
     async fn recover(&self) -> Result<(), SandboxError> {
         let mut current = self.current.lock().await;
         if let Some(spare) = self.take_spare() {
-            let docker = self.starter.docker.clone();
+            let docker = self.recipe.starter.docker.clone();
             tokio::spawn(async move {
                 if let Ok(Ok(spare)) = spare.await {
                     remove_container(&docker, &spare.container).await;
                 }
             });
         }
-        let fresh = self.starter.start_worker(&self.image, &self.limits, true).await.map_err(|error| {
+        let fresh = self.recipe.start().await.map_err(|error| {
             let mut cause = error.to_string();
             let mut source = std::error::Error::source(&error);
             while let Some(inner) = source {
