@@ -45,7 +45,8 @@ pub const LABEL_PROJECT: &str = "agentless.project";
 
 /// The checkout inside the images.
 pub const REPO_DIR: &str = "/work/repo";
-/// The virtualenv inside the images (outside the checkout, so a reset spares it).
+/// The virtualenv inside the images (outside the checkout, so `reset_checkout` spares it; `reset` starts a fresh
+/// container, which has it as the image does).
 pub const VENV_DIR: &str = "/work/venv";
 pub(crate) const AGENT_USER: &str = "agentless";
 pub(crate) const AGENT_UID: u32 = 1000;
