@@ -1,5 +1,7 @@
-//! Per-candidate overhead of the Docker sandbox: reset + apply + `python -c pass` in a warm worker, against creating
-//! a fresh container per candidate. Builds the base image first when it is missing (and reports how long it took).
+//! Per-candidate overhead of the Docker sandbox: reset + apply + `python -c pass`, for the reset of a worker (a swap
+//! to its spare container, back to back and with the spare given time to start as a real test run gives it), for the
+//! old warm reset (`git reset --hard && git clean`, kept as `reset_checkout`), and for a cold container created per
+//! candidate. Builds the base image first when it is missing (and reports how long it took).
 //!
 //! ```text
 //! cargo run --release -p agentless-validate --example sandbox_bench -- [ROUNDS] [ROOTFS_CACHE_DIR]
@@ -8,7 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use agentless_validate::sandbox::docker::{DockerRuntime, ProjectImageOptions, PythonVersion, WorkerLimits};
+use agentless_validate::sandbox::docker::{
+    DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits,
+};
+use agentless_validate::sandbox::environment::TestEnvironment;
 use agentless_validate::sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
 
 const PATCH: &str = "\
@@ -20,21 +25,65 @@ const PATCH: &str = "\
 +    return a + b
 ";
 
+/// Untimed pause before each candidate of the "apart" mode: the time a real test run gives the spare to start.
+const SPARE_PAUSE: Duration = Duration::from_millis(1500);
+
 fn median_and_p90(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
     let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
     (at(0.5), at(0.9))
 }
 
-async fn candidate(sandbox: &dyn Sandbox, reset: bool) -> Result<(), SandboxError> {
-    if reset {
-        sandbox.reset().await?;
+/// How a candidate starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// `Sandbox::reset`: a fresh container (the spare) when the current one was used.
+    Reset,
+    /// `Sandbox::reset_checkout`: the old warm reset, git only.
+    ResetCheckout,
+    /// Nothing: a container just started.
+    Nothing,
+}
+
+/// One candidate; returns the time of its start (the reset) and of the whole.
+async fn candidate(sandbox: &dyn Sandbox, start: Start) -> Result<(Duration, Duration), SandboxError> {
+    let started = Instant::now();
+    match start {
+        Start::Reset => sandbox.reset().await?,
+        Start::ResetCheckout => sandbox.reset_checkout().await?,
+        Start::Nothing => {}
     }
+    let reset = started.elapsed();
     let outcome = sandbox.apply_patch(PATCH).await?;
     assert!(outcome.applied(), "{}", outcome.log());
     let output = sandbox.exec(&ExecRequest::new(["python", "-c", "pass"], Duration::from_secs(60))).await?;
     assert!(output.success(), "{output:?}");
-    Ok(())
+    Ok((reset, started.elapsed()))
+}
+
+/// `rounds` candidates in `worker`, each after `pause` (not timed): the reset times and the candidate times.
+async fn rounds_in(
+    worker: &DockerSandbox,
+    start: Start,
+    rounds: usize,
+    pause: Duration,
+) -> Result<(Vec<Duration>, Vec<Duration>), SandboxError> {
+    let (mut resets, mut totals) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        tokio::time::sleep(pause).await;
+        let (reset, total) = candidate(worker, start).await?;
+        resets.push(reset);
+        totals.push(total);
+    }
+    Ok((resets, totals))
+}
+
+fn report(label: &str, resets: Option<Vec<Duration>>, totals: Vec<Duration>) {
+    let (median, p90) = median_and_p90(totals);
+    let reset = resets
+        .map(|resets| median_and_p90(resets).0)
+        .map_or_else(String::new, |reset| format!("   (of which reset median {reset:.1?})"));
+    println!("  {label:<38} median {median:>9.1?}  p90 {p90:>9.1?}{reset}");
 }
 
 #[tokio::main]
@@ -76,36 +125,39 @@ async fn main() -> Result<(), SandboxError> {
     );
 
     let limits = WorkerLimits::default();
-    let worker = runtime.start_worker(&image, &limits).await?;
-    candidate(&worker, true).await?;
-    let mut warm = Vec::new();
-    for _ in 0..rounds {
-        let started = Instant::now();
-        candidate(&worker, true).await?;
-        warm.push(started.elapsed());
-    }
+    let environment = TestEnvironment::default();
+    let worker = runtime.start_worker(&image, &limits, &environment).await?;
+    candidate(&worker, Start::ResetCheckout).await?;
+    let (old_resets, old) = rounds_in(&worker, Start::ResetCheckout, rounds, Duration::ZERO).await?;
+    // The first reset starts the spare; give it time, as a test run would.
+    candidate(&worker, Start::Reset).await?;
+    let (swap_resets, swap) = rounds_in(&worker, Start::Reset, rounds, Duration::ZERO).await?;
+    let (ready_resets, ready) = rounds_in(&worker, Start::Reset, rounds, SPARE_PAUSE).await?;
     worker.remove().await;
 
     let mut fresh = Vec::new();
     for _ in 0..rounds.div_ceil(3).max(3) {
         let started = Instant::now();
-        let worker = runtime.start_worker(&image, &limits).await?;
-        candidate(&worker, false).await?;
+        let worker = runtime.start_worker(&image, &limits, &environment).await?;
+        candidate(&worker, Start::Nothing).await?;
         worker.remove().await;
         fresh.push(started.elapsed());
     }
     let removed = runtime.shutdown().await?;
 
-    let (warm_median, warm_p90) = median_and_p90(warm.clone());
-    let (fresh_median, fresh_p90) = median_and_p90(fresh.clone());
+    let fresh_median = median_and_p90(fresh.clone()).0;
     println!(
-        "per-candidate overhead (reset + apply + `python -c pass`), {} warm / {} fresh rounds:",
-        warm.len(),
+        "per-candidate overhead (reset + apply + `python -c pass`), {rounds} rounds per worker mode, {} fresh:",
         fresh.len()
     );
-    println!("  warm worker     median {warm_median:>9.1?}  p90 {warm_p90:>9.1?}   (target <= 150ms)");
-    println!("  fresh container median {fresh_median:>9.1?}  p90 {fresh_p90:>9.1?}");
-    println!("  speed-up        {:.1}x   (target >= 5x)", fresh_median.as_secs_f64() / warm_median.as_secs_f64());
+    report("old warm reset (git reset + clean)", Some(old_resets), old.clone());
+    report("reset = spare swap, back to back", Some(swap_resets), swap.clone());
+    report(&format!("reset = spare swap, {SPARE_PAUSE:?} apart"), Some(ready_resets), ready.clone());
+    report("fresh container per candidate", None, fresh);
+    for (label, samples) in [("old warm reset", old), ("spare swap, back to back", swap), ("spare swap, apart", ready)]
+    {
+        println!("  fresh / {label:<26} {:.1}x", fresh_median.as_secs_f64() / median_and_p90(samples).0.as_secs_f64());
+    }
     println!("containers left at shutdown: {removed}");
     Ok(())
 }

@@ -11,10 +11,17 @@ use std::sync::Arc;
 use agentless_validate::sandbox::docker::{
     DockerRuntime, DockerSandbox, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
 };
+use agentless_validate::sandbox::environment::TestEnvironment;
 use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
 use agentless_validate::sandbox::{ProjectFiles, Sandbox, SandboxError, Setup};
 
 use crate::environment::DebianPython;
+
+/// The Docker images' departure from upstream's: bytecode caches written during setup never enter the baseline
+/// commit (tracked there, they broke `git reset --hard` on fuse-overlayfs and lost the instance).
+const BASELINE_NOTE: &str = "note: setup ran with PYTHONDONTWRITEBYTECODE=1, and bytecode and pytest caches (__pycache__, \
+                             *.pyc, .pytest_cache) were deleted from the checkout before its baseline commit (upstream's \
+                             image keeps them, untracked); the tests still write bytecode\n";
 
 /// How sandboxes are made.
 #[derive(Debug)]
@@ -142,10 +149,11 @@ impl Backend {
             }
             Backend::Docker(docker) => {
                 let images = docker.instance_image(recipe).await?;
-                let sandbox = docker.runtime.start_worker(&images.instance, &docker.limits).await?;
+                let sandbox =
+                    docker.runtime.start_worker(&images.instance, &docker.limits, &TestEnvironment::default()).await?;
                 Ok(PreparedSandbox {
                     sandbox: SandboxHandle::Docker(sandbox),
-                    setup_log: format!("{}{}", images.environment.setup_log, images.instance.setup_log),
+                    setup_log: format!("{BASELINE_NOTE}{}{}", images.environment.setup_log, images.instance.setup_log),
                     python_note: images.python_note,
                     images: vec![
                         (images.environment.image, images.environment.reused),

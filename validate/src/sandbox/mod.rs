@@ -85,6 +85,8 @@ pub enum SandboxError {
     ContainerGone { container: String },
     #[error("container {container} is not running")]
     ContainerNotRunning { container: String },
+    #[error("the Docker run {run_id} has shut down: no container is started any more")]
+    RunShutDown { run_id: String },
     #[error("image {image} is missing; build it first ({hint})")]
     ImageMissing { image: String, hint: String },
     #[error("building the base image needs {requirement}")]

@@ -1,5 +1,6 @@
-//! The Docker sandbox: the same behaviours as the local one plus isolation (network, memory, processes), and
-//! that no container outlives its run.
+//! The Docker sandbox: the same behaviours as the local one plus isolation (network, memory, processes, the
+//! environment), a pristine container for every candidate, recovery after a fault, and that no container outlives
+//! its run.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use agentless_validate::sandbox::docker::{
     DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, ProjectImageOptions, PythonVersion,
     WorkerLimits,
 };
+use agentless_validate::sandbox::environment::TestEnvironment;
 use agentless_validate::sandbox::{
     ExecRequest, PatchMethod, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
 };
@@ -18,9 +20,13 @@ use pretty_assertions::assert_eq;
 use crate::support::{BROKEN, CORE, FIX, docker_image, shell};
 
 async fn worker(limits: WorkerLimits) -> Option<(DockerRuntime, DockerSandbox)> {
+    worker_with(limits, &TestEnvironment::default()).await
+}
+
+async fn worker_with(limits: WorkerLimits, environment: &TestEnvironment) -> Option<(DockerRuntime, DockerSandbox)> {
     let image: ProjectImage = docker_image()?;
     let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
-    let sandbox = runtime.start_worker(&image, &limits).await.unwrap();
+    let sandbox = runtime.start_worker(&image, &limits, environment).await.unwrap();
     Some((runtime, sandbox))
 }
 
@@ -77,7 +83,7 @@ async fn system_packages_are_installed_by_root_in_a_shared_layer() {
     let second = runtime.project_image(&crate::support::project(), &options(&unique)).await.unwrap();
     assert!(!second.reused);
     assert!(!second.setup_log.contains("apt-get"), "{}", second.setup_log);
-    let sandbox = runtime.start_worker(&second, &WorkerLimits::default()).await.unwrap();
+    let sandbox = runtime.start_worker(&second, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
     let output = sandbox.exec(&shell("cat whoami.txt; cut -d- -f1 jq.txt")).await.unwrap();
     assert_eq!(output.stdout, "agentless\njq\n", "{output:?}");
     runtime.shutdown().await.unwrap();
@@ -140,18 +146,152 @@ async fn a_memory_hog_is_killed_inside_its_limit() {
     runtime.shutdown().await.unwrap();
 }
 
+/// The cut is proven from inside (no interface but `lo`) and from the engine's inspect data, never by trying to reach
+/// a public address.
 #[tokio::test]
-async fn tests_cannot_reach_the_network() {
-    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
-    let probe = "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)\nprint('connected')";
-    let output = sandbox.exec(&ExecRequest::new(["python", "-c", probe], Duration::from_secs(30))).await.unwrap();
-    assert_ne!(output.exit_code, 0, "{output:?}");
-    assert!(!output.stdout.contains("connected"));
-    assert!(output.stderr.contains("OSError") || output.stderr.contains("unreachable"), "{}", output.stderr);
+async fn the_network_is_cut_and_the_limits_hold_as_the_engine_reports() {
+    let limits = WorkerLimits { memory_bytes: 512 << 20, nano_cpus: 1_000_000_000, pids: 256 };
+    let Some((runtime, sandbox)) = worker(limits).await else { return };
+    let output = sandbox.exec(&shell("id -u; cat /proc/net/dev")).await.unwrap();
+    let mut lines = output.stdout.lines();
+    assert_eq!(lines.next(), Some("1000"), "{output:?}");
+    let interfaces: Vec<&str> =
+        lines.skip(2).filter_map(|line| line.split_once(':')).map(|(name, _)| name.trim()).collect();
+    assert_eq!(interfaces, ["lo"], "{output:?}");
+
+    let inspected = runtime.docker().inspect_container(&sandbox.container_id(), None).await.unwrap();
+    let host = inspected.host_config.unwrap();
+    assert_eq!(host.network_mode.as_deref(), Some("none"));
+    assert!(host.cap_drop.unwrap_or_default().contains(&"ALL".to_owned()));
+    assert!(host.security_opt.unwrap_or_default().iter().any(|option| option.starts_with("no-new-privileges")));
+    assert_eq!((host.memory, host.memory_swap), (Some(512 << 20), Some(512 << 20)));
+    assert_eq!((host.pids_limit, host.nano_cpus), (Some(256), Some(1_000_000_000)));
+    let isolation = sandbox.isolation();
+    assert_eq!((isolation.mechanism.as_str(), isolation.network_cut), ("docker", true));
+    assert_eq!((isolation.process_limit, isolation.memory_limit), (Some(256), Some(512 << 20)));
+
     // Loopback still works, by name: test suites start servers on `localhost` (Django's live server tests).
-    let loopback = "import socket\ns = socket.create_server(('localhost', 0))\nprint(s.getsockname()[0])";
+    let loopback = "import socket\ns = socket.create_server(('localhost', 0))\nc = socket.create_connection(s.getsockname())\n\
+                    print(s.accept()[1][0])";
     let output = sandbox.exec(&ExecRequest::new(["python", "-c", loopback], Duration::from_secs(30))).await.unwrap();
     assert_eq!(output.stdout.trim(), "127.0.0.1", "{output:?}");
+    runtime.shutdown().await.unwrap();
+}
+
+/// Nothing reaches a test process but the allowlist: the base variables, the user's passed ones, the request's
+/// (without secret-looking names).
+#[tokio::test]
+async fn test_processes_see_only_the_allowlisted_environment() {
+    let host = [("LANG", "C.UTF-8"), ("DJANGO_SETTINGS_MODULE", "tests.settings"), ("OPENAI_API_KEY", "sk-canary")]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()));
+    let environment = TestEnvironment::from_variables(host, &["DJANGO_SETTINGS_MODULE".to_owned()]).unwrap();
+    let Some((runtime, sandbox)) = worker_with(WorkerLimits::default(), &environment).await else { return };
+    let mut request = ExecRequest::new(
+        ["python", "-c", "import os; print(sorted(os.environ)); print(os.environ['DJANGO_SETTINGS_MODULE'])"],
+        Duration::from_secs(30),
+    );
+    request.env = vec![("EXTRA".to_owned(), "1".to_owned()), ("ANTHROPIC_API_KEY".to_owned(), "sk-canary".to_owned())];
+    let output = sandbox.exec(&request).await.unwrap();
+    assert_eq!(
+        output.stdout, "['DJANGO_SETTINGS_MODULE', 'EXTRA', 'HOME', 'LANG', 'PATH', 'VIRTUAL_ENV']\ntests.settings\n",
+        "{output:?}"
+    );
+    runtime.shutdown().await.unwrap();
+}
+
+/// A candidate that poisons the virtualenv with a `.pth`, writes to `$HOME` and `/tmp` and leaves a `setsid`
+/// process behind: after a reset, none of it is there, in a new container.
+#[tokio::test]
+async fn reset_restores_the_pristine_state_in_a_fresh_container() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    let before = sandbox.container_id();
+    sandbox.reset().await.unwrap();
+    assert_eq!(sandbox.container_id(), before, "an unused container is kept");
+    let site = "$(python -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')";
+    let candidate = format!(
+        "echo 'import sys; sys.stderr.write(\"poisoned\" + chr(10))' > {site}/zz_poison.pth && echo planted > \"$HOME/planted\" \
+         && echo planted > /tmp/planted && (setsid sleep 1000 > /dev/null 2>&1 < /dev/null &) && sleep 0.2 \
+         && ps -u agentless -o args= | grep -c '^sleep 1000'"
+    );
+    let planted = sandbox.exec(&shell(&candidate)).await.unwrap();
+    assert_eq!((planted.exit_code, planted.stdout.as_str()), (0, "1\n"), "{planted:?}");
+    let poisoned = sandbox.exec(&shell("python -c pass")).await.unwrap();
+    assert!(poisoned.stderr.starts_with("poisoned\n"), "the .pth runs in every interpreter: {poisoned:?}");
+
+    sandbox.reset().await.unwrap();
+    let check = format!(
+        "ls -d {site}/zz_poison.pth \"$HOME/planted\" /tmp/planted 2>/dev/null; ls -A /tmp \"$HOME\"; python -c pass; \
+         ps -e -o args= | grep -c '^sleep 1000'"
+    );
+    let after = sandbox.exec(&shell(&check)).await.unwrap();
+    let home = "/home/agentless:\n.bash_logout\n.bashrc\n.profile\n";
+    assert_eq!((after.stdout, after.stderr), (format!("{home}\n/tmp:\n0\n"), String::new()));
+    assert_eq!(user_processes(&sandbox).await, "");
+    assert_ne!(sandbox.container_id(), before);
+
+    // The used container and the spare (started by the reset) belong to the run: its shutdown removes them.
+    sandbox.reset().await.unwrap();
+    runtime.shutdown().await.unwrap();
+    assert_eq!(run_containers(&runtime, runtime.run_id()).await, Vec::<String>::new());
+    assert!(sandbox.exec(&shell("true")).await.is_err());
+    let error = sandbox.reset().await.unwrap_err();
+    assert!(matches!(error, SandboxError::RunShutDown { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn a_killed_container_gives_a_typed_error_and_recover_replaces_it() {
+    let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
+    assert_eq!(sandbox.exec(&shell("echo ok")).await.unwrap().stdout, "ok\n");
+    let killed = sandbox.container_id();
+    runtime.docker().kill_container(&killed, None::<bollard::query_parameters::KillContainerOptions>).await.unwrap();
+    let error =
+        tokio::time::timeout(Duration::from_secs(60), sandbox.exec(&shell("echo hi"))).await.unwrap().unwrap_err();
+    assert!(matches!(error, SandboxError::ContainerNotRunning { ref container } if *container == killed), "{error}");
+    sandbox.recover().await.unwrap();
+    assert_ne!(sandbox.container_id(), killed);
+    let output = sandbox.exec(&shell("echo ok; git status --porcelain")).await.unwrap();
+    assert_eq!((output.exit_code, output.stdout.as_str()), (0, "ok\n"), "{output:?}");
+    runtime.shutdown().await.unwrap();
+}
+
+/// Setup that writes bytecode (an import, `compileall`) and a pytest cache in the checkout: none of it enters the
+/// baseline commit, setup ran with `PYTHONDONTWRITEBYTECODE=1`, and resets work after the tests wrote caches again.
+#[tokio::test]
+async fn generated_files_stay_out_of_the_baseline() {
+    if docker_image().is_none() {
+        return;
+    }
+    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let setup = "echo \"$PYTHONDONTWRITEBYTECODE\" > dont-write.txt && python -c 'import calc' \
+                 && python -m compileall -q calc tests && mkdir -p .pytest_cache/v && touch .pytest_cache/v/x";
+    let options = ProjectImageOptions {
+        python: PythonVersion::Py311,
+        setup: Setup::Command(setup.to_owned()),
+        system_packages: Vec::new(),
+        pip_cert: None,
+    };
+    let image = runtime.project_image(&crate::support::project(), &options).await.unwrap();
+    let sandbox = runtime.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
+    let tracked = sandbox
+        .exec(&shell("git ls-files; cat dont-write.txt; grep -c -e __pycache__ -e pytest_cache .git/info/exclude"))
+        .await
+        .unwrap();
+    assert_eq!(
+        tracked.stdout,
+        ".gitignore\ncalc/__init__.py\ncalc/core.py\ncalc/notes.txt\ndont-write.txt\ntests/test_core.py\n1\n2\n",
+        "{tracked:?}"
+    );
+
+    let test = "python -m compileall -q calc tests && python -c 'import calc' && ls calc/__pycache__ | wc -l";
+    let compiled = sandbox.exec(&shell(test)).await.unwrap();
+    assert_eq!((compiled.exit_code, compiled.stdout.as_str()), (0, "2\n"), "tests may write bytecode: {compiled:?}");
+    sandbox.reset_checkout().await.unwrap();
+    let status = sandbox.exec(&shell("git status --porcelain --ignored")).await.unwrap();
+    assert_eq!(status.stdout, "");
+    sandbox.exec(&shell(test)).await.unwrap();
+    sandbox.reset().await.unwrap();
+    let fresh = sandbox.exec(&shell("find . -name __pycache__ -o -name '*.pyc' -o -name .pytest_cache")).await.unwrap();
+    assert_eq!((fresh.exit_code, fresh.stdout.as_str()), (0, ""), "{fresh:?}");
     runtime.shutdown().await.unwrap();
 }
 
@@ -187,12 +327,13 @@ async fn patches_apply_or_are_recorded_as_failed_and_reset_restores_the_baseline
 async fn a_removed_container_gives_a_typed_error() {
     let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
     let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
-    runtime.docker().remove_container(sandbox.container_id(), Some(options)).await.unwrap();
+    runtime.docker().remove_container(&sandbox.container_id(), Some(options)).await.unwrap();
     let error =
         tokio::time::timeout(Duration::from_secs(10), sandbox.exec(&shell("echo hi"))).await.unwrap().unwrap_err();
     assert!(matches!(error, SandboxError::ContainerGone { .. }), "{error}");
-    let error = sandbox.reset().await.unwrap_err();
-    assert!(matches!(error, SandboxError::ContainerGone { .. }), "{error}");
+    // A reset moves to a fresh container whatever became of the used one.
+    sandbox.reset().await.unwrap();
+    assert_eq!(sandbox.exec(&shell("echo ok")).await.unwrap().stdout, "ok\n");
     runtime.shutdown().await.unwrap();
 }
 
@@ -201,7 +342,8 @@ async fn nothing_is_left_behind_after_shutdown_or_drop() {
     let Some(image) = docker_image() else { return };
     let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
     let run_id = runtime.run_id().to_owned();
-    let workers = runtime.start_workers(&image, 2, &WorkerLimits::default()).await.unwrap();
+    let workers =
+        runtime.start_workers(&image, 2, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
     assert_eq!(run_containers(&runtime, &run_id).await.len(), 2);
     assert_eq!(runtime.shutdown().await.unwrap(), 2);
     assert_eq!(run_containers(&runtime, &run_id).await, Vec::<String>::new());
@@ -209,7 +351,7 @@ async fn nothing_is_left_behind_after_shutdown_or_drop() {
 
     let dropped = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
     let dropped_id = dropped.run_id().to_owned();
-    let _worker = dropped.start_worker(&image, &WorkerLimits::default()).await.unwrap();
+    let _worker = dropped.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
     drop(dropped);
     assert_eq!(run_containers(&runtime, &dropped_id).await, Vec::<String>::new());
 }
@@ -237,11 +379,11 @@ async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
         .await
         .unwrap();
     runtime.docker().start_container(&created.id, None).await.unwrap();
-    let alive = runtime.start_worker(&image, &WorkerLimits::default()).await.unwrap();
+    let alive = runtime.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
 
     let next = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
     assert_eq!(run_containers(&next, &orphan_run).await, Vec::<String>::new(), "the orphan was reaped");
-    assert_eq!(run_containers(&next, runtime.run_id()).await, [alive.container_id().to_owned()], "live runs are kept");
+    assert_eq!(run_containers(&next, runtime.run_id()).await, [alive.container_id()], "live runs are kept");
     runtime.shutdown().await.unwrap();
     next.shutdown().await.unwrap();
 }

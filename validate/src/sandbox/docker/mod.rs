@@ -1,12 +1,14 @@
 //! Docker sandboxes through the engine API (bollard): the run that owns every container it creates (labels,
-//! shutdown, reaping of orphans), warm worker containers and the exec loop with timeout, cap and bounded drain.
+//! shutdown, reaping of orphans), workers that judge every candidate in a fresh container from the project image
+//! (with a spare started ahead, so a reset is a swap), and the exec loop with timeout, cap and bounded drain.
 
 mod base_image;
 mod project_image;
 mod runner;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -23,8 +25,11 @@ use futures::StreamExt;
 pub use base_image::{BaseImageBuild, PythonVersion, base_image_exists, build_base_image, ensure_base_image};
 pub use project_image::{ProjectImage, ProjectImageOptions, host_pip_cert};
 
+use super::environment::TestEnvironment;
 use super::output::CappedOutput;
-use super::{DRAIN_TIMEOUT, ExecOutput, ExecRequest, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE};
+use super::{
+    DRAIN_TIMEOUT, ExecOutput, ExecRequest, Isolation, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE,
+};
 
 /// Label on every container of a run: the run id.
 pub const LABEL_RUN: &str = "agentless.run";
@@ -40,7 +45,8 @@ pub const LABEL_PROJECT: &str = "agentless.project";
 
 /// The checkout inside the images.
 pub const REPO_DIR: &str = "/work/repo";
-/// The virtualenv inside the images (outside the checkout, so a reset spares it).
+/// The virtualenv inside the images (outside the checkout, so `reset_checkout` spares it; `reset` starts a fresh
+/// container, which has it as the image does).
 pub const VENV_DIR: &str = "/work/venv";
 pub(crate) const AGENT_USER: &str = "agentless";
 pub(crate) const AGENT_UID: u32 = 1000;
@@ -97,60 +103,31 @@ impl Default for WorkerLimits {
 pub struct DockerRuntime {
     docker: Docker,
     run_id: String,
-    owner_pid: u32,
-    owner_start: String,
-    next_container: AtomicUsize,
-    shut_down: AtomicBool,
+    starter: ContainerStarter,
 }
 
-impl DockerRuntime {
-    /// Connect to the local engine (`DOCKER_HOST` or `/var/run/docker.sock`), negotiate the API version, and reap the
-    /// containers of dead runs.
-    pub async fn connect(run_id: impl Into<String>) -> Result<Self, SandboxError> {
-        let docker = Docker::connect_with_local_defaults().map_err(SandboxError::EngineUnreachable)?;
-        let docker = docker.negotiate_version().await.map_err(SandboxError::EngineUnreachable)?;
-        docker.ping().await.map_err(SandboxError::EngineUnreachable)?;
-        let owner_pid = std::process::id();
-        let runtime = Self {
-            docker,
-            run_id: run_id.into(),
-            owner_pid,
-            owner_start: process_start_time(owner_pid).unwrap_or_default(),
-            next_container: AtomicUsize::new(0),
-            shut_down: AtomicBool::new(false),
-        };
-        let reaped = runtime.reap_orphans().await?;
-        if !reaped.is_empty() {
-            tracing::info!(count = reaped.len(), "removed containers left behind by dead runs");
+/// Starts the containers of one run, with its labels; shared by the runtime and its workers (which start their
+/// fresh containers in the background). Once the run has shut down it starts nothing more.
+#[derive(Debug, Clone)]
+struct ContainerStarter {
+    docker: Docker,
+    run_id: Arc<str>,
+    labels: Arc<HashMap<String, String>>,
+    next_container: Arc<AtomicUsize>,
+    /// `true` once the run has shut down. A start holds it for reading until its container runs, so the shutdown
+    /// (which takes it for writing before listing the run's containers) finds every container in a state it can
+    /// remove.
+    shut_down: Arc<tokio::sync::RwLock<bool>>,
+}
+
+impl ContainerStarter {
+    /// Create and start a container from `image` with the run's labels; `limits` = `None` leaves the network on and
+    /// no limits (image builds).
+    async fn start(&self, image: &str, limits: Option<&WorkerLimits>) -> Result<String, SandboxError> {
+        let shut_down = self.shut_down.read().await;
+        if *shut_down {
+            return Err(SandboxError::RunShutDown { run_id: self.run_id.to_string() });
         }
-        Ok(runtime)
-    }
-
-    /// A run id unique on this machine: the pid and the time.
-    pub fn new_run_id() -> String {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
-    }
-
-    pub fn docker(&self) -> &Docker {
-        &self.docker
-    }
-
-    pub fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
-    fn labels(&self) -> HashMap<String, String> {
-        HashMap::from([
-            (LABEL_RUN.to_owned(), self.run_id.clone()),
-            (LABEL_OWNER_PID.to_owned(), self.owner_pid.to_string()),
-            (LABEL_OWNER_START.to_owned(), self.owner_start.clone()),
-        ])
-    }
-
-    /// Create and start a container from `image` with this run's labels; `limits` = `None` leaves the network on
-    /// and no limits (image builds).
-    async fn start_container(&self, image: &str, limits: Option<&WorkerLimits>) -> Result<String, SandboxError> {
         let serial = self.next_container.fetch_add(1, Ordering::Relaxed);
         let name = format!("agentless-{}-{serial}", self.run_id);
         let host_config = match limits {
@@ -172,7 +149,7 @@ impl DockerRuntime {
             cmd: Some(vec!["sleep".to_owned(), "infinity".to_owned()]),
             // Not for builds: the engine would create the folder as root before the files arrive.
             working_dir: limits.map(|_| REPO_DIR.to_owned()),
-            labels: Some(self.labels()),
+            labels: Some(self.labels.as_ref().clone()),
             // `network_mode: none` alone: it cuts the network and still gives the container its /etc/hosts
             // (`network_disabled` would leave the root filesystem's empty one, and `localhost` would not resolve).
             host_config: Some(host_config),
@@ -195,17 +172,103 @@ impl DockerRuntime {
             remove_container(&self.docker, &created.id).await;
             return Err(docker_error(format!("starting container {name}"), source));
         }
+        drop(shut_down);
         Ok(created.id)
     }
 
-    /// One warm worker from a project image: no network, the given limits, tests run as the `agentless` user.
+    /// A worker container from `image` with `limits`, its runner ready when `with_runner`.
+    async fn start_worker(
+        &self,
+        image: &str,
+        limits: &WorkerLimits,
+        with_runner: bool,
+    ) -> Result<WorkerContainer, SandboxError> {
+        let container = self.start(image, Some(limits)).await?;
+        let runner = if with_runner {
+            match runner::Runner::start(&self.docker, &container).await {
+                Ok(runner) => Some(runner),
+                Err(error) => {
+                    remove_container(&self.docker, &container).await;
+                    return Err(error);
+                }
+            }
+        } else {
+            None
+        };
+        Ok(WorkerContainer { container, runner, used: false })
+    }
+}
+
+impl DockerRuntime {
+    /// Connect to the local engine (`DOCKER_HOST` or `/var/run/docker.sock`), negotiate the API version, and reap the
+    /// containers of dead runs.
+    pub async fn connect(run_id: impl Into<String>) -> Result<Self, SandboxError> {
+        let docker = Docker::connect_with_local_defaults().map_err(SandboxError::EngineUnreachable)?;
+        let docker = docker.negotiate_version().await.map_err(SandboxError::EngineUnreachable)?;
+        docker.ping().await.map_err(SandboxError::EngineUnreachable)?;
+        let run_id = run_id.into();
+        let owner_pid = std::process::id();
+        let labels = HashMap::from([
+            (LABEL_RUN.to_owned(), run_id.clone()),
+            (LABEL_OWNER_PID.to_owned(), owner_pid.to_string()),
+            (LABEL_OWNER_START.to_owned(), process_start_time(owner_pid).unwrap_or_default()),
+        ]);
+        let starter = ContainerStarter {
+            docker: docker.clone(),
+            run_id: Arc::from(run_id.as_str()),
+            labels: Arc::new(labels),
+            next_container: Arc::new(AtomicUsize::new(0)),
+            shut_down: Arc::new(tokio::sync::RwLock::new(false)),
+        };
+        let runtime = Self { docker, run_id, starter };
+        let reaped = runtime.reap_orphans().await?;
+        if !reaped.is_empty() {
+            tracing::info!(count = reaped.len(), "removed containers left behind by dead runs");
+        }
+        Ok(runtime)
+    }
+
+    /// A run id unique on this machine: the pid and the time.
+    pub fn new_run_id() -> String {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Create and start a container from `image` with this run's labels; `limits` = `None` leaves the network on
+    /// and no limits (image builds).
+    async fn start_container(&self, image: &str, limits: Option<&WorkerLimits>) -> Result<String, SandboxError> {
+        self.starter.start(image, limits).await
+    }
+
+    /// One worker from a project image: no network, the given limits, tests run as the `agentless` user with the
+    /// allowlisted environment plus `environment`'s variables. Each [`Sandbox::reset`] after the container was used
+    /// moves the worker to a fresh container from the same image.
     pub async fn start_worker(
         &self,
         image: &ProjectImage,
         limits: &WorkerLimits,
+        environment: &TestEnvironment,
     ) -> Result<DockerSandbox, SandboxError> {
-        let container = self.start_container(&image.image, Some(limits)).await?;
-        Ok(DockerSandbox { docker: self.docker.clone(), container, runner: tokio::sync::Mutex::new(None) })
+        let current = self.starter.start_worker(&image.image, limits, false).await?;
+        Ok(DockerSandbox {
+            recipe: Arc::new(WorkerRecipe {
+                starter: self.starter.clone(),
+                image: image.image.clone(),
+                limits: *limits,
+                environment: environment.clone(),
+            }),
+            current_id: std::sync::Mutex::new(current.container.clone()),
+            current: tokio::sync::Mutex::new(current),
+            spare: std::sync::Mutex::new(None),
+        })
     }
 
     /// `count` workers, started concurrently.
@@ -214,8 +277,12 @@ impl DockerRuntime {
         image: &ProjectImage,
         count: usize,
         limits: &WorkerLimits,
+        environment: &TestEnvironment,
     ) -> Result<Vec<DockerSandbox>, SandboxError> {
-        futures::future::join_all((0..count).map(|_| self.start_worker(image, limits))).await.into_iter().collect()
+        futures::future::join_all((0..count).map(|_| self.start_worker(image, limits, environment)))
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Remove the containers of runs whose owner process is gone; returns their ids.
@@ -234,17 +301,23 @@ impl DockerRuntime {
         Ok(reaped)
     }
 
-    /// Remove every container of this run; returns how many there were.
+    /// Remove every container of this run (workers' spares included); returns how many there were. No container
+    /// is started afterwards.
     pub async fn shutdown(&self) -> Result<usize, SandboxError> {
-        self.shut_down.store(true, Ordering::SeqCst);
+        *self.starter.shut_down.write().await = true;
         remove_run(&self.docker, &self.run_id).await
     }
 }
 
 impl Drop for DockerRuntime {
     fn drop(&mut self) {
-        if self.shut_down.load(Ordering::SeqCst) {
-            return;
+        // A start in flight holds the flag; the cleanup below goes ahead anyway, and what it misses has this
+        // process's labels, so the next run reaps it.
+        if let Ok(mut shut_down) = self.starter.shut_down.try_write() {
+            if *shut_down {
+                return;
+            }
+            *shut_down = true;
         }
         // A fresh connection on a thread of its own: the caller's runtime may be shutting down or be this thread.
         let run_id = self.run_id.clone();
@@ -265,10 +338,29 @@ impl Drop for DockerRuntime {
     }
 }
 
+/// How many times [`remove_run`] lists and removes the run's containers while some are left (one being removed in
+/// the background answers "removal already in progress" and is still listed for a moment).
+const REMOVAL_ROUNDS: usize = 20;
+
+/// Remove every container of `run_id`; returns how many there were at first.
 async fn remove_run(docker: &Docker, run_id: &str) -> Result<usize, SandboxError> {
-    let containers = list_labelled(docker, &format!("{LABEL_RUN}={run_id}")).await?;
-    futures::future::join_all(containers.iter().map(|(id, _)| remove_container(docker, id))).await;
-    Ok(containers.len())
+    let filter = format!("{LABEL_RUN}={run_id}");
+    let mut containers = list_labelled(docker, &filter).await?;
+    let count = containers.len();
+    for _ in 0..REMOVAL_ROUNDS {
+        if containers.is_empty() {
+            break;
+        }
+        futures::future::join_all(containers.iter().map(|(id, _)| remove_container(docker, id))).await;
+        containers = list_labelled(docker, &filter).await?;
+        if !containers.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    if !containers.is_empty() {
+        tracing::warn!(count = containers.len(), run_id, "some containers of the run could not be removed");
+    }
+    Ok(count)
 }
 
 /// Containers (running or not) matching a `label` filter, with their labels.
@@ -298,75 +390,152 @@ fn process_start_time(pid: u32) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_owned)
 }
 
-/// A warm worker container: the checkout at [`REPO_DIR`], the virtualenv at [`VENV_DIR`]. Commands go through the
-/// in-container runner, one at a time.
+/// A worker: the checkout at [`REPO_DIR`] and the virtualenv at [`VENV_DIR`] in a container from the project image.
+/// Commands go through the in-container runner, one at a time.
+///
+/// Every candidate gets a pristine container: [`Sandbox::reset`] after the container was used discards it (it is
+/// removed in the background) and switches to a spare started from the same image ahead of time (its runner ready),
+/// so nothing a test wrote or left running reaches the next candidate. The first reset starts the spare, every swap
+/// starts the next one; a worker that is never reset (one evaluation) never starts one.
 #[derive(Debug)]
 pub struct DockerSandbox {
-    docker: Docker,
+    recipe: Arc<WorkerRecipe>,
+    /// The id of `current`'s container, readable while a command runs.
+    current_id: std::sync::Mutex<String>,
+    current: tokio::sync::Mutex<WorkerContainer>,
+    /// The next container, starting or ready.
+    spare: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<WorkerContainer, SandboxError>>>>,
+}
+
+/// What every container of a worker is started from and how commands run in it.
+#[derive(Debug)]
+struct WorkerRecipe {
+    starter: ContainerStarter,
+    image: String,
+    limits: WorkerLimits,
+    environment: TestEnvironment,
+}
+
+impl WorkerRecipe {
+    async fn start(&self) -> Result<WorkerContainer, SandboxError> {
+        self.starter.start_worker(&self.image, &self.limits, true).await
+    }
+}
+
+/// One container of a worker and its runner.
+#[derive(Debug)]
+struct WorkerContainer {
     container: String,
-    runner: tokio::sync::Mutex<Option<runner::Runner>>,
+    runner: Option<runner::Runner>,
+    /// A command ran or a file was written since it started: it is no longer pristine.
+    used: bool,
 }
 
 impl DockerSandbox {
-    pub fn container_id(&self) -> &str {
-        &self.container
+    /// The container commands run in now; it changes at every [`Sandbox::reset`] after use and at
+    /// [`Sandbox::recover`].
+    pub fn container_id(&self) -> String {
+        self.current_id.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Remove the container now (the run's shutdown would do it later).
+    /// Remove the container and the spare now (the run's shutdown would do it later).
     pub async fn remove(self) {
-        remove_container(&self.docker, &self.container).await;
+        let spare = self.take_spare();
+        let current = self.current.into_inner();
+        remove_container(&self.recipe.starter.docker, &current.container).await;
+        if let Some(spare) = spare
+            && let Ok(Ok(spare)) = spare.await
+        {
+            remove_container(&self.recipe.starter.docker, &spare.container).await;
+        }
     }
 
-    /// The runner slot, with a runner started when there is none.
-    async fn ready_runner(&self) -> Result<tokio::sync::MutexGuard<'_, Option<runner::Runner>>, SandboxError> {
-        let mut slot = self.runner.lock().await;
-        if slot.is_none() {
-            *slot = Some(runner::Runner::start(&self.docker, &self.container).await?);
+    fn take_spare(&self) -> Option<tokio::task::JoinHandle<Result<WorkerContainer, SandboxError>>> {
+        self.spare.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Start the spare in the background, unless there is one.
+    fn prepare_spare(&self) {
+        let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.is_none() {
+            let recipe = Arc::clone(&self.recipe);
+            *spare = Some(tokio::spawn(async move { recipe.start().await }));
         }
-        Ok(slot)
+    }
+
+    /// The spare when it started, else a container started now.
+    async fn fresh_container(&self) -> Result<WorkerContainer, SandboxError> {
+        if let Some(spare) = self.take_spare() {
+            match spare.await {
+                Ok(Ok(fresh)) => return Ok(fresh),
+                Ok(Err(error)) => tracing::warn!(%error, "the spare container did not start; starting another"),
+                Err(error) => tracing::warn!(%error, "the spare container's start was lost; starting another"),
+            }
+        }
+        self.recipe.start().await
+    }
+
+    /// Make `fresh` the current container; the old one is removed in the background (and by the run's shutdown
+    /// should that fail).
+    fn swap_in(&self, current: &mut WorkerContainer, fresh: WorkerContainer) {
+        let old = std::mem::replace(current, fresh);
+        current.container.clone_into(&mut self.current_id.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(old.runner);
+        let docker = self.recipe.starter.docker.clone();
+        tokio::spawn(async move { remove_container(&docker, &old.container).await });
+    }
+
+    /// The current container, marked used, with its runner started when it has none.
+    async fn ready_runner(&self) -> Result<tokio::sync::MutexGuard<'_, WorkerContainer>, SandboxError> {
+        let mut current = self.current.lock().await;
+        current.used = true;
+        if current.runner.is_none() {
+            current.runner = Some(runner::Runner::start(&self.recipe.starter.docker, &current.container).await?);
+        }
+        Ok(current)
     }
 
     /// After a runner call: a failed runner is dropped (the next call starts another), and a lost one is reported
     /// as the typed error of a removed or stopped container when that is why.
     async fn settle<T>(
         &self,
-        slot: &mut Option<runner::Runner>,
+        current: &mut WorkerContainer,
         result: Result<T, runner::RunnerFailure>,
     ) -> Result<T, SandboxError> {
         let failure = match result {
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
-        *slot = None;
+        current.runner = None;
         match failure {
             runner::RunnerFailure::Sandbox(error) => Err(error),
             runner::RunnerFailure::Lost(reason) => {
-                self.check_running().await?;
+                check_running(&self.recipe.starter.docker, &current.container).await?;
                 Err(SandboxError::Internal { action: "running a command".to_owned(), exit_code: -1, output: reason })
             }
         }
     }
 
     async fn write_through_runner(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError> {
-        let mut slot = self.ready_runner().await?;
-        let result = match slot.as_mut() {
+        let mut current = self.ready_runner().await?;
+        let current = &mut *current;
+        let result = match current.runner.as_mut() {
             Some(runner) => runner.write(path, contents).await,
             None => Err(runner::RunnerFailure::Lost("no runner".to_owned())),
         };
-        self.settle(&mut slot, result).await
+        self.settle(current, result).await
     }
+}
 
-    async fn check_running(&self) -> Result<(), SandboxError> {
-        let inspected = self
-            .docker
-            .inspect_container(&self.container, None)
-            .await
-            .map_err(|source| classify(&self.container, "inspecting the container".to_owned(), source))?;
-        if inspected.state.and_then(|state| state.running) == Some(true) {
-            return Ok(());
-        }
-        Err(SandboxError::ContainerNotRunning { container: self.container.clone() })
+async fn check_running(docker: &Docker, container: &str) -> Result<(), SandboxError> {
+    let inspected = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(|source| classify(container, "inspecting the container".to_owned(), source))?;
+    if inspected.state.and_then(|state| state.running) == Some(true) {
+        return Ok(());
     }
+    Err(SandboxError::ContainerNotRunning { container: container.to_owned() })
 }
 
 #[async_trait]
@@ -380,13 +549,14 @@ impl Sandbox for DockerSandbox {
             return Err(SandboxError::EmptyArgv);
         }
         let cwd = working_dir(request);
-        let env = exec_env(request);
-        let mut slot = self.ready_runner().await?;
-        let result = match slot.as_mut() {
-            Some(runner) => runner.exec(&self.docker, &self.container, request, &cwd, &env).await,
+        let env = exec_env(request, self.recipe.environment.variables());
+        let mut current = self.ready_runner().await?;
+        let current = &mut *current;
+        let result = match current.runner.as_mut() {
+            Some(runner) => runner.exec(&self.recipe.starter.docker, &current.container, request, &cwd, &env).await,
             None => Err(runner::RunnerFailure::Lost("no runner".to_owned())),
         };
-        self.settle(&mut slot, result).await
+        self.settle(current, result).await
     }
 
     async fn write_file(&self, relative_path: &str, contents: &[u8]) -> Result<(), SandboxError> {
@@ -394,24 +564,54 @@ impl Sandbox for DockerSandbox {
         self.write_through_runner(&path, contents).await
     }
 
-    fn isolation(&self) -> super::Isolation {
-        super::Isolation {
+    fn isolation(&self) -> Isolation {
+        Isolation {
             mechanism: "docker".to_owned(),
             network_cut: true,
             host_read_only: true,
             secrets_hidden: true,
             processes_contained: true,
-            process_limit: None,
-            memory_limit: None,
+            process_limit: u64::try_from(self.recipe.limits.pids).ok(),
+            memory_limit: u64::try_from(self.recipe.limits.memory_bytes).ok(),
         }
     }
 
+    /// A used container is swapped for the spare (or a container started now when the spare failed); an unused one
+    /// is kept. Either way the next spare is started in the background.
     async fn reset(&self) -> Result<(), SandboxError> {
-        super::reset_to_baseline(self).await
+        let mut current = self.current.lock().await;
+        if current.used {
+            let fresh = self.fresh_container().await?;
+            self.swap_in(&mut current, fresh);
+        }
+        self.prepare_spare();
+        Ok(())
     }
 
+    /// The current container and the spare are thrown away and a new container started; an error only when none
+    /// can be.
     async fn recover(&self) -> Result<(), SandboxError> {
-        super::reset_to_baseline(self).await
+        let mut current = self.current.lock().await;
+        if let Some(spare) = self.take_spare() {
+            let docker = self.recipe.starter.docker.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(spare)) = spare.await {
+                    remove_container(&docker, &spare.container).await;
+                }
+            });
+        }
+        let fresh = self.recipe.start().await.map_err(|error| {
+            let mut cause = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(inner) = source {
+                cause = format!("{cause}: {inner}");
+                source = inner.source();
+            }
+            SandboxError::Unrecoverable { cause }
+        })?;
+        self.swap_in(&mut current, fresh);
+        self.prepare_spare();
+        Ok(())
     }
 
     async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
@@ -451,14 +651,17 @@ fn classify(container: &str, context: String, source: bollard::errors::Error) ->
     }
 }
 
-/// The environment of every exec: the virtualenv first on `PATH`, then the request's variables.
-fn exec_env(request: &ExecRequest) -> Vec<String> {
+/// The environment of every exec, built from nothing: the virtualenv first on `PATH`, `VIRTUAL_ENV`, `HOME`,
+/// `LANG`, then `passed` (the user's allowlisted variables, see [`TestEnvironment`]), then the request's variables
+/// without the secret-looking ones. A later variable overrides an earlier one of the same name.
+fn exec_env(request: &ExecRequest, passed: &[(String, String)]) -> Vec<String> {
     let mut env = vec![
         format!("PATH={VENV_DIR}/bin:{SYSTEM_PATH}"),
         format!("VIRTUAL_ENV={VENV_DIR}"),
         format!("HOME={AGENT_HOME}"),
         "LANG=C.UTF-8".to_owned(),
     ];
+    env.extend(passed.iter().map(|(name, value)| format!("{name}={value}")));
     env.extend(super::environment::without_secrets(&request.env).map(|(name, value)| format!("{name}={value}")));
     env
 }
@@ -479,7 +682,7 @@ async fn container_exec(
     let started = Instant::now();
     let options = CreateExecOptions {
         cmd: Some(request.argv.clone()),
-        env: Some(exec_env(request)),
+        env: Some(exec_env(request, &[])),
         user: Some(user.to_owned()),
         working_dir: Some(working_dir(request)),
         attach_stdout: Some(true),

@@ -17,14 +17,22 @@ use crate::sandbox::project::{ProjectFiles, Setup, content_hash};
 use crate::sandbox::{ExecRequest, SandboxError};
 
 /// Bump when the way images are built changes, so old images are not reused.
-const RECIPE_VERSION: &str = "project-image-v2";
+const RECIPE_VERSION: &str = "project-image-v3";
 /// Bump when the way system-package layers are built changes.
 const SYSTEM_RECIPE_VERSION: &str = "system-image-v1";
 const IMAGE_REPOSITORY: &str = "agentless/project";
 const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const STEP_OUTPUT_CAP: usize = 64 * 1024;
-const BASELINE_COMMIT: &str = "git init -q && git add -A -f && git -c user.name=agentless \
+/// The last setup step: the bytecode and pytest caches that setup wrote are deleted and excluded, so they never
+/// enter the baseline (a cache tracked in the image's layer breaks `git reset --hard` on fuse-overlayfs: "unable to
+/// create file …: File exists"), then every other file is committed, ignored ones included (files the install built
+/// in place must survive a `git clean -x`).
+const BASELINE_COMMIT: &str = "git init -q \
+     && find . -path ./.git -prune -o \\( -name __pycache__ -o -name .pytest_cache \\) -type d -prune \
+     -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + \
+     && printf '__pycache__/\\n*.py[co]\\n.pytest_cache/\\n' >> .git/info/exclude \
+     && git add -A -f && git -c user.name=agentless \
      -c user.email=agentless@localhost commit -q --no-verify --allow-empty -m baseline";
 
 #[derive(Debug, Clone)]
@@ -165,8 +173,9 @@ impl DockerRuntime {
         committed
     }
 
-    /// Copy the files in, create the virtualenv, install the dependencies, then commit the baseline (after the
-    /// installation, so files it builds in place belong to the baseline and survive resets).
+    /// Copy the files in, create the virtualenv, install the dependencies (with `PYTHONDONTWRITEBYTECODE=1`), then
+    /// commit the baseline (after the installation, so files it builds in place belong to the baseline and survive
+    /// resets) without bytecode or pytest caches ([`BASELINE_COMMIT`]).
     async fn prepare_project_container(
         &self,
         container: &str,
@@ -190,9 +199,11 @@ impl DockerRuntime {
             upload_archive(&self.docker, container, "/tmp", builder.into_inner()?).await?;
             let _ = write!(pip_options, " --cert {CERT_PATH}");
         }
-        // The pips that build isolation starts do not inherit `--cert`; they do read the environment.
-        let step_env: Vec<(String, String)> =
-            options.pip_cert.iter().map(|_| ("PIP_CERT".to_owned(), CERT_PATH.to_owned())).collect();
+        // No bytecode caches in the checkout from setup (they would otherwise enter the baseline; pip still
+        // compiles what it installs in the virtualenv). The pips that build isolation starts do not inherit
+        // `--cert`; they do read the environment.
+        let mut step_env = vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())];
+        step_env.extend(options.pip_cert.iter().map(|_| ("PIP_CERT".to_owned(), CERT_PATH.to_owned())));
 
         let mut log = String::new();
         let mut steps =
@@ -246,7 +257,7 @@ fn apt_install(packages: &[String]) -> String {
 }
 
 /// Bump when the way derived images are built changes.
-const DERIVED_RECIPE_VERSION: &str = "derived-image-v3";
+const DERIVED_RECIPE_VERSION: &str = "derived-image-v4";
 
 impl DockerRuntime {
     /// A project image layered on `parent` (e.g. a project image whose virtualenv already holds the dependencies):
