@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use agentless_model::{ChatRequest, Completion, Embedder, LanguageModel, ModelError};
 use agentless_prompts::Template;
-use agentless_syntax::{RepoSnapshot, SkeletonOptions, skeleton};
+use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, skeleton};
 use tracing::{info, warn};
 
 pub use combine::combine_files;
@@ -102,6 +102,8 @@ pub struct LocalizeOptions {
     /// Ask the model for irrelevant folders and leave them out of retrieval.
     pub filter_irrelevant: bool,
     pub retrieval: Retrieval,
+    /// How skeletons are printed in the related-elements prompt (the original's column-0 `...` by default).
+    pub skeleton: SkeletonOptions,
 }
 
 impl Default for LocalizeOptions {
@@ -115,6 +117,7 @@ impl Default for LocalizeOptions {
             related_retries: 4,
             filter_irrelevant: true,
             retrieval: Retrieval::Bm25,
+            skeleton: SkeletonOptions { placeholders: Placeholders::ColumnZero, ..SkeletonOptions::default() },
         }
     }
 }
@@ -285,7 +288,7 @@ impl Run<'_> {
         let mut contents = Vec::with_capacity(top_files.len());
         for path in top_files {
             let text = sources.get(path).map(SourceFile::text).unwrap_or_default();
-            let skeleton = skeleton(text, &SkeletonOptions::default());
+            let skeleton = skeleton(text, &self.options.skeleton);
             contents.push(Template::SkeletonFile.render(&[("path", path), ("skeleton", &skeleton)])?);
         }
         let render = |contents: &[String]| {
@@ -332,8 +335,8 @@ impl Run<'_> {
             }
         }
         if contents.is_empty() {
-            warn!("no related location resolves: edit locations are not asked for");
-            return Ok(());
+            // The original still asks, showing no code (`localize_line_from_coarse_function_locs`).
+            warn!("no related location resolves: edit locations are asked for without code");
         }
         let render = |contents: &[String]| {
             let file_contents = contents.concat();

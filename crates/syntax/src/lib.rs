@@ -14,6 +14,6 @@ pub mod structure;
 pub use check::syntax_error_count;
 pub use index::{IndexOptions, IndexStats, IndexedFile, RepoIndex};
 pub use outline::{scan_skeleton, scan_structure};
-pub use skeleton::{SkeletonOptions, skeleton};
+pub use skeleton::{Placeholders, SkeletonOptions, skeleton};
 pub use source::{RepoSnapshot, SourceError, SourceKind};
 pub use structure::{Assignment, ClassInfo, FileStructure, FunctionInfo, parse_python};

@@ -5,5 +5,6 @@
 
 mod diff_git;
 mod gold_roundtrip;
+mod parity;
 mod stage;
 mod support;
