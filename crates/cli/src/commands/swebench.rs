@@ -317,7 +317,10 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
                         model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
                     };
                     append_prediction(predictions_path, &prediction)?;
-                    let validated = outcome.report.rule == SelectionRule::RegressionAndReproduction;
+                    let validated = matches!(
+                        outcome.report.rule,
+                        SelectionRule::RegressionAndReproduction | SelectionRule::ReproductionOnly
+                    );
                     let mut tally = tally();
                     tally.validated += usize::from(validated && outcome.chosen.is_some());
                     tally.patches += usize::from(outcome.chosen.is_some());
