@@ -8,7 +8,7 @@ use agentless_syntax::normalize::{is_just_new_function, normalize_python};
 use agentless_syntax::syntax_error_count;
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{MatchRule, apply_edits};
+use crate::apply::{MatchRule, apply_edits, apply_matching_edits};
 use crate::context::RepairContext;
 use crate::diff::{FileChange, file_diff, unified_diff};
 use crate::edits::{SearchReplace, parse_edits};
@@ -23,13 +23,15 @@ pub enum CandidateStatus {
     Empty,
     /// The answer holds no complete *SEARCH/REPLACE* edit.
     NoEdits,
-    /// A SEARCH block matches nothing in the shown code.
+    /// A SEARCH block matches nothing in the shown code (with [`UnmatchedEdits::RejectSample`]), or no edit
+    /// matches (with [`UnmatchedEdits::Skip`]).
     SearchNotFound,
     /// An edit names a file that was not shown (or no file, when several were shown).
     OutsideContext,
     /// An edit names a path outside the repository.
     EscapesRepo,
-    /// An edited Python file has more syntax errors than before.
+    /// An edited Python file does not parse ([`SyntaxGate::EveryFileParses`]) or has more syntax errors than
+    /// before ([`SyntaxGate::NoNewErrors`]).
     SyntaxError,
     /// The edits change nothing but blank lines and trailing whitespace.
     WhitespaceOnly,
@@ -50,11 +52,42 @@ impl CandidateStatus {
     }
 }
 
+/// How an answer's edits are applied and gated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EditRules {
+    pub unmatched: UnmatchedEdits,
+    pub syntax: SyntaxGate,
+}
+
+/// What an edit whose SEARCH lines are not in the shown code does to its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmatchedEdits {
+    /// The edit is skipped and the others are applied, as the original's `parse_diff_edit_commands`.
+    #[default]
+    Skip,
+    /// The whole answer is thrown away: a stricter reading that keeps only answers applied in full.
+    RejectSample,
+}
+
+/// When an edited Python file is syntactically acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyntaxGate {
+    /// Every edited file parses without an ERROR or MISSING node and is not blank, as the original's
+    /// `check_syntax` (which runs `ast.parse` on every new file) requires. tree-sitter stands in for `ast`.
+    #[default]
+    EveryFileParses,
+    /// The edit adds no ERROR or MISSING node: a file tree-sitter already flags (grammar gaps, Python 2 files)
+    /// can still be edited.
+    NoNewErrors,
+}
+
 /// The outcome of one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
     pub status: CandidateStatus,
-    /// Why the candidate was thrown away (`None` when kept).
+    /// Why the candidate was thrown away; for a kept one, the edits that were skipped (`None` if none).
     pub detail: Option<String>,
     /// The files the edits changed, sorted.
     pub edited_files: Vec<String>,
@@ -82,9 +115,19 @@ impl Evaluation {
     }
 }
 
-/// Evaluates one answer against the code it was shown. `repo_root`, when the snapshot is on disk, lets paths
-/// that pass through a symlink to outside the repository be recognised.
+/// Evaluates one answer against the code it was shown, with the original's [`EditRules`]. `repo_root`, when the
+/// snapshot is on disk, lets paths that pass through a symlink to outside the repository be recognised.
 pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<&Path>) -> Evaluation {
+    evaluate_answer_with(answer, context, repo_root, &EditRules::default())
+}
+
+/// [`evaluate_answer`] with the given rules.
+pub fn evaluate_answer_with(
+    answer: &str,
+    context: &RepairContext,
+    repo_root: Option<&Path>,
+    rules: &EditRules,
+) -> Evaluation {
     if answer.trim().is_empty() {
         return Evaluation::rejected(CandidateStatus::Empty, "the model answered nothing".to_owned());
     }
@@ -98,6 +141,7 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
     };
     let mut changed: Vec<(String, String, String)> = Vec::new();
     let mut match_rules = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
     for (path, file_edits) in &by_file {
         let Some(shown) = context.file(path) else {
             return Evaluation::rejected(CandidateStatus::OutsideContext, format!("`{path}` was not shown"));
@@ -105,13 +149,26 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
         let pairs: Vec<(&[String], &[String])> =
             file_edits.iter().map(|edit| (edit.search.as_slice(), edit.replace.as_slice())).collect();
         let old = shown.source.text();
-        match apply_edits(old, &shown.line_ranges(), &pairs) {
-            Ok(applied) => {
-                match_rules.extend(applied.rules);
-                changed.push((path.clone(), old.to_owned(), applied.text));
+        let applied = match rules.unmatched {
+            UnmatchedEdits::RejectSample => match apply_edits(old, &shown.line_ranges(), &pairs) {
+                Ok(applied) => applied,
+                Err(error) => {
+                    return Evaluation::rejected(CandidateStatus::SearchNotFound, format!("`{path}`: {error}"));
+                }
+            },
+            UnmatchedEdits::Skip => {
+                let (applied, errors) = apply_matching_edits(old, &shown.line_ranges(), &pairs);
+                skipped.extend(errors.into_iter().map(|error| format!("`{path}`: {error}")));
+                applied
             }
-            Err(error) => return Evaluation::rejected(CandidateStatus::SearchNotFound, format!("`{path}`: {error}")),
+        };
+        match_rules.extend(applied.rules);
+        if applied.text != old {
+            changed.push((path.clone(), old.to_owned(), applied.text));
         }
+    }
+    if changed.is_empty() && !skipped.is_empty() {
+        return Evaluation::rejected(CandidateStatus::SearchNotFound, skipped.join("; "));
     }
     let edited_files: Vec<String> = changed.iter().map(|(path, _, _)| path.clone()).collect();
     let changes: Vec<FileChange<'_>> =
@@ -119,14 +176,18 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
     let raw_patch = unified_diff(&changes);
     let mut evaluation = Evaluation {
         status: CandidateStatus::Ok,
-        detail: None,
+        detail: (!skipped.is_empty()).then(|| format!("skipped {}", skipped.join("; "))),
         edited_files,
         raw_patch,
         model_patch: String::new(),
         normalized_patch: String::new(),
         match_rules,
     };
-    if let Some(detail) = new_syntax_errors(&changed) {
+    let syntax_problem = match rules.syntax {
+        SyntaxGate::EveryFileParses => unparsable_file(&changed),
+        SyntaxGate::NoNewErrors => new_syntax_errors(&changed),
+    };
+    if let Some(detail) = syntax_problem {
         evaluation.status = CandidateStatus::SyntaxError;
         evaluation.detail = Some(detail);
     } else if changed.iter().all(|(_, old, new)| differs_only_in_whitespace(old, new)) {
@@ -199,6 +260,17 @@ fn escapes_repo(path: &str, repo_root: Option<&Path>) -> bool {
         }
     }
     false
+}
+
+/// The first Python file that is blank or does not parse after the edit, described.
+fn unparsable_file(changed: &[(String, String, String)]) -> Option<String> {
+    changed.iter().filter(|(path, _, _)| path.ends_with(".py")).find_map(|(path, _, new)| {
+        if new.trim().is_empty() {
+            return Some(format!("`{path}` is empty after the edit"));
+        }
+        let errors = syntax_error_count(new);
+        (errors > 0).then(|| format!("`{path}` does not parse after the edit ({errors} syntax error node(s))"))
+    })
 }
 
 /// The first Python file whose edit adds ERROR or MISSING nodes, described.

@@ -71,6 +71,10 @@ pub struct LocalizeConfig {
 pub struct RepairConfig {
     pub samples: Option<u32>,
     pub temperature: Option<f32>,
+    /// `skip` (the original: an edit whose SEARCH is not found is skipped) or `reject_sample`.
+    pub unmatched_edits: Option<agentless_repair::UnmatchedEdits>,
+    /// `every_file_parses` (the original) or `no_new_errors`.
+    pub syntax_gate: Option<agentless_repair::SyntaxGate>,
 }
 
 #[derive(Debug, Default, Deserialize)]
