@@ -26,7 +26,8 @@ pub enum CandidateStatus {
     /// A SEARCH block matches nothing in the shown code (with [`UnmatchedEdits::RejectSample`]), or no edit
     /// matches (with [`UnmatchedEdits::Skip`]).
     SearchNotFound,
-    /// An edit names a file that was not shown (or no file, when several were shown).
+    /// Every edited file was not shown, or (with [`UnmatchedEdits::RejectSample`]) one was; or an edit names no
+    /// file when several were shown.
     OutsideContext,
     /// An edit names a path outside the repository.
     EscapesRepo,
@@ -63,7 +64,8 @@ pub struct EditRules {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnmatchedEdits {
-    /// The edit is skipped and the others are applied, as the original's `parse_diff_edit_commands`.
+    /// The edit is skipped and the others are applied, as the original's `parse_diff_edit_commands`; so are the
+    /// edits of a file that was not shown.
     #[default]
     Skip,
     /// The whole answer is thrown away: a stricter reading that keeps only answers applied in full.
@@ -135,13 +137,12 @@ pub fn evaluate_answer_with(
     if edits.is_empty() {
         return Evaluation::rejected(CandidateStatus::NoEdits, "no complete SEARCH/REPLACE edit".to_owned());
     }
-    let by_file = match edits_by_file(&edits, context, repo_root) {
-        Ok(by_file) => by_file,
+    let (by_file, mut skipped) = match edits_by_file(&edits, context, repo_root, rules.unmatched) {
+        Ok(found) => found,
         Err(rejected) => return *rejected,
     };
     let mut changed: Vec<(String, String, String)> = Vec::new();
     let mut match_rules = Vec::new();
-    let mut skipped: Vec<String> = Vec::new();
     for (path, file_edits) in &by_file {
         let Some(shown) = context.file(path) else {
             return Evaluation::rejected(CandidateStatus::OutsideContext, format!("`{path}` was not shown"));
@@ -200,12 +201,14 @@ pub fn evaluate_answer_with(
     evaluation
 }
 
-/// The edits grouped by the (cleaned) file they name, files sorted; or the rejection of the whole answer.
+/// The edits grouped by the (cleaned) file they name, files sorted, and the files skipped because they were not
+/// shown; or the rejection of the whole answer.
 fn edits_by_file<'e>(
     edits: &'e [SearchReplace],
     context: &RepairContext,
     repo_root: Option<&Path>,
-) -> Result<BTreeMap<String, Vec<&'e SearchReplace>>, Box<Evaluation>> {
+    unmatched: UnmatchedEdits,
+) -> Result<(BTreeMap<String, Vec<&'e SearchReplace>>, Vec<String>), Box<Evaluation>> {
     let mut by_file: BTreeMap<String, Vec<&SearchReplace>> = BTreeMap::new();
     let mut unnamed = Vec::new();
     for (index, edit) in edits.iter().enumerate() {
@@ -231,10 +234,19 @@ fn edits_by_file<'e>(
         let unnamed_edits = edits.iter().filter(|edit| edit.path.is_none());
         by_file.entry(only.path.clone()).or_default().extend(unnamed_edits);
     }
-    if let Some(path) = by_file.keys().find(|path| context.file(path).is_none()) {
+    let not_shown: Vec<String> = by_file.keys().filter(|path| context.file(path).is_none()).cloned().collect();
+    if let Some(path) = not_shown.first()
+        && (unmatched == UnmatchedEdits::RejectSample || not_shown.len() == by_file.len())
+    {
         return Err(Box::new(Evaluation::rejected(CandidateStatus::OutsideContext, format!("`{path}` was not shown"))));
     }
-    Ok(by_file)
+    // The original skips a file it did not show (a `KeyError` caught per file) and edits the others.
+    let mut skipped = Vec::new();
+    for path in not_shown {
+        by_file.remove(&path);
+        skipped.push(format!("`{path}`: not shown"));
+    }
+    Ok((by_file, skipped))
 }
 
 /// `./a//b/./c.py` → `a/b/c.py`.

@@ -137,3 +137,22 @@ fn an_edit_that_empties_the_file_does_not_pass_the_gate() {
     let evaluation = evaluate_answer(&answer("m.py", "x = 1", ""), &context, None);
     assert_eq!(evaluation.status, CandidateStatus::SyntaxError);
 }
+
+#[test]
+fn an_edit_naming_no_file_goes_to_the_only_shown_file() {
+    let answer = "```python\n<<<<<<< SEARCH\n    return x\n=======\n    return -x\n>>>>>>> REPLACE\n```\n";
+    let evaluation = evaluate_answer(answer, &context(), None);
+    assert_eq!(evaluation.status, CandidateStatus::Ok, "the original drops it (no file name)");
+    assert_eq!(evaluation.edited_files, ["m.py"]);
+}
+
+#[test]
+fn edits_of_a_file_not_shown_are_skipped_and_the_others_kept() {
+    let both = format!("{}{}", answer("other.py", "x = 1", "x = 2"), answer("m.py", "    return x", "    return -x"));
+    let evaluation = evaluate_answer(&both, &context(), None);
+    assert_eq!(evaluation.status, CandidateStatus::Ok);
+    assert_eq!(evaluation.edited_files, ["m.py"]);
+    assert_eq!(evaluation.detail.as_deref(), Some("skipped `other.py`: not shown"));
+    let only_other = answer("other.py", "x = 1", "x = 2");
+    assert_eq!(evaluate_answer(&only_other, &context(), None).status, CandidateStatus::OutsideContext);
+}
