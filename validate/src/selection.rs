@@ -161,6 +161,21 @@ mod tests {
     }
 
     #[test]
+    fn the_fewest_regressions_are_taken_over_non_empty_candidates() {
+        // The original takes the minimum over every sample: the empty one's 0 would leave no candidate, and its
+        // fallback would vote "b" in over all non-empty patches, ignoring the reproduction test.
+        let candidates = vec![
+            candidate("", Some(0), None),
+            candidate("a", Some(1), Some(true)),
+            candidate("b", Some(1), Some(false)),
+            candidate("b", Some(1), Some(false)),
+        ];
+        let selection = select(&candidates);
+        assert_eq!(selection.min_regressions, Some(1));
+        assert_eq!((selection.rule, selection.chosen), (SelectionRule::RegressionAndReproduction, Some(1)));
+    }
+
+    #[test]
     fn ties_go_to_the_earliest_sample() {
         let candidates = vec![candidate("x", Some(0), None), candidate("y", Some(0), None)];
         assert_eq!(select(&candidates).chosen, Some(0));
