@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use agentless_model::{ChatRequest, Completion, Embedder, LanguageModel, ModelError};
 use agentless_prompts::Template;
-use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, skeleton};
+use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, SourceError, skeleton};
 use tracing::{info, warn};
 
 pub use combine::combine_files;
@@ -145,7 +145,7 @@ pub async fn localize(
     let top_files: Vec<String> = run.locations.found_files.iter().take(options.top_n).cloned().collect();
     let mut sources: HashMap<String, SourceFile> = HashMap::new();
     for path in &top_files {
-        let text = String::from_utf8_lossy(&snapshot.read(path)?).into_owned();
+        let text = read_source(snapshot, path)?;
         sources.insert(path.clone(), SourceFile::new(text));
     }
     run.find_related(&top_files, &sources).await?;
@@ -381,6 +381,19 @@ impl Run<'_> {
         }
         warn!("no edit location resolved after {} retries", self.options.related_retries);
         Ok(())
+    }
+}
+
+/// A file's text, decoded as its PEP 263 declaration says or as UTF-8; a file that cannot be decoded is named in a
+/// warning and read with replacement characters.
+pub(crate) fn read_source(snapshot: &RepoSnapshot, path: &str) -> Result<String, SourceError> {
+    match snapshot.read_text(path) {
+        Ok(text) => Ok(text),
+        Err(SourceError::NotUtf8 { .. }) => {
+            warn!(%path, "not UTF-8 nor in the encoding it declares: read with replacement characters");
+            Ok(String::from_utf8_lossy(&snapshot.read(path)?).into_owned())
+        }
+        Err(error) => Err(error),
     }
 }
 

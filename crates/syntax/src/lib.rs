@@ -2,6 +2,7 @@
 
 mod cache;
 pub mod check;
+pub mod encoding;
 pub mod index;
 pub mod normalize;
 pub mod outline;
@@ -12,6 +13,7 @@ pub mod source;
 pub mod structure;
 
 pub use check::syntax_error_count;
+pub use encoding::decode_python;
 pub use index::{IndexOptions, IndexStats, IndexedFile, RepoIndex};
 pub use outline::{scan_skeleton, scan_structure};
 pub use skeleton::{Placeholders, SkeletonOptions, skeleton};
