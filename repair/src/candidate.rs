@@ -201,6 +201,9 @@ pub fn evaluate_answer_with(
     evaluation
 }
 
+/// Edits by the (cleaned) file they name, files sorted.
+type EditsByFile<'e> = BTreeMap<String, Vec<&'e SearchReplace>>;
+
 /// The edits grouped by the (cleaned) file they name, files sorted, and the files skipped because they were not
 /// shown; or the rejection of the whole answer.
 fn edits_by_file<'e>(
@@ -208,8 +211,8 @@ fn edits_by_file<'e>(
     context: &RepairContext,
     repo_root: Option<&Path>,
     unmatched: UnmatchedEdits,
-) -> Result<(BTreeMap<String, Vec<&'e SearchReplace>>, Vec<String>), Box<Evaluation>> {
-    let mut by_file: BTreeMap<String, Vec<&SearchReplace>> = BTreeMap::new();
+) -> Result<(EditsByFile<'e>, Vec<String>), Box<Evaluation>> {
+    let mut by_file: EditsByFile<'e> = BTreeMap::new();
     let mut unnamed = Vec::new();
     for (index, edit) in edits.iter().enumerate() {
         let Some(path) = &edit.path else {
