@@ -226,6 +226,16 @@ mod tests {
     }
 
     #[test]
+    fn repair_rules_are_read_from_the_file() {
+        let config: FileConfig =
+            toml::from_str("[repair]\nunmatched_edits = \"reject_sample\"\nsyntax_gate = \"no_new_errors\"\n").unwrap();
+        assert_eq!(config.repair.unmatched_edits, Some(agentless_repair::UnmatchedEdits::RejectSample));
+        assert_eq!(config.repair.syntax_gate, Some(agentless_repair::SyntaxGate::NoNewErrors));
+        let error = toml::from_str::<FileConfig>("[repair]\nsyntax_gate = \"ast\"\n").unwrap_err().to_string();
+        assert!(error.contains("every_file_parses"), "{error}");
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let error = toml::from_str::<FileConfig>("api_key = \"sk-x\"").unwrap_err().to_string();
         assert!(error.contains("unknown field `api_key`"), "{error}");
