@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use agentless_model::{ChatRequest, Completion, Embedder, LanguageModel, ModelError};
 use agentless_prompts::Template;
-use agentless_syntax::{RepoSnapshot, SkeletonOptions, skeleton};
+use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, SourceError, skeleton};
 use tracing::{info, warn};
 
 pub use combine::combine_files;
@@ -102,6 +102,8 @@ pub struct LocalizeOptions {
     /// Ask the model for irrelevant folders and leave them out of retrieval.
     pub filter_irrelevant: bool,
     pub retrieval: Retrieval,
+    /// How skeletons are printed in the related-elements prompt (the original's column-0 `...` by default).
+    pub skeleton: SkeletonOptions,
 }
 
 impl Default for LocalizeOptions {
@@ -115,6 +117,7 @@ impl Default for LocalizeOptions {
             related_retries: 4,
             filter_irrelevant: true,
             retrieval: Retrieval::Bm25,
+            skeleton: SkeletonOptions { placeholders: Placeholders::ColumnZero, ..SkeletonOptions::default() },
         }
     }
 }
@@ -142,7 +145,7 @@ pub async fn localize(
     let top_files: Vec<String> = run.locations.found_files.iter().take(options.top_n).cloned().collect();
     let mut sources: HashMap<String, SourceFile> = HashMap::new();
     for path in &top_files {
-        let text = String::from_utf8_lossy(&snapshot.read(path)?).into_owned();
+        let text = read_source(snapshot, path)?;
         sources.insert(path.clone(), SourceFile::new(text));
     }
     run.find_related(&top_files, &sources).await?;
@@ -285,7 +288,7 @@ impl Run<'_> {
         let mut contents = Vec::with_capacity(top_files.len());
         for path in top_files {
             let text = sources.get(path).map(SourceFile::text).unwrap_or_default();
-            let skeleton = skeleton(text, &SkeletonOptions::default());
+            let skeleton = skeleton(text, &self.options.skeleton);
             contents.push(Template::SkeletonFile.render(&[("path", path), ("skeleton", &skeleton)])?);
         }
         let render = |contents: &[String]| {
@@ -332,8 +335,8 @@ impl Run<'_> {
             }
         }
         if contents.is_empty() {
-            warn!("no related location resolves: edit locations are not asked for");
-            return Ok(());
+            // The original still asks, showing no code (`localize_line_from_coarse_function_locs`).
+            warn!("no related location resolves: edit locations are asked for without code");
         }
         let render = |contents: &[String]| {
             let file_contents = contents.concat();
@@ -378,6 +381,19 @@ impl Run<'_> {
         }
         warn!("no edit location resolved after {} retries", self.options.related_retries);
         Ok(())
+    }
+}
+
+/// A file's text, decoded as its PEP 263 declaration says or as UTF-8; a file that cannot be decoded is named in a
+/// warning and read with replacement characters.
+pub(crate) fn read_source(snapshot: &RepoSnapshot, path: &str) -> Result<String, SourceError> {
+    match snapshot.read_text(path) {
+        Ok(text) => Ok(text),
+        Err(SourceError::NotUtf8 { .. }) => {
+            warn!(%path, "not UTF-8 nor in the encoding it declares: read with replacement characters");
+            Ok(String::from_utf8_lossy(&snapshot.read(path)?).into_owned())
+        }
+        Err(error) => Err(error),
     }
 }
 

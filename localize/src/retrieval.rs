@@ -46,12 +46,13 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Read `paths` from the snapshot (in parallel) and cut them into chunks. Non-UTF-8 bytes are replaced.
+    /// Read `paths` from the snapshot (in parallel) and cut them into chunks. Files are decoded as they declare
+    /// (PEP 263); a file that cannot be decoded is named in a warning and its bad bytes replaced.
     pub fn build(snapshot: &RepoSnapshot, paths: &[&str]) -> Result<Self, SourceError> {
         let files: Vec<(CorpusFile, Vec<Range<usize>>)> = paths
             .par_iter()
             .map(|path| {
-                let text = String::from_utf8_lossy(&snapshot.read(path)?).into_owned();
+                let text = crate::read_source(snapshot, path)?;
                 let header = header_of(path, &text);
                 let ranges = chunk_ranges(&text);
                 Ok((CorpusFile { path: (*path).to_owned(), header, text }, ranges))

@@ -76,19 +76,19 @@ impl Template {
         }
     }
 
-    /// A fragment is pasted into another prompt byte for byte; a whole message is trimmed of the blank lines
-    /// around it, as the original's `.strip()` does.
-    fn is_fragment(self) -> bool {
+    /// Whether the rendering is trimmed of the blank lines around it, as the original `.strip()`s these messages.
+    /// Fragments are pasted into another prompt byte for byte, and the original sends its related-elements and
+    /// edit-location messages unstripped (`FL.py`: `template.format(...)` with no `.strip()`), so those keep the
+    /// newline before and after the text.
+    fn is_stripped(self) -> bool {
         match self {
-            Template::SkeletonFile | Template::CodeFile => true,
+            Template::SkeletonFile | Template::CodeFile | Template::RelatedElements | Template::EditLocations => false,
             Template::System
             | Template::FileLevel
             | Template::IrrelevantFolders
-            | Template::RelatedElements
-            | Template::EditLocations
             | Template::Repair
             | Template::ReproductionTest
-            | Template::RegressionSelect => false,
+            | Template::RegressionSelect => true,
         }
     }
 
@@ -116,8 +116,13 @@ impl Template {
         if let Some(index) = used.iter().position(|was_used| !was_used) {
             return Err(PromptError::UnusedValue { template: self, name: vars[index].0.to_owned() });
         }
-        if self.is_fragment() { Ok(out) } else { Ok(out.trim().to_owned()) }
+        if self.is_stripped() { Ok(out.trim_matches(is_python_space).to_owned()) } else { Ok(out) }
     }
+}
+
+/// Python's `str.isspace`, which `.strip()` uses: Rust's whitespace plus the four separators U+001C..U+001F.
+fn is_python_space(letter: char) -> bool {
+    letter.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&letter)
 }
 
 impl fmt::Display for Template {
@@ -175,5 +180,25 @@ mod tests {
     fn messages_are_trimmed() {
         let out = Template::System.render(&[]).unwrap();
         assert_eq!(out, "You are a helpful assistant.");
+        let out = Template::ReproductionTest.render(&[("problem_statement", "x")]).unwrap();
+        assert!(out.starts_with("We are") && out.ends_with("```python...```."), "{out}");
+    }
+
+    #[test]
+    fn trimming_follows_python_strip() {
+        let out = Template::FileLevel.render(&[("problem_statement", "x"), ("structure", "y")]).unwrap();
+        assert!(!out.ends_with('\n'));
+        let out = Template::RegressionSelect.render(&[("problem_statement", "x"), ("passing_tests", "")]).unwrap();
+        assert!(out.ends_with("Return only the selected tests."));
+        assert!(is_python_space('\u{1f}') && is_python_space('\u{a0}') && !is_python_space('\u{200b}'));
+    }
+
+    #[test]
+    fn location_messages_keep_their_surrounding_newlines_as_the_original_sends_them() {
+        let vars = [("problem_statement", "x"), ("file_contents", "y")];
+        for template in [Template::RelatedElements, Template::EditLocations] {
+            let out = template.render(&vars).unwrap();
+            assert!(out.starts_with("\nPlease ") && out.ends_with(" wrapped with ```.\n"), "{template}: {out:?}");
+        }
     }
 }

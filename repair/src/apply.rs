@@ -55,31 +55,74 @@ struct Line {
 }
 
 /// Applies `edits` (SEARCH lines, REPLACE lines) one after the other to `text`. `shown` are the 0-based,
-/// half-open line ranges the model saw, sorted and disjoint; they follow the text as edits change it.
+/// half-open line ranges the model saw, sorted and disjoint; they follow the text as edits change it. The first edit
+/// that cannot be applied fails the whole call.
 pub fn apply_edits(
     text: &str,
     shown: &[Range<usize>],
     edits: &[(&[String], &[String])],
 ) -> Result<Applied, ApplyError> {
-    let mut lines = split(text);
-    let mut shown: Vec<Range<usize>> =
-        shown.iter().map(|span| span.start.min(lines.len())..span.end.min(lines.len())).collect();
+    let mut file = EditedFile::new(text, shown);
     let mut rules = Vec::with_capacity(edits.len());
     for (edit, &(search, replace)) in edits.iter().enumerate() {
-        let (search, replace, ellipsis) = resolve_ellipsis(search, replace, &lines, &shown);
+        rules.push(file.apply(edit, search, replace)?);
+    }
+    Ok(Applied { text: file.text(), rules })
+}
+
+/// Like [`apply_edits`], but an edit that cannot be applied is skipped and the others still are, as the original's
+/// `parse_diff_edit_commands` does. Returns the result of the applied edits and why each skipped one was skipped.
+pub fn apply_matching_edits(
+    text: &str,
+    shown: &[Range<usize>],
+    edits: &[(&[String], &[String])],
+) -> (Applied, Vec<ApplyError>) {
+    let mut file = EditedFile::new(text, shown);
+    let mut rules = Vec::with_capacity(edits.len());
+    let mut skipped = Vec::new();
+    for (edit, &(search, replace)) in edits.iter().enumerate() {
+        match file.apply(edit, search, replace) {
+            Ok(rule) => rules.push(rule),
+            Err(error) => skipped.push(error),
+        }
+    }
+    (Applied { text: file.text(), rules }, skipped)
+}
+
+/// A file's lines while edits are applied, and the shown spans as they move.
+struct EditedFile {
+    lines: Vec<Line>,
+    shown: Vec<Range<usize>>,
+}
+
+impl EditedFile {
+    fn new(text: &str, shown: &[Range<usize>]) -> Self {
+        let lines = split(text);
+        let shown = shown.iter().map(|span| span.start.min(lines.len())..span.end.min(lines.len())).collect();
+        Self { lines, shown }
+    }
+
+    fn text(&self) -> String {
+        self.lines.iter().flat_map(|line| [line.text.as_str(), line.ending]).collect()
+    }
+
+    /// Applies edit number `edit`; on failure the file is unchanged.
+    fn apply(&mut self, edit: usize, search: &[String], replace: &[String]) -> Result<MatchRule, ApplyError> {
+        let (lines, shown) = (&mut self.lines, &mut self.shown);
+        let (search, replace, ellipsis) = resolve_ellipsis(search, replace, lines, shown);
         if search.is_empty() {
             return Err(ApplyError::EmptySearch { edit });
         }
         let found =
             [MatchRule::Exact, MatchRule::TrailingWhitespace, MatchRule::Indentation].into_iter().find_map(|rule| {
-                let matches = find_in_spans(&lines, &shown, &search, rule);
+                let matches = find_in_spans(lines, shown, &search, rule);
                 (!matches.is_empty()).then_some((rule, matches))
             });
         let Some((rule, matches)) = found else {
             let elsewhere = [MatchRule::Exact, MatchRule::TrailingWhitespace, MatchRule::Indentation]
                 .into_iter()
                 .find_map(|rule| {
-                    find_in_spans(&lines, std::slice::from_ref(&(0..lines.len())), &search, rule)
+                    find_in_spans(lines, std::slice::from_ref(&(0..lines.len())), &search, rule)
                         .first()
                         .map(|m| m.start + 1)
                 });
@@ -97,9 +140,8 @@ pub fn apply_edits(
                 span.end = span.end + added - removed;
             }
         }
-        rules.push(if ellipsis { MatchRule::Ellipsis } else { rule });
+        Ok(if ellipsis { MatchRule::Ellipsis } else { rule })
     }
-    Ok(Applied { text: lines.iter().flat_map(|line| [line.text.as_str(), line.ending]).collect(), rules })
 }
 
 fn split(text: &str) -> Vec<Line> {

@@ -8,7 +8,7 @@ use agentless_syntax::normalize::{is_just_new_function, normalize_python};
 use agentless_syntax::syntax_error_count;
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{MatchRule, apply_edits};
+use crate::apply::{MatchRule, apply_edits, apply_matching_edits};
 use crate::context::RepairContext;
 use crate::diff::{FileChange, file_diff, unified_diff};
 use crate::edits::{SearchReplace, parse_edits};
@@ -23,13 +23,16 @@ pub enum CandidateStatus {
     Empty,
     /// The answer holds no complete *SEARCH/REPLACE* edit.
     NoEdits,
-    /// A SEARCH block matches nothing in the shown code.
+    /// A SEARCH block matches nothing in the shown code (with [`UnmatchedEdits::RejectSample`]), or no edit
+    /// matches (with [`UnmatchedEdits::Skip`]).
     SearchNotFound,
-    /// An edit names a file that was not shown (or no file, when several were shown).
+    /// Every edited file was not shown, or (with [`UnmatchedEdits::RejectSample`]) one was; or an edit names no
+    /// file when several were shown.
     OutsideContext,
     /// An edit names a path outside the repository.
     EscapesRepo,
-    /// An edited Python file has more syntax errors than before.
+    /// An edited Python file does not parse ([`SyntaxGate::EveryFileParses`]) or has more syntax errors than
+    /// before ([`SyntaxGate::NoNewErrors`]).
     SyntaxError,
     /// The edits change nothing but blank lines and trailing whitespace.
     WhitespaceOnly,
@@ -50,11 +53,43 @@ impl CandidateStatus {
     }
 }
 
+/// How an answer's edits are applied and gated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EditRules {
+    pub unmatched: UnmatchedEdits,
+    pub syntax: SyntaxGate,
+}
+
+/// What an edit whose SEARCH lines are not in the shown code does to its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmatchedEdits {
+    /// The edit is skipped and the others are applied, as the original's `parse_diff_edit_commands`; so are the
+    /// edits of a file that was not shown.
+    #[default]
+    Skip,
+    /// The whole answer is thrown away: a stricter reading that keeps only answers applied in full.
+    RejectSample,
+}
+
+/// When an edited Python file is syntactically acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyntaxGate {
+    /// Every edited file parses without an ERROR or MISSING node and is not blank, as the original's
+    /// `check_syntax` (which runs `ast.parse` on every new file) requires. tree-sitter stands in for `ast`.
+    #[default]
+    EveryFileParses,
+    /// The edit adds no ERROR or MISSING node: a file tree-sitter already flags (grammar gaps, Python 2 files)
+    /// can still be edited.
+    NoNewErrors,
+}
+
 /// The outcome of one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
     pub status: CandidateStatus,
-    /// Why the candidate was thrown away (`None` when kept).
+    /// Why the candidate was thrown away; for a kept one, the edits that were skipped (`None` if none).
     pub detail: Option<String>,
     /// The files the edits changed, sorted.
     pub edited_files: Vec<String>,
@@ -82,9 +117,19 @@ impl Evaluation {
     }
 }
 
-/// Evaluates one answer against the code it was shown. `repo_root`, when the snapshot is on disk, lets paths
-/// that pass through a symlink to outside the repository be recognised.
+/// Evaluates one answer against the code it was shown, with the original's [`EditRules`]. `repo_root`, when the
+/// snapshot is on disk, lets paths that pass through a symlink to outside the repository be recognised.
 pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<&Path>) -> Evaluation {
+    evaluate_answer_with(answer, context, repo_root, &EditRules::default())
+}
+
+/// [`evaluate_answer`] with the given rules.
+pub fn evaluate_answer_with(
+    answer: &str,
+    context: &RepairContext,
+    repo_root: Option<&Path>,
+    rules: &EditRules,
+) -> Evaluation {
     if answer.trim().is_empty() {
         return Evaluation::rejected(CandidateStatus::Empty, "the model answered nothing".to_owned());
     }
@@ -92,8 +137,8 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
     if edits.is_empty() {
         return Evaluation::rejected(CandidateStatus::NoEdits, "no complete SEARCH/REPLACE edit".to_owned());
     }
-    let by_file = match edits_by_file(&edits, context, repo_root) {
-        Ok(by_file) => by_file,
+    let (by_file, mut skipped) = match edits_by_file(&edits, context, repo_root, rules.unmatched) {
+        Ok(found) => found,
         Err(rejected) => return *rejected,
     };
     let mut changed: Vec<(String, String, String)> = Vec::new();
@@ -105,13 +150,26 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
         let pairs: Vec<(&[String], &[String])> =
             file_edits.iter().map(|edit| (edit.search.as_slice(), edit.replace.as_slice())).collect();
         let old = shown.source.text();
-        match apply_edits(old, &shown.line_ranges(), &pairs) {
-            Ok(applied) => {
-                match_rules.extend(applied.rules);
-                changed.push((path.clone(), old.to_owned(), applied.text));
+        let applied = match rules.unmatched {
+            UnmatchedEdits::RejectSample => match apply_edits(old, &shown.line_ranges(), &pairs) {
+                Ok(applied) => applied,
+                Err(error) => {
+                    return Evaluation::rejected(CandidateStatus::SearchNotFound, format!("`{path}`: {error}"));
+                }
+            },
+            UnmatchedEdits::Skip => {
+                let (applied, errors) = apply_matching_edits(old, &shown.line_ranges(), &pairs);
+                skipped.extend(errors.into_iter().map(|error| format!("`{path}`: {error}")));
+                applied
             }
-            Err(error) => return Evaluation::rejected(CandidateStatus::SearchNotFound, format!("`{path}`: {error}")),
+        };
+        match_rules.extend(applied.rules);
+        if applied.text != old {
+            changed.push((path.clone(), old.to_owned(), applied.text));
         }
+    }
+    if changed.is_empty() && !skipped.is_empty() {
+        return Evaluation::rejected(CandidateStatus::SearchNotFound, skipped.join("; "));
     }
     let edited_files: Vec<String> = changed.iter().map(|(path, _, _)| path.clone()).collect();
     let changes: Vec<FileChange<'_>> =
@@ -119,14 +177,18 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
     let raw_patch = unified_diff(&changes);
     let mut evaluation = Evaluation {
         status: CandidateStatus::Ok,
-        detail: None,
+        detail: (!skipped.is_empty()).then(|| format!("skipped {}", skipped.join("; "))),
         edited_files,
         raw_patch,
         model_patch: String::new(),
         normalized_patch: String::new(),
         match_rules,
     };
-    if let Some(detail) = new_syntax_errors(&changed) {
+    let syntax_problem = match rules.syntax {
+        SyntaxGate::EveryFileParses => unparsable_file(&changed),
+        SyntaxGate::NoNewErrors => new_syntax_errors(&changed),
+    };
+    if let Some(detail) = syntax_problem {
         evaluation.status = CandidateStatus::SyntaxError;
         evaluation.detail = Some(detail);
     } else if changed.iter().all(|(_, old, new)| differs_only_in_whitespace(old, new)) {
@@ -139,13 +201,18 @@ pub fn evaluate_answer(answer: &str, context: &RepairContext, repo_root: Option<
     evaluation
 }
 
-/// The edits grouped by the (cleaned) file they name, files sorted; or the rejection of the whole answer.
+/// Edits by the (cleaned) file they name, files sorted.
+type EditsByFile<'e> = BTreeMap<String, Vec<&'e SearchReplace>>;
+
+/// The edits grouped by the (cleaned) file they name, files sorted, and the files skipped because they were not
+/// shown; or the rejection of the whole answer.
 fn edits_by_file<'e>(
     edits: &'e [SearchReplace],
     context: &RepairContext,
     repo_root: Option<&Path>,
-) -> Result<BTreeMap<String, Vec<&'e SearchReplace>>, Box<Evaluation>> {
-    let mut by_file: BTreeMap<String, Vec<&SearchReplace>> = BTreeMap::new();
+    unmatched: UnmatchedEdits,
+) -> Result<(EditsByFile<'e>, Vec<String>), Box<Evaluation>> {
+    let mut by_file: EditsByFile<'e> = BTreeMap::new();
     let mut unnamed = Vec::new();
     for (index, edit) in edits.iter().enumerate() {
         let Some(path) = &edit.path else {
@@ -170,10 +237,19 @@ fn edits_by_file<'e>(
         let unnamed_edits = edits.iter().filter(|edit| edit.path.is_none());
         by_file.entry(only.path.clone()).or_default().extend(unnamed_edits);
     }
-    if let Some(path) = by_file.keys().find(|path| context.file(path).is_none()) {
+    let not_shown: Vec<String> = by_file.keys().filter(|path| context.file(path).is_none()).cloned().collect();
+    if let Some(path) = not_shown.first()
+        && (unmatched == UnmatchedEdits::RejectSample || not_shown.len() == by_file.len())
+    {
         return Err(Box::new(Evaluation::rejected(CandidateStatus::OutsideContext, format!("`{path}` was not shown"))));
     }
-    Ok(by_file)
+    // The original skips a file it did not show (a `KeyError` caught per file) and edits the others.
+    let mut skipped = Vec::new();
+    for path in not_shown {
+        by_file.remove(&path);
+        skipped.push(format!("`{path}`: not shown"));
+    }
+    Ok((by_file, skipped))
 }
 
 /// `./a//b/./c.py` → `a/b/c.py`.
@@ -199,6 +275,17 @@ fn escapes_repo(path: &str, repo_root: Option<&Path>) -> bool {
         }
     }
     false
+}
+
+/// The first Python file that is blank or does not parse after the edit, described.
+fn unparsable_file(changed: &[(String, String, String)]) -> Option<String> {
+    changed.iter().filter(|(path, _, _)| path.ends_with(".py")).find_map(|(path, _, new)| {
+        if new.trim().is_empty() {
+            return Some(format!("`{path}` is empty after the edit"));
+        }
+        let errors = syntax_error_count(new);
+        (errors > 0).then(|| format!("`{path}` does not parse after the edit ({errors} syntax error node(s))"))
+    })
 }
 
 /// The first Python file whose edit adds ERROR or MISSING nodes, described.

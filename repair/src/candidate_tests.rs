@@ -89,3 +89,70 @@ fn whitespace_only_ignores_blank_lines_and_trailing_space() {
     assert!(differs_only_in_whitespace("a\nb\n", "a  \n\n\nb\n"));
     assert!(!differs_only_in_whitespace("a\nb\n", "a\n    b\n"));
 }
+
+fn two_edits(first_search: &str) -> String {
+    format!(
+        "```python\n### m.py\n<<<<<<< SEARCH\n{first_search}\n=======\n    return x + 1\n>>>>>>> REPLACE\n\
+         ### m.py\n<<<<<<< SEARCH\n    pass\n=======\n    return 2\n>>>>>>> REPLACE\n```\n"
+    )
+}
+
+#[test]
+fn an_unmatched_edit_is_skipped_and_the_others_kept_as_the_original_does() {
+    let evaluation = evaluate_answer(&two_edits("    return nothing"), &context(), None);
+    assert_eq!(evaluation.status, CandidateStatus::Ok);
+    assert!(evaluation.model_patch.contains("+    return 2") && !evaluation.model_patch.contains("x + 1"));
+    assert_eq!(evaluation.match_rules, [MatchRule::Exact]);
+    assert!(evaluation.detail.as_deref().is_some_and(|detail| detail.starts_with("skipped `m.py`: edit 0")));
+
+    let strict = EditRules { unmatched: UnmatchedEdits::RejectSample, ..EditRules::default() };
+    let rejected = evaluate_answer_with(&two_edits("    return nothing"), &context(), None, &strict);
+    assert_eq!(rejected.status, CandidateStatus::SearchNotFound);
+}
+
+#[test]
+fn no_matching_edit_at_all_is_search_not_found() {
+    let answer = answer("m.py", "    return nothing", "    return 1");
+    assert_eq!(evaluate_answer(&answer, &context(), None).status, CandidateStatus::SearchNotFound);
+}
+
+#[test]
+fn every_edited_file_must_parse_unless_only_new_errors_count() {
+    let broken = "def f(x):\n    return x\n\n\ndef g(:\n    pass\n";
+    let context = RepairContext {
+        files: vec![ShownFile::new("m.py".into(), broken.into(), vec![LineSpan { start: 1, end: 6 }])],
+    };
+    let fix_elsewhere = answer("m.py", "    return x", "    return -x");
+    let evaluation = evaluate_answer(&fix_elsewhere, &context, None);
+    assert_eq!(evaluation.status, CandidateStatus::SyntaxError, "the original's ast.parse rejects the file");
+    let lenient = EditRules { syntax: SyntaxGate::NoNewErrors, ..EditRules::default() };
+    assert_eq!(evaluate_answer_with(&fix_elsewhere, &context, None, &lenient).status, CandidateStatus::Ok);
+}
+
+#[test]
+fn an_edit_that_empties_the_file_does_not_pass_the_gate() {
+    let code = "x = 1\n";
+    let context =
+        RepairContext { files: vec![ShownFile::new("m.py".into(), code.into(), vec![LineSpan { start: 1, end: 1 }])] };
+    let evaluation = evaluate_answer(&answer("m.py", "x = 1", ""), &context, None);
+    assert_eq!(evaluation.status, CandidateStatus::SyntaxError);
+}
+
+#[test]
+fn an_edit_naming_no_file_goes_to_the_only_shown_file() {
+    let answer = "```python\n<<<<<<< SEARCH\n    return x\n=======\n    return -x\n>>>>>>> REPLACE\n```\n";
+    let evaluation = evaluate_answer(answer, &context(), None);
+    assert_eq!(evaluation.status, CandidateStatus::Ok, "the original drops it (no file name)");
+    assert_eq!(evaluation.edited_files, ["m.py"]);
+}
+
+#[test]
+fn edits_of_a_file_not_shown_are_skipped_and_the_others_kept() {
+    let both = format!("{}{}", answer("other.py", "x = 1", "x = 2"), answer("m.py", "    return x", "    return -x"));
+    let evaluation = evaluate_answer(&both, &context(), None);
+    assert_eq!(evaluation.status, CandidateStatus::Ok);
+    assert_eq!(evaluation.edited_files, ["m.py"]);
+    assert_eq!(evaluation.detail.as_deref(), Some("skipped `other.py`: not shown"));
+    let only_other = answer("other.py", "x = 1", "x = 2");
+    assert_eq!(evaluate_answer(&only_other, &context(), None).status, CandidateStatus::OutsideContext);
+}

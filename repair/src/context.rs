@@ -28,15 +28,16 @@ impl ShownFile {
     }
 }
 
-/// Every file shown for one location sample, in the order of `found_files`.
+/// Every file shown for one location sample, in the order the edit-location answer names them (the original
+/// iterates `found_edit_locs`, which keeps the answer's order).
 #[derive(Debug, Clone, Default)]
 pub struct RepairContext {
     pub files: Vec<ShownFile>,
 }
 
 impl RepairContext {
-    /// The files of `found_files[..top_n]` whose locations in `locs` resolve to lines, with their spans widened
-    /// by `context_window`. A top file missing from the snapshot or not UTF-8 is left out.
+    /// The files of `locs`, in its order, that are among `found_files[..top_n]` and whose locations resolve to
+    /// lines, with their spans widened by `context_window`. A top file missing from the snapshot or not UTF-8 is left out.
     pub fn build(
         snapshot: &RepoSnapshot,
         found_files: &[String],
@@ -45,11 +46,11 @@ impl RepairContext {
         context_window: usize,
     ) -> Result<Self, SourceError> {
         let mut files = Vec::new();
-        for path in found_files.iter().take(top_n) {
-            let Some(file_locs) = locs.get(path).filter(|file_locs| file_locs.iter().any(|loc| !loc.trim().is_empty()))
-            else {
+        let top_files = &found_files[..top_n.min(found_files.len())];
+        for (path, file_locs) in locs {
+            if !top_files.contains(path) || file_locs.iter().all(|loc| loc.trim().is_empty()) {
                 continue;
-            };
+            }
             let text = match snapshot.read_text(path) {
                 Ok(text) => text,
                 Err(error @ (SourceError::NoSuchFile { .. } | SourceError::NotUtf8 { .. })) => {

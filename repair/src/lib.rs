@@ -24,7 +24,9 @@ use agentless_syntax::{RepoSnapshot, SourceError, SourceKind};
 use serde::{Deserialize, Serialize};
 
 pub use apply::MatchRule;
-pub use candidate::{CandidateStatus, Evaluation, evaluate_answer};
+pub use candidate::{
+    CandidateStatus, EditRules, Evaluation, SyntaxGate, UnmatchedEdits, evaluate_answer, evaluate_answer_with,
+};
 pub use context::{RepairContext, ShownFile};
 
 /// The stage every repair request names.
@@ -41,11 +43,20 @@ pub struct RepairOptions {
     /// Lines shown on each side of an edit location.
     pub context_window: usize,
     pub max_tokens: u32,
+    /// How edits are applied and gated (the original's rules by default).
+    pub edits: EditRules,
 }
 
 impl Default for RepairOptions {
     fn default() -> Self {
-        Self { samples: 10, temperature: 0.8, top_n: 3, context_window: 10, max_tokens: 1024 }
+        Self {
+            samples: 10,
+            temperature: 0.8,
+            top_n: 3,
+            context_window: 10,
+            max_tokens: 1024,
+            edits: EditRules::default(),
+        }
     }
 }
 
@@ -278,7 +289,7 @@ impl SampleJob<'_> {
         raw_output: String,
         context: &RepairContext,
     ) -> Candidate {
-        let evaluation = evaluate_answer(&raw_output, context, self.repo_root);
+        let evaluation = evaluate_answer_with(&raw_output, context, self.repo_root, &self.options.edits);
         Candidate {
             instance_id: self.issue.id.clone(),
             location_sample,

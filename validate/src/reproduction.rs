@@ -222,6 +222,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_generation_prompt_is_the_original_s() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let issue = fs_err::read_to_string(root.join("localize/tests/fixtures/shop.issue.md")).unwrap();
+        let expected = fs_err::read_to_string(root.join("prompts/tests/data/shop/reproduction_test.txt")).unwrap();
+        // As `plan` renders it.
+        let prompt = Template::ReproductionTest.render(&[("problem_statement", &issue)]).unwrap();
+        pretty_assertions::assert_eq!(prompt, expected);
+    }
+
+    #[test]
     fn verdicts_need_exactly_one_sentinel() {
         assert_eq!(Verdict::of("Issue reproduced\n", false), Verdict::Reproduced);
         assert_eq!(Verdict::of("x\nIssue resolved\n", false), Verdict::Resolved);

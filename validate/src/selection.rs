@@ -1,5 +1,13 @@
-//! The Agentless selection rule: fewest regression failures, then the reproduction test, then a majority vote over
-//! normalized patches with ties to the earliest sample.
+//! The Agentless selection rule (`rerank.py`): fewest regression failures, then the reproduction test, then a
+//! majority vote over normalized patches with ties to the earliest sample.
+//!
+//! As in the original, a run without regression results still filters by the reproduction test (the original
+//! counts 0 regressions for every sample then), and drops that filter when no candidate passes it.
+//!
+//! One deliberate difference: a candidate without a regression result counts as the worst, and the fewest
+//! regressions are taken over non-empty candidates. The original counts a missing `report.json` (a patch that did
+//! not apply, or an empty patch) as 0 failures and takes the minimum over every sample, empty ones included, so one
+//! empty sample can turn the whole selection into a plain vote.
 
 use std::collections::HashMap;
 
@@ -24,7 +32,10 @@ pub enum SelectionRule {
     RegressionAndReproduction,
     /// Fewest regressions; no candidate passed the reproduction test (or there was none).
     RegressionOnly,
-    /// No candidate had a regression result: a vote over every non-empty candidate.
+    /// No candidate had a regression result; the reproduction test passed for the candidates voted over.
+    ReproductionOnly,
+    /// No candidate had a regression result and none passed a reproduction test: a vote over every non-empty
+    /// candidate.
     VoteOnly,
     /// No non-empty candidate at all.
     NoCandidate,
@@ -69,7 +80,18 @@ pub fn select(candidates: &[Evaluated]) -> Selection {
             }
         }
         None if non_empty.is_empty() => (Vec::new(), SelectionRule::NoCandidate),
-        None => (non_empty, SelectionRule::VoteOnly),
+        None => {
+            let reproduced: Vec<usize> = non_empty
+                .iter()
+                .copied()
+                .filter(|&index| candidates[index].reproduction_passed == Some(true))
+                .collect();
+            if reproduced.is_empty() {
+                (non_empty, SelectionRule::VoteOnly)
+            } else {
+                (reproduced, SelectionRule::ReproductionOnly)
+            }
+        }
     };
 
     let mut first_of: HashMap<&str, usize> = HashMap::new();
@@ -139,6 +161,21 @@ mod tests {
     }
 
     #[test]
+    fn the_fewest_regressions_are_taken_over_non_empty_candidates() {
+        // The original takes the minimum over every sample: the empty one's 0 would leave no candidate, and its
+        // fallback would vote "b" in over all non-empty patches, ignoring the reproduction test.
+        let candidates = vec![
+            candidate("", Some(0), None),
+            candidate("a", Some(1), Some(true)),
+            candidate("b", Some(1), Some(false)),
+            candidate("b", Some(1), Some(false)),
+        ];
+        let selection = select(&candidates);
+        assert_eq!(selection.min_regressions, Some(1));
+        assert_eq!((selection.rule, selection.chosen), (SelectionRule::RegressionAndReproduction, Some(1)));
+    }
+
+    #[test]
     fn ties_go_to_the_earliest_sample() {
         let candidates = vec![candidate("x", Some(0), None), candidate("y", Some(0), None)];
         assert_eq!(select(&candidates).chosen, Some(0));
@@ -150,6 +187,19 @@ mod tests {
         let selection = select(&candidates);
         assert_eq!(selection.chosen, None);
         assert_eq!(selection.rule, SelectionRule::NoCandidate);
+    }
+
+    #[test]
+    fn without_regression_results_the_reproduction_test_still_filters() {
+        let candidates = vec![
+            candidate("x", None, Some(false)),
+            candidate("x", None, Some(false)),
+            candidate("y", None, Some(true)),
+        ];
+        let selection = select(&candidates);
+        assert_eq!(selection.rule, SelectionRule::ReproductionOnly);
+        assert_eq!(selection.chosen, Some(2), "the original votes only over reproduction passes when there are any");
+        assert_eq!(selection.eligible, vec![2]);
     }
 
     #[test]

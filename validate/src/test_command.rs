@@ -17,7 +17,7 @@ pub enum TestStatus {
 }
 
 impl TestStatus {
-    /// Passing as the regression check counts it (an expected failure still "passes").
+    /// Passing as the regression check counts it on a candidate (an expected failure still "passes").
     pub fn is_pass(self) -> bool {
         match self {
             TestStatus::Passed | TestStatus::Xfail | TestStatus::Xpass => true,

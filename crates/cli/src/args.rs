@@ -263,13 +263,13 @@ pub struct PipelineArgs {
     /// and temp are still restored before every candidate). The run prints which one it got.
     #[arg(long, value_enum, default_value_t = LocalContainment::Auto)]
     pub containment: LocalContainment,
-    /// Reproduction tests to generate, 0 for none (default 10).
+    /// Reproduction tests to generate, 0 for none (default 10; `swebench infer`: 40).
     #[arg(long, value_name = "N")]
     pub reproduction_tests: Option<u32>,
     /// Do not run the regression tests.
     #[arg(long)]
     pub no_regression: bool,
-    /// Seconds each test run may take (default 600).
+    /// Seconds each test run may take (default 600; `swebench infer`: 1200); reproduction runs get at most 600.
     #[arg(long, value_name = "SECONDS")]
     pub test_timeout: Option<u64>,
     /// Number of edit-location samples.
@@ -386,12 +386,24 @@ pub struct SwebenchInferArgs {
     /// Instances worked on at once (each also uses --workers sandboxes for validation).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub instance_workers: usize,
+    /// Defaults for every count, temperature and timeout not given: `paper` (the original's documented SWE-bench
+    /// run: 40 reproduction tests, 1200 s regression timeout) or `local` (as `agentless run`).
+    #[arg(long, value_enum, default_value_t = PresetName::Paper)]
+    pub preset: PresetName,
     /// Regression tests: the instance's test files at the base commit (as the original), or the pipeline's own
     /// detection from the repository (`detect`).
     #[arg(long, value_enum, default_value_t = RegressionSource::TestPatchFiles)]
     pub regression_tests: RegressionSource,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresetName {
+    /// The original's documented SWE-bench run.
+    Paper,
+    /// The cheaper defaults of `agentless run`.
+    Local,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -73,6 +73,10 @@ pub struct LocalizeConfig {
 pub struct RepairConfig {
     pub samples: Option<u32>,
     pub temperature: Option<f32>,
+    /// `skip` (the original: an edit whose SEARCH is not found is skipped) or `reject_sample`.
+    pub unmatched_edits: Option<agentless_repair::UnmatchedEdits>,
+    /// `every_file_parses` (the original) or `no_new_errors`.
+    pub syntax_gate: Option<agentless_repair::SyntaxGate>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -226,6 +230,16 @@ mod tests {
         assert_eq!(provider.env_key, None);
         let error = config.provider("nope").unwrap_err().to_string();
         assert_eq!(error, "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay, ollama)");
+    }
+
+    #[test]
+    fn repair_rules_are_read_from_the_file() {
+        let config: FileConfig =
+            toml::from_str("[repair]\nunmatched_edits = \"reject_sample\"\nsyntax_gate = \"no_new_errors\"\n").unwrap();
+        assert_eq!(config.repair.unmatched_edits, Some(agentless_repair::UnmatchedEdits::RejectSample));
+        assert_eq!(config.repair.syntax_gate, Some(agentless_repair::SyntaxGate::NoNewErrors));
+        let error = toml::from_str::<FileConfig>("[repair]\nsyntax_gate = \"ast\"\n").unwrap_err().to_string();
+        assert!(error.contains("every_file_parses"), "{error}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod env;
 mod logging;
 mod model;
+mod preset;
 mod report;
 
 use std::process::ExitCode;

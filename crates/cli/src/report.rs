@@ -195,6 +195,7 @@ fn rule_text(rule: SelectionRule) -> &'static str {
     match rule {
         SelectionRule::RegressionAndReproduction => "fewest regressions and the reproduction test passes",
         SelectionRule::RegressionOnly => "fewest regressions (no candidate passed a reproduction test)",
+        SelectionRule::ReproductionOnly => "the reproduction test passes (no regression results)",
         SelectionRule::VoteOnly => "majority vote (no test results)",
         SelectionRule::NoCandidate => "no candidate",
     }

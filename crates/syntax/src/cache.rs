@@ -13,7 +13,7 @@ use crate::index::IndexedFile;
 use crate::structure::{Assignment, ClassInfo, FileStructure, FunctionInfo};
 
 /// Bumped whenever parsing, structure or skeleton rules change, so old entries are not reused.
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"AGLSXIDX";
 /// Above this many entries, a save keeps only the entries of the latest index.
 const MAX_ENTRIES: usize = 200_000;

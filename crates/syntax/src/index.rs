@@ -188,7 +188,13 @@ fn index_file(
         Some(key) => key,
         None => ContentKey::of_content(&bytes),
     };
-    let text = String::from_utf8(bytes).ok();
+    let text = match crate::decode_python(&bytes) {
+        Some(text) => Some(text.into_owned()),
+        None => {
+            tracing::warn!(%path, "not UTF-8 nor in the encoding it declares: left out of the index");
+            None
+        }
+    };
     let lines = text.as_deref().map(split_lines).filter(|_| options.keep_text);
     if let Some(entry) = cache.get(&key).filter(usable) {
         return Ok((key, entry.to_indexed(lines, options.skeletons), true));

@@ -198,13 +198,11 @@ impl Writer<'_> {
     fn render_function(&self, out: &mut String, outer: &Stmt, def: &Def) {
         out.push_str(self.text.get(self.lines.start(outer.first_row)..def.colon_end).unwrap_or_default());
         out.push_str(self.newline);
-        match self.block_indentation(&def.body) {
-            Some(indent) => out.push_str(indent),
-            None => {
-                out.push_str(self.indentation_at(def.row, def.start).unwrap_or_default());
-                out.push_str(INDENT_UNIT);
-            }
-        }
+        let indent = match self.block_indentation(&def.body) {
+            Some(indent) => indent.to_owned(),
+            None => format!("{}{INDENT_UNIT}", self.indentation_at(def.row, def.start).unwrap_or_default()),
+        };
+        out.push_str(self.options.placeholders.indent(&indent));
         out.push_str("...");
         out.push_str(self.newline);
     }
@@ -249,7 +247,7 @@ impl Writer<'_> {
                 self.push_bytes(out, from, self.lines.start(cut_from));
                 let first_cut = self.text.get(self.lines.start(cut_from)..self.lines.end(cut_from)).unwrap_or_default();
                 let indent_len = first_cut.len() - first_cut.trim_start_matches([' ', '\t']).len();
-                out.push_str(first_cut.get(..indent_len).unwrap_or_default());
+                out.push_str(self.options.placeholders.indent(first_cut.get(..indent_len).unwrap_or_default()));
                 out.push_str("...");
                 out.push_str(self.newline);
                 self.push_bytes(out, self.lines.start(cut_to + 1), end);

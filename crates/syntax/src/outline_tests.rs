@@ -1,16 +1,31 @@
 use pretty_assertions::assert_eq;
 
 use super::*;
-use crate::skeleton::skeleton;
+use crate::skeleton::{Placeholders, skeleton};
 use crate::structure::parse_python;
 
 /// The scanner must accept `source` and agree with tree-sitter on its structure and skeleton.
 fn agrees(source: &str) {
-    let options = SkeletonOptions { compress_assign_over: 3, keep_prefix: 1, keep_suffix: 1 };
+    let options =
+        SkeletonOptions { compress_assign_over: 3, keep_prefix: 1, keep_suffix: 1, ..SkeletonOptions::default() };
     let expected = parse_python(source);
     assert_eq!(expected.parse_errors, 0, "tree-sitter should parse {source:?}");
     assert_eq!(scan_structure(source), Some(expected), "structure of {source:?}");
     assert_eq!(scan_skeleton(source, &options), Some(skeleton(source, &options)), "skeleton of {source:?}");
+}
+
+#[test]
+fn column_zero_placeholders_are_printed_as_the_original_prints_them() {
+    let options = SkeletonOptions {
+        compress_assign_over: 3,
+        keep_prefix: 1,
+        keep_suffix: 1,
+        placeholders: Placeholders::ColumnZero,
+    };
+    let source = "class A:\n    def f(self):\n        return 1\n    X = [\n        1,\n        2,\n        3,\n        4,\n    ]\n";
+    let out = skeleton(source, &options);
+    assert_eq!(out, "class A:\n    def f(self):\n...\n    X = [\n...\n    ]\n");
+    assert_eq!(scan_skeleton(source, &options), Some(out));
 }
 
 #[test]

@@ -17,9 +17,10 @@
 //!   one indented at least as deep as that block: those close the block (libcst's footer) and go with it.
 //!
 //! Intended differences from the original, all about readability:
-//! - The `...` of a function body sits at the body's indentation (the original puts it at column 0), so nested
-//!   methods stay readable and the skeleton stays valid-looking Python.
-//! - The `...` of a compressed assignment is indented like the first line it replaces (the original: column 0).
+//! - By default ([`Placeholders::Indented`]) the `...` of a function body sits at the body's indentation and the
+//!   `...` of a compressed assignment is indented like the first line it replaces (the original puts both at
+//!   column 0), so nested methods stay readable and the skeleton stays valid-looking Python.
+//!   [`Placeholders::ColumnZero`] prints them as the original does; localization prompts use it.
 //! - Annotated assignments in class bodies are compressed too (the original compresses `Assign` only).
 //! - A file with syntax errors gets a skeleton of what tree-sitter recovered (ERROR nodes dropped); the original
 //!   returns such a file unchanged.
@@ -44,11 +45,33 @@ pub struct SkeletonOptions {
     pub keep_prefix: usize,
     /// Lines kept at the end of a compressed assignment (10).
     pub keep_suffix: usize,
+    /// Where the `...` of a function body or a compressed assignment goes.
+    pub placeholders: Placeholders,
 }
 
 impl Default for SkeletonOptions {
     fn default() -> Self {
-        Self { compress_assign_over: 30, keep_prefix: 10, keep_suffix: 10 }
+        Self { compress_assign_over: 30, keep_prefix: 10, keep_suffix: 10, placeholders: Placeholders::Indented }
+    }
+}
+
+/// Where a skeleton's `...` placeholders sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Placeholders {
+    /// At the indentation of the body or line they replace: readable, valid-looking Python (ours).
+    #[default]
+    Indented,
+    /// At column 0, as the original's `get_skeleton` prints them (its regex strips the placeholder's indentation).
+    ColumnZero,
+}
+
+impl Placeholders {
+    /// The indentation to write before a placeholder that replaces code indented by `indent`.
+    pub(crate) fn indent(self, indent: &str) -> &str {
+        match self {
+            Placeholders::Indented => indent,
+            Placeholders::ColumnZero => "",
+        }
     }
 }
 
@@ -288,13 +311,11 @@ impl Writer<'_> {
         let header_end = header_colon(function, body).map_or(body.start_byte(), |colon| colon.end_byte());
         out.push_str(self.text.get(self.lines.start(outer.start_position().row)..header_end).unwrap_or_default());
         out.push_str(self.newline);
-        match self.block_indentation(body) {
-            Some(indent) => out.push_str(indent),
-            None => {
-                out.push_str(self.indentation_of(function).unwrap_or_default());
-                out.push_str(INDENT_UNIT);
-            }
-        }
+        let indent = match self.block_indentation(body) {
+            Some(indent) => indent.to_owned(),
+            None => format!("{}{INDENT_UNIT}", self.indentation_of(function).unwrap_or_default()),
+        };
+        out.push_str(self.options.placeholders.indent(&indent));
         out.push_str("...");
         out.push_str(self.newline);
     }
@@ -347,7 +368,7 @@ impl Writer<'_> {
                 self.push_bytes(out, from, self.lines.start(cut_from));
                 let first_cut = self.text.get(self.lines.start(cut_from)..self.lines.end(cut_from)).unwrap_or_default();
                 let indent_len = first_cut.len() - first_cut.trim_start_matches([' ', '\t']).len();
-                out.push_str(first_cut.get(..indent_len).unwrap_or_default());
+                out.push_str(self.options.placeholders.indent(first_cut.get(..indent_len).unwrap_or_default()));
                 out.push_str("...");
                 out.push_str(self.newline);
                 self.push_bytes(out, self.lines.start(cut_to + 1), end);

@@ -202,9 +202,16 @@ impl RepoSnapshot {
         }
     }
 
-    /// The text of one file; [`SourceError::NotUtf8`] when it is not UTF-8.
+    /// The text of one file: a `.py` file decoded as its PEP 263 declaration says ([`crate::decode_python`]),
+    /// any other as UTF-8; [`SourceError::NotUtf8`] when it cannot be decoded.
     pub fn read_text(&self, path: &str) -> Result<String, SourceError> {
         let bytes = self.read(path)?;
+        if path.ends_with(".py") {
+            return match crate::decode_python(&bytes) {
+                Some(text) => Ok(text.into_owned()),
+                None => Err(SourceError::NotUtf8 { path: path.to_owned() }),
+            };
+        }
         String::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 { path: path.to_owned() })
     }
 
@@ -364,7 +371,7 @@ pub enum SourceError {
     RevWithoutGit { path: PathBuf, rev: String },
     #[error("`{path}` is not a file of the snapshot")]
     NoSuchFile { path: String },
-    #[error("`{path}` is not UTF-8 text")]
+    #[error("`{path}` is not UTF-8 text, nor text in the encoding it declares")]
     NotUtf8 { path: String },
     #[error("git error reading `{}`", path.display())]
     Git {

@@ -48,8 +48,11 @@ async fn answers_without_fences_and_with_unknown_paths_are_read_leniently() {
 
 #[tokio::test]
 async fn empty_answers_leave_the_files_to_retrieval() {
-    let model =
-        ScriptedModel::new().answer(STAGE_FILE, &[""]).answer(STAGE_IRRELEVANT, &[""]).answer(STAGE_RELATED, &[""]);
+    let model = ScriptedModel::new()
+        .answer(STAGE_FILE, &[""])
+        .answer(STAGE_IRRELEVANT, &[""])
+        .answer(STAGE_RELATED, &[""])
+        .answer(STAGE_EDIT, &["", "", "", ""]);
     let options = LocalizeOptions { related_retries: 0, ..LocalizeOptions::default() };
     let locations = localize(&model, &shop(), &shop_issue(), &options).await.unwrap();
 
@@ -58,8 +61,8 @@ async fn empty_answers_leave_the_files_to_retrieval() {
     assert_eq!(locations.found_files, locations.retrieval_found_files[..3]);
     assert_eq!(locations.found_files[0], "shop/cart.py");
     assert!(locations.found_related_locs.values().all(|locs| locs == &[String::new()]));
-    assert_eq!(model.stages().last().map(String::as_str), Some(STAGE_RELATED), "no edit request without code to show");
-    assert!(locations.found_edit_locs.is_empty() && locations.edit_spans.is_empty());
+    assert_eq!(model.stages().last().map(String::as_str), Some(STAGE_EDIT), "asked without code, as the original");
+    assert!(locations.edit_spans.iter().all(|sample| sample.is_empty()));
     assert_eq!(locations.stopped, None);
 }
 
@@ -71,12 +74,13 @@ async fn related_answers_that_resolve_nothing_are_retried_at_temperature_one_unt
         .answer(STAGE_RELATED, &[RESOLVES_NOTHING[0]])
         .answer(STAGE_RELATED, &[RESOLVES_NOTHING[1]])
         .answer(STAGE_RELATED, &[RESOLVES_NOTHING[2]])
-        .answer(STAGE_RELATED, &[RELATED_ANSWER]);
+        .answer(STAGE_RELATED, &[RELATED_ANSWER])
+        .answer(STAGE_EDIT, &EDIT_ANSWERS);
     let options = LocalizeOptions { related_retries: 2, ..LocalizeOptions::default() };
     let locations = localize(&model, &shop(), &shop_issue(), &options).await.unwrap();
 
     assert_eq!(temperatures(&model, STAGE_RELATED), [0.0, 1.0, 1.0]);
-    assert!(model.requests_for(STAGE_EDIT).is_empty());
+    assert_eq!(model.requests_for(STAGE_EDIT).len(), 1, "edit locations are still asked for");
     assert_eq!(locations.related_loc_traj.len(), 3);
     assert_eq!(locations.additional_artifact_loc_related[0].raw_output_loc, RESOLVES_NOTHING[2]);
     assert_eq!(locations.stopped, None);

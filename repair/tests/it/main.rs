@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers of a test binary may panic
 
 mod diff_git;
+mod encoding;
 mod gold_roundtrip;
+mod parity;
 mod stage;
 mod support;

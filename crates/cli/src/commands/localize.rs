@@ -93,6 +93,7 @@ pub fn localize_options(
         related_retries: config.related_retries.unwrap_or(defaults.related_retries),
         filter_irrelevant: config.filter_irrelevant.unwrap_or(defaults.filter_irrelevant),
         retrieval,
+        skeleton: defaults.skeleton,
     })
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use agentless_localize::Locations;
-use agentless_repair::{Candidate, CandidateStatus, RepairOptions, repair};
+use agentless_repair::{Candidate, CandidateStatus, EditRules, RepairOptions, repair};
 use agentless_syntax::RepoSnapshot;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
@@ -51,6 +51,10 @@ pub fn repair_options(samples: Option<u32>, temperature: Option<f32>, config: &R
     RepairOptions {
         samples: samples.or(config.samples).unwrap_or(defaults.samples),
         temperature: temperature.or(config.temperature).unwrap_or(defaults.temperature),
+        edits: EditRules {
+            unmatched: config.unmatched_edits.unwrap_or(defaults.edits.unmatched),
+            syntax: config.syntax_gate.unwrap_or(defaults.edits.syntax),
+        },
         ..defaults
     }
 }

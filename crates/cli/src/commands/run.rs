@@ -26,6 +26,7 @@ use crate::commands::localize::{localize_options, read_issue, write_json};
 use crate::commands::repair::{read_jsonl, repair_options, write_jsonl};
 use crate::config::{FileConfig, default_cache_dir};
 use crate::model::{self, ModelSetup, usage_line};
+use crate::preset::LOCAL;
 use crate::report::{self, Report, StageTime};
 
 pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
@@ -255,11 +256,14 @@ async fn validate_in_sandboxes(
         Some(command) => TestCommand::from_user(command),
         None => TestCommand::detect(snapshot.files()),
     };
-    let test_timeout = args.test_timeout.or(validate_config.test_timeout_secs).unwrap_or(600);
+    let test_timeout = args.test_timeout.or(validate_config.test_timeout_secs).unwrap_or(LOCAL.test_timeout_secs);
     let options = ValidateOptions {
         test_command,
         regression: !args.no_regression,
-        reproduction_tests: args.reproduction_tests.or(validate_config.reproduction_tests).unwrap_or(10),
+        reproduction_tests: args
+            .reproduction_tests
+            .or(validate_config.reproduction_tests)
+            .unwrap_or(LOCAL.reproduction_tests),
         reproduction_temperature: 0.8,
         test_timeout: Duration::from_secs(test_timeout),
         reproduction_timeout: Duration::from_secs(test_timeout.min(600)),

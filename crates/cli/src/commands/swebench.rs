@@ -34,6 +34,7 @@ use crate::commands::run::{PipelineOutcome, run_pipeline};
 use crate::config::FileConfig;
 use crate::env::EnvVars;
 use crate::model::{thousands, usage_line};
+use crate::preset::Preset;
 
 pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
 
@@ -227,7 +228,11 @@ fn test_patch_regression_command(instance: &Instance) -> Option<String> {
     Some(format!("{} {}", agentless_swebench::environment::test_command(&spec), directives.join(" ")))
 }
 
-async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+async fn infer(mut args: SwebenchInferArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+    let (config, _) = FileConfig::load(global.config.as_deref(), None)?;
+    let preset = Preset::named(args.preset);
+    preset.fill(&mut args.pipeline, &config);
+    eprintln!("{}", preset.describe());
     let (dataset, mut instances) = load_dataset(&args.dataset)?;
     if let Some(subset) = &args.subset {
         let keep: BTreeSet<String> = load_named_or_file(subset, args.dataset.data_dir.as_deref())?
@@ -257,7 +262,6 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
         instances.len() - pending.len(),
         pending.len()
     );
-    let (config, _) = FileConfig::load(global.config.as_deref(), None)?;
     let max_cost = args.pipeline.model.max_cost.or(config.max_cost);
     // Validates the model arguments once, before any instance starts.
     crate::model::build(&args.pipeline.model, &config)?;
@@ -317,7 +321,10 @@ async fn infer(args: SwebenchInferArgs, global: &GlobalArgs, progress: &Progress
                         model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
                     };
                     append_prediction(predictions_path, &prediction)?;
-                    let validated = outcome.report.rule == SelectionRule::RegressionAndReproduction;
+                    let validated = matches!(
+                        outcome.report.rule,
+                        SelectionRule::RegressionAndReproduction | SelectionRule::ReproductionOnly
+                    );
                     let mut tally = tally();
                     tally.validated += usize::from(validated && outcome.chosen.is_some());
                     tally.patches += usize::from(outcome.chosen.is_some());

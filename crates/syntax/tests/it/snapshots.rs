@@ -160,3 +160,35 @@ fn index_counts_caches_and_renders_the_agentless_layout() {
     layout["base_commit"] = serde_json::Value::from("<commit>");
     insta::assert_json_snapshot!(layout);
 }
+
+/// `# -*- coding: koi8-r -*-` and Cyrillic text, encoded as declared.
+fn koi8_source() -> (String, Vec<u8>) {
+    let text = "# -*- coding: koi8-r -*-\n\"\"\"Модуль.\"\"\"\n\n\nclass Приветствие:\n    def сказать(self):\n        return 'Привет'\n\n\ndef главная():\n    return Приветствие().сказать()\n";
+    let (bytes, _, unmappable) = encoding_rs::KOI8_R.encode(text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&bytes).is_err(), "the fixture must not be UTF-8");
+    (text.to_owned(), bytes.into_owned())
+}
+
+#[test]
+fn a_file_declaring_koi8_r_is_read_indexed_and_skeletonised_as_koi8_r() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, bytes) = koi8_source();
+    write(dir.path(), "greet.py", &bytes);
+    write(dir.path(), "broken.py", b"x = '\xff\xfe'\n");
+    let snapshot = RepoSnapshot::open(dir.path(), None).unwrap();
+    assert_eq!(snapshot.read_text("greet.py").unwrap(), text);
+    let error = snapshot.read_text("broken.py").unwrap_err();
+    assert!(matches!(error, SourceError::NotUtf8 { .. }));
+    assert_eq!(error.to_string(), "`broken.py` is not UTF-8 text, nor text in the encoding it declares");
+
+    let options = IndexOptions { skeletons: true, keep_text: true, ..IndexOptions::default() };
+    let index = RepoIndex::build(&snapshot, &options).unwrap();
+    let greet = &index.files["greet.py"];
+    assert!(!greet.not_utf8);
+    assert_eq!(greet.structure.classes[0].name, "Приветствие");
+    assert_eq!(greet.structure.classes[0].methods[0].name, "сказать");
+    assert_eq!(greet.structure.functions[0].name, "главная");
+    assert!(greet.skeleton.as_deref().unwrap().contains("def главная():"));
+    assert!(index.files["broken.py"].not_utf8);
+}

@@ -1,0 +1,111 @@
+//! Named sets of pipeline defaults: `paper`, the original's documented SWE-bench run (`swebench infer` uses it),
+//! and `local`, cheaper, for `agentless run`. A value given on the command line or in the config file wins.
+//!
+//! Both presets share what the paper's run and ours agree on (the library defaults): 4 edit-location samples at
+//! T=0.8, 10 repair samples per location sample (1 greedy + 9 at T=0.8), top 3 files, ±10 lines of context.
+
+use crate::args::{PipelineArgs, PresetName};
+use crate::config::FileConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Preset {
+    pub name: PresetName,
+    /// Edit-location samples (the original's `--num_samples 4`).
+    pub edit_samples: u32,
+    /// Repair samples per location sample (`--max_samples 10`).
+    pub samples: u32,
+    /// Temperature of the sampled repairs (the original's 0.8).
+    pub temperature: f32,
+    /// Reproduction tests generated (`generate_reproduction_tests.py --max_samples 40`: 1 greedy + 39 at T=0.8).
+    pub reproduction_tests: u32,
+    /// Seconds a regression run may take (`run_regression_tests.py --timeout`, 1200); reproduction runs get at
+    /// most 600 (`run_reproduction_tests.py --timeout`).
+    pub test_timeout_secs: u64,
+}
+
+/// The original's documented SWE-bench run (README_swebench.md).
+pub const PAPER: Preset = Preset {
+    name: PresetName::Paper,
+    edit_samples: 4,
+    samples: 10,
+    temperature: 0.8,
+    reproduction_tests: 40,
+    test_timeout_secs: 1200,
+};
+
+/// Fewer reproduction tests and a shorter test timeout than the paper, for runs on one's own repository.
+pub const LOCAL: Preset = Preset { reproduction_tests: 10, test_timeout_secs: 600, name: PresetName::Local, ..PAPER };
+
+impl Preset {
+    pub fn named(name: PresetName) -> Preset {
+        match name {
+            PresetName::Paper => PAPER,
+            PresetName::Local => LOCAL,
+        }
+    }
+
+    /// Fill every value left unset on the command line and in the config file with this preset's.
+    pub fn fill(&self, pipeline: &mut PipelineArgs, config: &FileConfig) {
+        fn unset<T: Copy>(arg: &mut Option<T>, configured: Option<T>, value: T) {
+            if arg.is_none() && configured.is_none() {
+                *arg = Some(value);
+            }
+        }
+        unset(&mut pipeline.edit_samples, config.localize.edit_samples, self.edit_samples);
+        unset(&mut pipeline.samples, config.repair.samples, self.samples);
+        unset(&mut pipeline.temperature, config.repair.temperature, self.temperature);
+        unset(&mut pipeline.reproduction_tests, config.validate.reproduction_tests, self.reproduction_tests);
+        unset(&mut pipeline.test_timeout, config.validate.test_timeout_secs, self.test_timeout_secs);
+    }
+
+    /// One line saying what the preset sets.
+    pub fn describe(&self) -> String {
+        let name = match self.name {
+            PresetName::Paper => "paper (the original's documented SWE-bench run)",
+            PresetName::Local => "local",
+        };
+        format!(
+            "preset {name}: {} edit-location samples, {} repair samples per location sample (1 greedy, the rest at \
+             T={}), {} reproduction tests, regression tests time out after {} s (reproduction tests {} s); \
+             flags and the config file override",
+            self.edit_samples,
+            self.samples,
+            self.temperature,
+            self.reproduction_tests,
+            self.test_timeout_secs,
+            self.test_timeout_secs.min(600)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_is_the_documented_run_and_local_only_cuts_tests_and_timeouts() {
+        insta::assert_snapshot!(PAPER.describe(), @"preset paper (the original's documented SWE-bench run): 4 edit-location samples, 10 repair samples per location sample (1 greedy, the rest at T=0.8), 40 reproduction tests, regression tests time out after 1200 s (reproduction tests 600 s); flags and the config file override");
+        assert_eq!(
+            (LOCAL.edit_samples, LOCAL.samples, LOCAL.reproduction_tests, LOCAL.test_timeout_secs),
+            (4, 10, 10, 600)
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+    }
+
+    #[test]
+    fn flags_and_config_win_over_the_preset() {
+        let mut pipeline = <Cli as clap::Parser>::parse_from(["agentless", "--samples", "3"]).pipeline;
+        let mut config = FileConfig::default();
+        config.validate.test_timeout_secs = Some(60);
+        PAPER.fill(&mut pipeline, &config);
+        assert_eq!(pipeline.samples, Some(3));
+        assert_eq!(pipeline.test_timeout, None, "left to the config file");
+        assert_eq!(pipeline.reproduction_tests, Some(40));
+        assert_eq!(pipeline.edit_samples, Some(4));
+    }
+}
