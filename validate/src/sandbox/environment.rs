@@ -1,10 +1,11 @@
 //! The environment test processes see: an allowlist built from scratch, never the parent's environment, so
 //! model-written code cannot read the user's keys.
 //!
-//! Every sandbox starts from nothing and sets `PATH` (the virtualenv first), `HOME`, `TMPDIR`, `VIRTUAL_ENV` and
-//! `PYTHONDONTWRITEBYTECODE`, then adds [`TestEnvironment::variables`] (the host's locale and time zone, and the
-//! variables the user named with `--pass-env`), then the request's own variables. A name that looks like a secret
-//! ([`is_secret_name`]) is refused when named and dropped when it arrives any other way.
+//! Every sandbox starts from nothing and sets `PATH` (the virtualenv first), `HOME` and `VIRTUAL_ENV` (the local
+//! sandbox also `TMPDIR` and a marker to find its processes by), then adds [`TestEnvironment::variables`] (the host's
+//! locale and time zone, and the variables the user named with `--pass-env`), then the request's own variables. A
+//! name that looks like a secret ([`is_secret_name`]) is refused when named and dropped when it arrives any other
+//! way.
 
 use super::SandboxError;
 
