@@ -55,7 +55,10 @@ async fn main() -> Result<(), SandboxError> {
     let files = ProjectFiles::from_pairs([
         ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
         ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
-        ("tests/test_core.py".to_owned(), b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec()),
+        (
+            "tests/test_core.py".to_owned(),
+            b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
+        ),
     ])?;
     let setup = Setup::Command("python -m pip install --quiet pytest".to_owned());
     println!("per candidate: reset + apply + `python -c pass`, {rounds} rounds, virtualenv with pytest");

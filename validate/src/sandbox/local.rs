@@ -34,6 +34,23 @@ const GIT_IDENTITY: &str = "-c user.name=agentless -c user.email=agentless@local
 /// Generated files that never enter a baseline and are removed by every reset.
 const GENERATED_PATTERNS: &str = "__pycache__/\n*.py[cod]\n.pytest_cache/\n";
 
+/// Bubblewrap's arguments before the mounts of a sandbox: every namespace (network included), death with agentless,
+/// a session of its own, no capabilities, the host read-only, fresh `/dev` and `/proc`.
+const BUBBLEWRAP_BASE: [&str; 12] = [
+    "--unshare-all",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+];
+
 /// How test processes are contained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Containment {
@@ -314,23 +331,7 @@ impl LocalSandbox {
     }
 
     fn bubblewrap_arguments(&self, cwd: &Path, variables: &[(String, String)]) -> Vec<String> {
-        let mut arguments: Vec<String> = [
-            "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-            "--cap-drop",
-            "ALL",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+        let mut arguments: Vec<String> = BUBBLEWRAP_BASE.into_iter().map(str::to_owned).collect();
         let mut masked: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/home", "/root"].map(PathBuf::from).to_vec();
         masked.extend(std::env::var_os("HOME").map(PathBuf::from));
         masked.extend(std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from));
@@ -502,23 +503,8 @@ fn bubblewrap_probe() -> Result<(), &'static String> {
     PROBE
         .get_or_init(|| {
             let output = std::process::Command::new("bwrap")
-                .args([
-                    "--unshare-all",
-                    "--die-with-parent",
-                    "--new-session",
-                    "--cap-drop",
-                    "ALL",
-                    "--ro-bind",
-                    "/",
-                    "/",
-                    "--dev",
-                    "/dev",
-                    "--proc",
-                    "/proc",
-                    "--tmpfs",
-                    "/tmp",
-                    "true",
-                ])
+                .args(BUBBLEWRAP_BASE)
+                .args(["--tmpfs", "/tmp", "true"])
                 .stdin(Stdio::null())
                 .output();
             match output {
@@ -720,16 +706,7 @@ async fn run_capped(
             })
             .unwrap_or(-1)
     };
-    let (stdout, stdout_truncated) = stdout.finish();
-    let (stderr, stderr_truncated) = stderr.finish();
-    Ok(ExecOutput {
-        exit_code,
-        stdout,
-        stderr,
-        timed_out,
-        truncated: stdout_truncated || stderr_truncated,
-        duration: started.elapsed(),
-    })
+    Ok(CappedOutput::finish_exec(stdout, stderr, exit_code, timed_out, started.elapsed()))
 }
 
 #[async_trait]

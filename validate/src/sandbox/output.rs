@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::TRUNCATION_MARKER;
+use super::{ExecOutput, TRUNCATION_MARKER};
 
 /// Keeps the first half of the cap and the last half; the tail matters as much as the head (test runners print
 /// their summary last).
@@ -38,6 +38,19 @@ impl CappedOutput {
         self.tail.drain(..overflow);
         self.dropped += overflow;
         self.tail.extend(bytes);
+    }
+
+    /// The [`ExecOutput`] of a finished command from its two captured streams.
+    pub(crate) fn finish_exec(
+        stdout: Self,
+        stderr: Self,
+        exit_code: i32,
+        timed_out: bool,
+        duration: std::time::Duration,
+    ) -> ExecOutput {
+        let (stdout, stdout_truncated) = stdout.finish();
+        let (stderr, stderr_truncated) = stderr.finish();
+        ExecOutput { exit_code, stdout, stderr, timed_out, truncated: stdout_truncated || stderr_truncated, duration }
     }
 
     /// The text and whether anything was cut.

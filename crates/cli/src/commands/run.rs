@@ -317,9 +317,8 @@ async fn validate_in_sandboxes(
                     }
                 };
                 fs_err::write(run_dir.join("logs/setup.log"), &image.setup_log)?;
-                let sandboxes = runtime
-                    .start_workers(&image, workers, &WorkerLimits::default(), test_environment)
-                    .await?;
+                let sandboxes =
+                    runtime.start_workers(&image, workers, &WorkerLimits::default(), test_environment).await?;
                 let pool: Vec<Box<dyn Sandbox>> =
                     sandboxes.into_iter().map(|sandbox| Box::new(sandbox) as Box<dyn Sandbox>).collect();
                 announce_isolation(progress, &pool);

@@ -764,16 +764,7 @@ async fn container_exec(
         }
         exit_code.and_then(|code| i32::try_from(code).ok()).unwrap_or(-1)
     };
-    let (stdout, stdout_truncated) = stdout.finish();
-    let (stderr, stderr_truncated) = stderr.finish();
-    Ok(ExecOutput {
-        exit_code,
-        stdout,
-        stderr,
-        timed_out,
-        truncated: stdout_truncated || stderr_truncated,
-        duration: started.elapsed(),
-    })
+    Ok(CappedOutput::finish_exec(stdout, stderr, exit_code, timed_out, started.elapsed()))
 }
 
 /// SIGKILL every process of the sandbox user (tests never run as root, and the container's init is root); when

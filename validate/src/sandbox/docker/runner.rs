@@ -174,16 +174,8 @@ impl Runner {
                 (TIMEOUT_EXIT_CODE, true)
             }
         };
-        let (stdout, stdout_truncated) = stdout.finish();
-        let (stderr, stderr_truncated) = stderr.finish();
-        Ok(ExecOutput {
-            exit_code: if timed_out { TIMEOUT_EXIT_CODE } else { exit_code },
-            stdout,
-            stderr,
-            timed_out,
-            truncated: stdout_truncated || stderr_truncated,
-            duration: started.elapsed(),
-        })
+        let exit_code = if timed_out { TIMEOUT_EXIT_CODE } else { exit_code };
+        Ok(CappedOutput::finish_exec(stdout, stderr, exit_code, timed_out, started.elapsed()))
     }
 
     /// Write `contents` to the absolute `path` as the sandbox user, creating parent folders.
