@@ -424,3 +424,146 @@ async fn run_patch(
     }
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use agentless_model::{ChatRequest, Completion};
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::sandbox::{ExecOutput, ExecRequest, PatchMethod, PatchOutcome};
+
+    /// A model that is never asked (neither regression nor reproduction tests are planned here).
+    struct Unasked;
+
+    #[async_trait]
+    impl LanguageModel for Unasked {
+        fn name(&self) -> &str {
+            "unasked"
+        }
+
+        async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
+            panic!("no model call expected, got {}", request.stage)
+        }
+    }
+
+    /// A sandbox whose `apply_patch` faults for patches holding `FAULT` (always) or `ONCE` (the first time); it can
+    /// be recovered `recoveries_left` times.
+    struct Faulty {
+        recoveries: AtomicUsize,
+        recoveries_left: AtomicUsize,
+        seen: StdMutex<Vec<String>>,
+    }
+
+    impl Faulty {
+        fn new(recoveries_left: usize) -> Self {
+            Self {
+                recoveries: AtomicUsize::new(0),
+                recoveries_left: AtomicUsize::new(recoveries_left),
+                seen: StdMutex::new(Vec::new()),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Sandbox for Faulty {
+        fn workdir(&self) -> &str {
+            "/repo"
+        }
+
+        fn isolation(&self) -> Isolation {
+            Isolation {
+                mechanism: "fake".to_owned(),
+                network_cut: true,
+                host_read_only: true,
+                secrets_hidden: true,
+                processes_contained: true,
+                process_limit: None,
+                memory_limit: None,
+            }
+        }
+
+        async fn exec(&self, _request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+            Err(SandboxError::EmptyArgv)
+        }
+
+        async fn write_file(&self, _relative_path: &str, _contents: &[u8]) -> Result<(), SandboxError> {
+            Ok(())
+        }
+
+        async fn reset(&self) -> Result<(), SandboxError> {
+            Ok(())
+        }
+
+        async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
+            let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let first_time = !seen.iter().any(|earlier| earlier == patch);
+            seen.push(patch.to_owned());
+            if patch.contains("FAULT") || (patch.contains("ONCE") && first_time) {
+                return Err(SandboxError::ContainerGone { container: "worker-1".to_owned() });
+            }
+            Ok(PatchOutcome { method: Some(PatchMethod::GitApply), attempts: Vec::new() })
+        }
+
+        async fn recover(&self) -> Result<(), SandboxError> {
+            self.recoveries.fetch_add(1, Ordering::SeqCst);
+            let left = self.recoveries_left.load(Ordering::SeqCst);
+            if left == 0 {
+                return Err(SandboxError::Unrecoverable { cause: "no container can be started".to_owned() });
+            }
+            self.recoveries_left.store(left - 1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn candidate(patch: &str) -> CandidatePatch {
+        CandidatePatch { model_patch: patch.to_owned(), normalized_patch: patch.to_owned() }
+    }
+
+    fn options() -> ValidateOptions {
+        ValidateOptions {
+            test_command: TestCommand::from_user("true"),
+            regression: false,
+            reproduction_tests: 0,
+            reproduction_temperature: 0.8,
+            test_timeout: Duration::from_secs(1),
+            reproduction_timeout: Duration::from_secs(1),
+            output_cap: 1024,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_fault_is_retried_on_a_recovered_worker_and_then_recorded_as_that_candidates_error() {
+        let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Faulty::new(10))];
+        let candidates = [candidate("a ONCE"), candidate("b FAULT"), candidate("c"), candidate("")];
+        let report = validate(&Unasked, &pool, "issue", &candidates, &options()).await.unwrap();
+        let results: Vec<&PatchResult> = report.patch_results.iter().collect();
+        assert_eq!(results.len(), 3);
+        // Recovered once: applied, and the fault is kept.
+        assert!(results[0].applied && results[0].error.is_none(), "{:?}", results[0]);
+        assert_eq!(results[0].recovered_faults.len(), 1);
+        // Faulted twice: no verdict, the cause recorded, the run goes on.
+        assert!(!results[1].applied, "{:?}", results[1]);
+        assert!(results[1].error.as_deref().is_some_and(|error| error.contains("worker-1")), "{:?}", results[1]);
+        assert!(results[2].applied && results[2].error.is_none());
+        assert_eq!(report.selection.chosen.map(|index| report.evaluated[index].model_patch.as_str()), Some("a ONCE"));
+        assert_eq!(report.isolation.as_ref().map(|isolation| isolation.mechanism.as_str()), Some("fake"));
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_cannot_be_recovered_is_retired_and_later_candidates_get_an_error() {
+        let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Faulty::new(0))];
+        let candidates = [candidate("a FAULT"), candidate("b"), candidate("c")];
+        let report = validate(&Unasked, &pool, "issue", &candidates, &options()).await.unwrap();
+        assert!(report.patch_results[0].error.as_deref().is_some_and(|error| error.contains("recovery failed")));
+        for result in &report.patch_results[1..] {
+            assert!(
+                result.error.as_deref().is_some_and(|error| error.contains("no working sandbox is left")),
+                "{result:?}"
+            );
+        }
+    }
+}

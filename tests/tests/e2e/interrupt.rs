@@ -165,7 +165,7 @@ async fn ctrl_c_sigterm_sighup_and_kill_leave_nothing_behind_locally() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_and_kill_leave_nothing_behind_in_docker() {
+async fn ctrl_c_sigterm_and_kill_leave_nothing_behind_in_docker() {
     let reachable = Command::new("docker")
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
@@ -174,7 +174,7 @@ async fn sigterm_and_kill_leave_nothing_behind_in_docker() {
         skip_loudly("the Docker interruption test", "no Docker engine is reachable", REQUIRE_DOCKER);
         return;
     }
-    for signal in ["TERM", "KILL"] {
+    for signal in ["INT", "TERM", "KILL"] {
         interrupt(Where::Docker, signal).await;
     }
 }
