@@ -248,6 +248,8 @@ async fn docker_python(
                 wanted.version(),
                 fallback.image()
             );
+            // Loud, not only in the instance's log: another Python can change test names and results.
+            tracing::warn!("{note}; results may differ from upstream's");
             return Ok((fallback, Some(note)));
         }
     }
