@@ -293,6 +293,19 @@ pub const REQUIRE_SWEBENCH_DATA: &str = "AGENTLESS_REQUIRE_SWEBENCH_DATA";
 
 /// Skips `test` for `why` with a banner written straight to stderr (the test harness captures `eprintln!`, so a
 /// skip would otherwise go unseen), or fails it when the environment variable `require` is set.
+/// Whether a Docker engine answers (through the `docker` CLI); skips `test` loudly, or fails it when
+/// [`REQUIRE_DOCKER`] is set, when none does.
+pub fn docker_available(test: &str) -> bool {
+    let reachable = std::process::Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !reachable {
+        skip_loudly(test, "no Docker engine is reachable", REQUIRE_DOCKER);
+    }
+    reachable
+}
+
 pub fn skip_loudly(test: &str, why: &str, require: &str) {
     let required = std::env::var_os(require).is_some_and(|value| !value.is_empty());
     assert!(!required, "{test}: {require} is set but {why}");

@@ -12,7 +12,9 @@ use std::io::Read as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentless_tests::{REQUIRE_CONTAINMENT, REQUIRE_DOCKER, Script, ScriptedModelServer, skip_loudly, workspace_root};
+use agentless_tests::{
+    REQUIRE_CONTAINMENT, Script, ScriptedModelServer, docker_available, skip_loudly, workspace_root,
+};
 
 use crate::{agentless, example_repo, stderr, stdout};
 
@@ -400,12 +402,7 @@ async fn hostile_candidates_cannot_change_the_verdict_without_containment() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_candidates_cannot_change_the_verdict_in_docker() {
-    let reachable = std::process::Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !reachable {
-        skip_loudly("the Docker hostile suite", "no Docker engine is reachable", REQUIRE_DOCKER);
+    if !docker_available("the Docker hostile suite") {
         return;
     }
     run_hostile(Sandbox::Docker).await;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agentless_tests::{REQUIRE_DOCKER, Script, ScriptedModelServer, agentless_bin, skip_loudly, workspace_root};
+use agentless_tests::{Script, ScriptedModelServer, agentless_bin, docker_available, workspace_root};
 
 use crate::example_repo;
 
@@ -166,12 +166,7 @@ async fn ctrl_c_sigterm_sighup_and_kill_leave_nothing_behind_locally() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_sigterm_and_kill_leave_nothing_behind_in_docker() {
-    let reachable = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !reachable {
-        skip_loudly("the Docker interruption test", "no Docker engine is reachable", REQUIRE_DOCKER);
+    if !docker_available("the Docker interruption test") {
         return;
     }
     for signal in ["INT", "TERM", "KILL"] {

@@ -1,7 +1,7 @@
 //! `agentless run`: the whole pipeline on the bundled example, replayed from its transcript, in the local sandbox
 //! and in Docker.
 
-use agentless_tests::{REQUIRE_DOCKER, skip_loudly, workspace_root};
+use agentless_tests::{docker_available, workspace_root};
 
 use crate::{agentless, example_repo, stderr, stdout};
 
@@ -72,18 +72,6 @@ fn resume_skips_finished_stages() {
     assert_eq!(fs_err::read_to_string(out.join("candidates.jsonl")).unwrap(), before);
 }
 
-/// Whether an engine answers; skips loudly (or fails when `AGENTLESS_REQUIRE_DOCKER` is set) when none does.
-fn docker_available() -> bool {
-    let reachable = std::process::Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !reachable {
-        skip_loudly("the Docker run test", "no Docker engine is reachable", REQUIRE_DOCKER);
-    }
-    reachable
-}
-
 /// Labels of containers left behind by agentless runs.
 fn leftover_containers() -> String {
     let output = std::process::Command::new("docker")
@@ -95,7 +83,7 @@ fn leftover_containers() -> String {
 
 #[test]
 fn the_example_is_fixed_in_docker() {
-    if !docker_available() {
+    if !docker_available("the Docker run test") {
         return;
     }
     let home = tempfile::tempdir().unwrap();

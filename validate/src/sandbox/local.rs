@@ -18,6 +18,7 @@ use tokio::io::AsyncReadExt;
 
 use super::environment::{TestEnvironment, is_secret_name, without_secrets};
 use super::output::CappedOutput;
+use super::process_start_time;
 use super::project::{ProjectFiles, Setup, SetupStep, shell_quote};
 use super::{
     DRAIN_TIMEOUT, ExecOutput, ExecRequest, Isolation, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE,
@@ -443,13 +444,6 @@ fn owner_tag() -> String {
     format!("{pid}-{}", process_start_time(pid).unwrap_or_default())
 }
 
-/// Field 22 of `/proc/PID/stat` (start time in clock ticks), `None` when there is no such process.
-fn process_start_time(pid: u32) -> Option<String> {
-    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, after_name) = stat.rsplit_once(')')?;
-    after_name.split_whitespace().nth(19).map(str::to_owned)
-}
-
 /// Whether the owner named by a tag (`PID-START-...`) is alive.
 fn owner_alive(tag: &str) -> bool {
     let mut parts = tag.split('-');
@@ -591,17 +585,22 @@ impl ControlGroups {
     /// Kill every process left in the groups (a fork bomb's survivors, daemons), until they are empty.
     fn kill_all(&self) {
         for group in &self.groups {
-            for _ in 0..100 {
-                let procs = fs_err::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
-                let pids: Vec<i32> = procs.lines().filter_map(|line| line.trim().parse().ok()).collect();
-                if pids.is_empty() {
-                    break;
-                }
-                for pid in pids {
-                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-                }
-                std::thread::sleep(Duration::from_millis(5));
+            Self::kill_members(group);
+        }
+    }
+
+    /// SIGKILL the members of one group until none is left (bounded: 100 rounds).
+    fn kill_members(group: &Path) {
+        for _ in 0..100 {
+            let procs = fs_err::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
+            let pids: Vec<i32> = procs.lines().filter_map(|line| line.trim().parse().ok()).collect();
+            if pids.is_empty() {
+                return;
             }
+            for pid in pids {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -613,11 +612,8 @@ impl ControlGroups {
 
     /// Kill what is left in the group, then remove it (a group can only be removed empty).
     fn remove_group(group: &Path) {
+        Self::kill_members(group);
         for _ in 0..100 {
-            let procs = fs_err::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
-            for pid in procs.lines().filter_map(|line| line.trim().parse::<i32>().ok()) {
-                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
             if fs_err::remove_dir(group).is_ok() || !group.exists() {
                 return;
             }

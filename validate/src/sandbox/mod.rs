@@ -213,6 +213,14 @@ pub(crate) async fn reset_to_baseline(sandbox: &(impl Sandbox + ?Sized)) -> Resu
     })
 }
 
+/// Field 22 of `/proc/PID/stat` (start time in clock ticks), `None` when there is no such process: with the pid, what
+/// tells a live owner of sandboxes from a reused pid.
+pub(crate) fn process_start_time(pid: u32) -> Option<String> {
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    after_name.split_whitespace().nth(19).map(str::to_owned)
+}
+
 /// Normalize a path relative to the checkout, refusing absolute paths and `..`.
 pub(crate) fn checked_relative_path(relative_path: &str) -> Result<String, SandboxError> {
     let invalid = || SandboxError::InvalidPath { path: relative_path.to_owned() };

@@ -27,6 +27,7 @@ pub use project_image::{ProjectImage, ProjectImageOptions, host_pip_cert};
 
 use super::environment::TestEnvironment;
 use super::output::CappedOutput;
+use super::process_start_time;
 use super::{
     DRAIN_TIMEOUT, ExecOutput, ExecRequest, Isolation, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE,
 };
@@ -381,13 +382,6 @@ async fn remove_container(docker: &Docker, id: &str) {
     if let Err(error) = docker.remove_container(id, Some(options)).await {
         tracing::debug!(%error, id, "removing a container");
     }
-}
-
-/// Field 22 of `/proc/PID/stat` (start time in clock ticks), `None` when there is no such process.
-fn process_start_time(pid: u32) -> Option<String> {
-    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, after_name) = stat.rsplit_once(')')?;
-    after_name.split_whitespace().nth(19).map(str::to_owned)
 }
 
 /// A worker: the checkout at [`REPO_DIR`] and the virtualenv at [`VENV_DIR`] in a container from the project image.
