@@ -3,7 +3,6 @@
 
 pub mod regression;
 pub mod reproduction;
-pub mod sandbox;
 pub mod selection;
 pub mod test_command;
 mod validation;
@@ -12,12 +11,12 @@ use std::time::Duration;
 
 pub use validation::{CandidatePatch, PatchResult, ValidateOptions, ValidationReport, validate};
 
-use crate::sandbox::{ExecRequest, Sandbox};
+use agentless_sandbox::{ExecRequest, Sandbox};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
     #[error(transparent)]
-    Sandbox(#[from] sandbox::SandboxError),
+    Sandbox(#[from] agentless_sandbox::SandboxError),
     #[error("a model request during validation failed")]
     Model(#[from] agentless_model::ModelError),
     #[error(transparent)]

@@ -14,7 +14,7 @@ use agentless_prompts::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
-use crate::sandbox::{ExecOutput, Sandbox};
+use agentless_sandbox::{ExecOutput, Sandbox};
 use crate::test_command::{TestCommand, TestStatus};
 
 /// The stage header of the exclusion request.

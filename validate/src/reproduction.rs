@@ -8,7 +8,7 @@ use agentless_prompts::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
-use crate::sandbox::Sandbox;
+use agentless_sandbox::Sandbox;
 
 /// The stage header of the generation request.
 pub const STAGE: &str = "validate.reproduce";

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use crate::ValidateError;
 use crate::regression::{self, RegressionPlan, RegressionResult};
 use crate::reproduction::{self, ReproductionPlan, Verdict};
-use crate::sandbox::{Isolation, Sandbox, SandboxError};
+use agentless_sandbox::{Isolation, Sandbox, SandboxError};
 use crate::selection::{self, Evaluated, Selection};
 use crate::test_command::TestCommand;
 
@@ -434,7 +434,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::sandbox::{ExecOutput, ExecRequest, PatchMethod, PatchOutcome};
+    use agentless_sandbox::{ExecOutput, ExecRequest, PatchMethod, PatchOutcome};
 
     /// A model that is never asked (neither regression nor reproduction tests are planned here).
     struct Unasked;

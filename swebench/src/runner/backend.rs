@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agentless_validate::sandbox::docker::{
+use agentless_sandbox::docker::{
     DockerRuntime, DockerSandbox, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
 };
-use agentless_validate::sandbox::environment::TestEnvironment;
-use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
-use agentless_validate::sandbox::{ProjectFiles, Sandbox, SandboxError, Setup};
+use agentless_sandbox::environment::TestEnvironment;
+use agentless_sandbox::local::{LocalOptions, LocalSandbox};
+use agentless_sandbox::{ProjectFiles, Sandbox, SandboxError, Setup};
 
 use crate::environment::DebianPython;
 

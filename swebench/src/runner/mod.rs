@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentless_validate::sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError};
+use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError};
 use futures::StreamExt;
 
 use crate::SwebenchError;

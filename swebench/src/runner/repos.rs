@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use agentless_validate::sandbox::ProjectFiles;
+use agentless_sandbox::ProjectFiles;
 
 use super::RunnerError;
 use crate::environment::RepoFiles;

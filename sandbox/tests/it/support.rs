@@ -4,8 +4,8 @@ use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use agentless_validate::sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion};
-use agentless_validate::sandbox::{ExecRequest, ProjectFiles, SandboxError, Setup};
+use agentless_sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion};
+use agentless_sandbox::{ExecRequest, ProjectFiles, SandboxError, Setup};
 
 /// Set (to anything) to make a missing Docker engine fail the Docker tests instead of skipping them.
 pub const REQUIRE_DOCKER: &str = "AGENTLESS_REQUIRE_DOCKER";
@@ -84,7 +84,7 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
     let python = PythonVersion::Py311;
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("agentless-rootfs");
     if let Some(build) =
-        agentless_validate::sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await?
+        agentless_sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await?
     {
         eprintln!("built {} in {:?} + {:?}", build.image, build.debootstrap, build.import);
     }

@@ -1,6 +1,6 @@
 //! `agentless sandbox`: the Docker images candidates are tested in.
 
-use agentless_validate::sandbox::docker::{PythonVersion, base_image_exists, build_base_image};
+use agentless_sandbox::docker::{PythonVersion, base_image_exists, build_base_image};
 use anyhow::{Context, Result, bail};
 
 use crate::ExitStatus;

@@ -19,7 +19,7 @@ use agentless_swebench::runner::{
 };
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
 use agentless_syntax::RepoSnapshot;
-use agentless_validate::sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
+use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_validate::selection::SelectionRule;
 use anyhow::{Context, Result, bail};
 use futures::StreamExt as _;

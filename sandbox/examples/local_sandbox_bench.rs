@@ -3,15 +3,15 @@
 //! restored), with a virtualenv that holds pytest.
 //!
 //! ```text
-//! cargo run --release -p agentless-validate --example local_sandbox_bench -- [ROUNDS]
+//! cargo run --release -p agentless-sandbox --example local_sandbox_bench -- [ROUNDS]
 //! ```
 //! Needs python3 with venv and pip reaching PyPI (pytest is installed once per sandbox), and `bwrap` for the
 //! bubblewrap row.
 
 use std::time::{Duration, Instant};
 
-use agentless_validate::sandbox::local::{Containment, LocalOptions, LocalSandbox};
-use agentless_validate::sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
+use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
+use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
 
 const PATCH: &str = "\
 --- a/calc/core.py

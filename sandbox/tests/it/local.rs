@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use agentless_validate::sandbox::local::{LocalOptions, LocalSandbox};
-use agentless_validate::sandbox::{
+use agentless_sandbox::local::{LocalOptions, LocalSandbox};
+use agentless_sandbox::{
     ExecRequest, PatchMethod, ProjectFiles, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
 };
 use pretty_assertions::assert_eq;

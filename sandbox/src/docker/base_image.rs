@@ -12,7 +12,7 @@ use futures::TryStreamExt;
 use tokio::io::AsyncReadExt;
 
 use super::{AGENT_UID, AGENT_USER, LABEL_BASE, docker_error};
-use crate::sandbox::SandboxError;
+use crate::SandboxError;
 
 const MIRROR: &str = "http://deb.debian.org/debian";
 /// Python with its headers and a C toolchain (projects with C extensions build from source, as in SWE-bench's

@@ -11,7 +11,7 @@ use agentless_repair::Candidate;
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::ValidationReport;
 use agentless_validate::reproduction::Verdict;
-use agentless_validate::sandbox::Isolation;
+use agentless_sandbox::Isolation;
 use agentless_validate::selection::SelectionRule;
 use serde::Serialize;
 

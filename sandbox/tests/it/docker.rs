@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use agentless_validate::sandbox::docker::{
+use agentless_sandbox::docker::{
     DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, ProjectImageOptions, PythonVersion,
     WorkerLimits,
 };
-use agentless_validate::sandbox::environment::TestEnvironment;
-use agentless_validate::sandbox::{
+use agentless_sandbox::environment::TestEnvironment;
+use agentless_sandbox::{
     ExecRequest, PatchMethod, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
 };
 use bollard::models::ContainerCreateBody;

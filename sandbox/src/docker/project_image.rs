@@ -13,8 +13,8 @@ use super::{
     AGENT_UID, AGENT_USER, DockerRuntime, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR, container_exec,
     docker_error, remove_container, upload_archive,
 };
-use crate::sandbox::project::{ProjectFiles, Setup, content_hash};
-use crate::sandbox::{ExecRequest, SandboxError};
+use crate::project::{ProjectFiles, Setup, content_hash};
+use crate::{ExecRequest, SandboxError};
 
 /// Bump when the way images are built changes, so old images are not reused.
 const RECIPE_VERSION: &str = "project-image-v3";
@@ -195,7 +195,7 @@ impl DockerRuntime {
             let mut builder = tar::Builder::new(Vec::new());
             let name =
                 Path::new(CERT_PATH).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-            crate::sandbox::project::append_file(&mut builder, &name, &fs_err::read(cert)?, 0o644, 0, 0)?;
+            crate::project::append_file(&mut builder, &name, &fs_err::read(cert)?, 0o644, 0, 0)?;
             upload_archive(&self.docker, container, "/tmp", builder.into_inner()?).await?;
             let _ = write!(pip_options, " --cert {CERT_PATH}");
         }
@@ -207,9 +207,9 @@ impl DockerRuntime {
 
         let mut log = String::new();
         let mut steps =
-            vec![crate::sandbox::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true }];
+            vec![crate::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true }];
         steps.extend(options.setup.steps(files, &pip_options));
-        steps.push(crate::sandbox::SetupStep { command: BASELINE_COMMIT.to_owned(), required: true });
+        steps.push(crate::SetupStep { command: BASELINE_COMMIT.to_owned(), required: true });
         for step in steps {
             tracing::info!(command = %step.command, "project image setup");
             let request = ExecRequest {
@@ -252,7 +252,7 @@ impl DockerRuntime {
 fn apt_install(packages: &[String]) -> String {
     format!(
         "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {}",
-        packages.iter().map(|package| crate::sandbox::project::shell_quote(package)).collect::<Vec<_>>().join(" ")
+        packages.iter().map(|package| crate::project::shell_quote(package)).collect::<Vec<_>>().join(" ")
     )
 }
 

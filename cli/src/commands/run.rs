@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use agentless_localize::{Issue, Locations, localize};
 use agentless_repair::{Candidate, CandidateStatus, repair};
 use agentless_syntax::{RepoSnapshot, SourceKind};
-use agentless_validate::sandbox::docker::{
+use agentless_sandbox::docker::{
     DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits,
 };
-use agentless_validate::sandbox::environment::TestEnvironment;
-use agentless_validate::sandbox::local::{Containment, LocalOptions, LocalSandbox};
-use agentless_validate::sandbox::{ProjectFiles, Sandbox, Setup};
+use agentless_sandbox::environment::TestEnvironment;
+use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
+use agentless_sandbox::{ProjectFiles, Sandbox, Setup};
 use agentless_validate::test_command::TestCommand;
 use agentless_validate::{CandidatePatch, ValidateOptions, ValidationReport, validate};
 use anyhow::{Context, Result, bail};
@@ -31,7 +31,7 @@ use crate::report::{self, Report, StageTime};
 
 pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     // Sandbox copies and containers of runs that were killed (kill -9) go first.
-    agentless_validate::sandbox::local::reap_dead_sandboxes();
+    agentless_sandbox::local::reap_dead_sandboxes();
     if args.pipeline.sandbox == SandboxKind::Docker
         && let Ok(runtime) = DockerRuntime::connect(DockerRuntime::new_run_id()).await
     {
@@ -307,7 +307,7 @@ async fn validate_in_sandboxes(
                     python,
                     setup,
                     system_packages: Vec::new(),
-                    pip_cert: agentless_validate::sandbox::docker::host_pip_cert().await,
+                    pip_cert: agentless_sandbox::docker::host_pip_cert().await,
                 };
                 let image = match prepared_image {
                     Some(image) => image.clone(),

@@ -4,17 +4,17 @@
 //! candidate. Builds the base image first when it is missing (and reports how long it took).
 //!
 //! ```text
-//! cargo run --release -p agentless-validate --example sandbox_bench -- [ROUNDS] [ROOTFS_CACHE_DIR]
+//! cargo run --release -p agentless-sandbox --example docker_bench -- [ROUNDS] [ROOTFS_CACHE_DIR]
 //! ```
 //! Needs a Docker engine; building the base image also needs root, debootstrap and deb.debian.org.
 
 use std::time::{Duration, Instant};
 
-use agentless_validate::sandbox::docker::{
+use agentless_sandbox::docker::{
     DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits,
 };
-use agentless_validate::sandbox::environment::TestEnvironment;
-use agentless_validate::sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
+use agentless_sandbox::environment::TestEnvironment;
+use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
 
 const PATCH: &str = "\
 --- a/calc/core.py
@@ -95,7 +95,7 @@ async fn main() -> Result<(), SandboxError> {
     let python = PythonVersion::Py311;
 
     let started = Instant::now();
-    match agentless_validate::sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await? {
+    match agentless_sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await? {
         Some(build) => println!(
             "base image {}: built in {:.1?} (debootstrap + tar {:.1?}{}, import {:.1?})",
             build.image,

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::{AGENT_USER, SYSTEM_PATH, classify, kill_user_processes};
-use crate::sandbox::output::CappedOutput;
-use crate::sandbox::{ExecOutput, ExecRequest, SandboxError, TIMEOUT_EXIT_CODE};
+use crate::output::CappedOutput;
+use crate::{ExecOutput, ExecRequest, SandboxError, TIMEOUT_EXIT_CODE};
 
 const RUNNER_SCRIPT: &str = include_str!("runner.py");
 /// How long past the request's timeout the host waits for the runner before killing everything itself.
