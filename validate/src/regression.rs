@@ -14,8 +14,8 @@ use agentless_prompts::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
-use agentless_sandbox::{ExecOutput, Sandbox};
 use crate::test_command::{TestCommand, TestStatus};
+use agentless_sandbox::{ExecOutput, Sandbox};
 
 /// The stage header of the exclusion request.
 pub const STAGE: &str = "validate.regression";

@@ -5,6 +5,7 @@ mod action;
 mod cli;
 mod hostile;
 mod interrupt;
+mod layout;
 mod localize;
 mod run;
 mod swebench;
