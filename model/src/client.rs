@@ -9,7 +9,7 @@ use std::time::Instant;
 use futures::future::try_join_all;
 
 use crate::cache::{CacheKey, ResponseCache};
-use crate::transcript::{Replayer, TranscriptWriter};
+use crate::transcript::{ReplayMatching, Replayer, TranscriptWriter};
 use crate::transport::HttpTransport;
 use crate::wire::{self, WireAnswer};
 use crate::{CallRecord, ChatRequest, Completion, LanguageModel, Ledger, ModelError, Price, Provider, Usage, WireApi};
@@ -80,7 +80,8 @@ impl ModelClient {
                 let transport = provider.transport(lookup, wire::anthropic::headers)?;
                 Backend::Anthropic(Http { provider, transport })
             }
-            WireApi::Replay => Backend::Replay(Replayer::open(model.as_ref())?),
+            WireApi::Replay => Backend::Replay(Replayer::open(model.as_ref(), ReplayMatching::ByStage)?),
+            WireApi::ReplayStrict => Backend::Replay(Replayer::open(model.as_ref(), ReplayMatching::Identical)?),
         };
         let recorder = options.record.as_deref().map(TranscriptWriter::open).transpose()?;
         Ok(Self {

@@ -48,9 +48,10 @@ fn builtin_providers() {
     let local = Provider { base_url: "http://127.0.0.1:8000/v1".to_owned(), ..compatible };
     ModelClient::with_env(local, "llama", ClientOptions::default(), Ledger::default(), &|_| None).unwrap();
     assert_eq!(Provider::builtin("replay").unwrap().wire, WireApi::Replay);
+    assert_eq!(Provider::builtin("replay-strict").unwrap().wire, WireApi::ReplayStrict);
     assert_eq!(
         Provider::builtin("nope").unwrap_err().to_string(),
-        "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay)"
+        "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay, replay-strict)"
     );
 }
 

@@ -8,7 +8,7 @@ use crate::{agentless, example_repo, stderr, stdout};
 fn run_example(home: &std::path::Path, out: &str, extra: &[&str]) -> std::process::Output {
     let repo = example_repo();
     let issue = workspace_root().join("examples/tinyinvoice.issue.md");
-    let model = format!("replay:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
+    let model = format!("replay-strict:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
     let mut args = vec![
         "run",
         "--repo",
