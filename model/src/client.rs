@@ -95,6 +95,12 @@ impl ModelClient {
         })
     }
 
+    /// The response cache directory, `None` when caching is off (an [`OpenAiEmbedder`](crate::OpenAiEmbedder) of
+    /// the same run shares it).
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache.as_ref().map(ResponseCache::dir)
+    }
+
     /// The ledger every call of this client is recorded in.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
