@@ -221,7 +221,10 @@ fn embeddings(body: &serde_json::Value) -> serde_json::Value {
             serde_json::json!({"object": "embedding", "index": index, "embedding": vector.to_vec()})
         })
         .collect();
-    serde_json::json!({"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+    // A rough token count (characters / 4 per input), so embeddings have a non-zero, deterministic cost.
+    let tokens: usize = inputs.iter().map(|text| text.len() / 4 + 1).sum();
+    serde_json::json!({"object": "list", "data": data, "model": body["model"],
+                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 }
 
 /// A rough token count (characters / 4) so usage and cost are non-zero and deterministic.

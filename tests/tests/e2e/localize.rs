@@ -241,8 +241,25 @@ async fn embedding_retrieval_uses_the_embeddings_endpoint() {
     )
     .await;
     assert!(output.status.success(), "{}", stderr(&output));
-    let embedded = server.received().iter().filter(|request| request.path.ends_with("/embeddings")).count();
+    let embeddings_sent = || server.received().iter().filter(|request| request.path.ends_with("/embeddings")).count();
+    let embedded = embeddings_sent();
     assert!(embedded > 0, "no embeddings request was sent");
     let locations = read_locations(home.path());
     assert!(!locations["retrieval_found_files"].as_array().unwrap().is_empty(), "{locations}");
+    // The usage line counts the embedding batches with the chat calls (one per stage's request otherwise).
+    let chat_calls = server.received().len() - embedded;
+    let counted = format!("{} call(s) (0 cached)", chat_calls + embedded);
+    assert!(stdout(&output).contains(&counted), "expected `{counted}`:\n{}", stdout(&output));
+
+    // A rerun finds the embeddings in the response cache, as it finds the chat answers.
+    let again = run_localize(
+        home.path(),
+        server.base_url(),
+        &["--retrieval", "embeddings", "--config", config.to_str().unwrap()],
+    )
+    .await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(embeddings_sent(), embedded, "the rerun sent embeddings again");
+    let cached = format!("{n} call(s) ({n} cached)", n = chat_calls + embedded);
+    assert!(stdout(&again).contains(&cached), "expected `{cached}`:\n{}", stdout(&again));
 }
