@@ -102,7 +102,8 @@ impl Replayer {
         let identical = |index: &usize| self.entries[*index].request == *request;
         let unused = |index: &usize| !used[*index];
         let indices = 0..self.entries.len();
-        let identical_entry = indices.clone().filter(identical).find(unused).or_else(|| indices.clone().find(identical));
+        let identical_entry =
+            indices.clone().filter(identical).find(unused).or_else(|| indices.clone().find(identical));
         let chosen = match (identical_entry, self.matching) {
             (Some(index), ReplayMatching::ByStage | ReplayMatching::Identical) => Some(index),
             (None, ReplayMatching::Identical) => {
@@ -147,7 +148,11 @@ impl Replayer {
             .filter(|(_, entry)| entry.stage == request.stage)
             .max_by_key(|(index, entry)| (shared_prefix(&entry.request.prompt), std::cmp::Reverse(*index)));
         let Some((index, entry)) = closest else {
-            return format!("no {} request was recorded; prompt starts «{}»", request.stage, excerpt(&request.prompt, 0));
+            return format!(
+                "no {} request was recorded; prompt starts «{}»",
+                request.stage,
+                excerpt(&request.prompt, 0)
+            );
         };
         let recorded = &entry.request;
         if recorded.prompt != request.prompt {

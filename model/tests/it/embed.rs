@@ -3,7 +3,7 @@
 
 use agentless_model::embed::{EMBED_BATCH, EMBED_STAGE};
 use agentless_model::{
-    Budget, EmbedderOptions, Embedder, Ledger, ModelError, OpenAiEmbedder, Price, STAGE_HEADER, WireApi,
+    Budget, Embedder, EmbedderOptions, Ledger, ModelError, OpenAiEmbedder, Price, STAGE_HEADER, WireApi,
 };
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

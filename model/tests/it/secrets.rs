@@ -23,7 +23,8 @@ fn a_named_key_variable_that_is_unset_is_an_error() {
     })
     .unwrap_err();
     assert!(matches!(empty, ModelError::MissingKey { .. }), "{empty:?}");
-    let embedder = OpenAiEmbedder::with_env(&provider, "e", EmbedderOptions::default(), Ledger::default(), &|_| None).unwrap_err();
+    let embedder =
+        OpenAiEmbedder::with_env(&provider, "e", EmbedderOptions::default(), Ledger::default(), &|_| None).unwrap_err();
     assert!(matches!(embedder, ModelError::MissingKey { .. }), "{embedder:?}");
 }
 
@@ -115,14 +116,13 @@ async fn the_key_never_leaks() {
     assert_no_key(&format!("{refused:?}"));
     let error = refused.complete(&support::request("repair", "p", 1, 0.0)).await.unwrap_err();
     assert_no_key(&format!("{error} {error:?}"));
-    let embedder =
-        OpenAiEmbedder::with_env(
-            &support::provider(WireApi::OpenAiChat, &server.uri()),
-            "e",
-            EmbedderOptions::default(),
-            Ledger::default(),
-            &support::env,
-        )
-        .unwrap();
+    let embedder = OpenAiEmbedder::with_env(
+        &support::provider(WireApi::OpenAiChat, &server.uri()),
+        "e",
+        EmbedderOptions::default(),
+        Ledger::default(),
+        &support::env,
+    )
+    .unwrap();
     assert_no_key(&format!("{embedder:?}"));
 }
