@@ -43,6 +43,8 @@ fn dataset(root: &Path) -> PathBuf {
     path
 }
 
+/// `swebench infer` replaying the bundled transcript strictly. It was recorded by `agentless run`, so the `local`
+/// preset (the `paper` one asks for 40 reproduction tests, not 10, and the transcript holds no such request).
 fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     let model = format!("replay-strict:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
     let data = root.join("data.jsonl");
@@ -65,6 +67,8 @@ fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
         "--regression-tests",
         "detect",
         "--sandbox",
+        "local",
+        "--preset",
         "local",
     ];
     args.extend_from_slice(extra);
