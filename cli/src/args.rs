@@ -112,7 +112,7 @@ pub struct SkeletonArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
     /// The model as PROVIDER:NAME, e.g. openai:gpt-4o-2024-05-13, anthropic:claude-3-5-sonnet-20241022,
-    /// openai-compatible:qwen2.5-coder (with --base-url), or replay:TRANSCRIPT.jsonl.
+    /// openai-compatible:qwen2.5-coder (with --base-url), replay:TRANSCRIPT.jsonl or replay-strict:TRANSCRIPT.jsonl.
     #[arg(long, env = EnvVars::AGENTLESS_MODEL, value_name = "PROVIDER:NAME")]
     pub model: Option<String>,
     /// Base URL of the provider's API (e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama).

@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(provider.wire, WireApi::OpenAiChat);
         assert_eq!(provider.env_key, None);
         let error = config.provider("nope").unwrap_err().to_string();
-        assert_eq!(error, "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay, ollama)");
+        assert_eq!(
+            error,
+            "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay, replay-strict, ollama)"
+        );
     }
 
     #[test]

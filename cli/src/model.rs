@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use agentless_model::client::ClientOptions;
-use agentless_model::{Budget, Ledger, ModelClient, ModelSpec, StageTotals, WireApi};
+use agentless_model::{Budget, Ledger, ModelClient, ModelSpec, StageTotals};
 use anyhow::{Context, Result, bail};
 
 use crate::args::ModelArgs;
@@ -29,7 +29,7 @@ pub fn build(args: &ModelArgs, config: &FileConfig) -> Result<ModelSetup> {
     {
         provider.env_key = Some(EnvVars::AGENTLESS_API_KEY.to_owned());
     }
-    if provider.wire != WireApi::Replay && provider.base_url.is_empty() {
+    if !provider.wire.is_replay() && provider.base_url.is_empty() {
         bail!(
             "provider `{}` needs a base URL: pass --base-url (e.g. http://localhost:8000/v1) or set base_url in [providers.{}]",
             spec.provider,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use futures::future::try_join_all;
 
 use crate::cache::{CacheKey, ResponseCache};
-use crate::transcript::{Replayer, TranscriptWriter};
+use crate::transcript::{ReplayMatching, Replayer, TranscriptWriter};
 use crate::transport::HttpTransport;
 use crate::wire::{self, WireAnswer};
 use crate::{CallRecord, ChatRequest, Completion, LanguageModel, Ledger, ModelError, Price, Provider, Usage, WireApi};
@@ -80,7 +80,8 @@ impl ModelClient {
                 let transport = provider.transport(lookup, wire::anthropic::headers)?;
                 Backend::Anthropic(Http { provider, transport })
             }
-            WireApi::Replay => Backend::Replay(Replayer::open(model.as_ref())?),
+            WireApi::Replay => Backend::Replay(Replayer::open(model.as_ref(), ReplayMatching::ByStage)?),
+            WireApi::ReplayStrict => Backend::Replay(Replayer::open(model.as_ref(), ReplayMatching::Identical)?),
         };
         let recorder = options.record.as_deref().map(TranscriptWriter::open).transpose()?;
         Ok(Self {
@@ -92,6 +93,12 @@ impl ModelClient {
             price: options.price,
             ledger,
         })
+    }
+
+    /// The response cache directory, `None` when caching is off (an [`OpenAiEmbedder`](crate::OpenAiEmbedder) of
+    /// the same run shares it).
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache.as_ref().map(ResponseCache::dir)
     }
 
     /// The ledger every call of this client is recorded in.

@@ -37,6 +37,12 @@ pub enum ModelError {
     Malformed { url: String, wire: &'static str, detail: String },
     #[error("the replay transcript `{}` has no answer for this {stage} request", path.display())]
     ReplayMiss { path: PathBuf, stage: String },
+    #[error(
+        "strict replay: the transcript `{}` holds no {stage} request identical to this one ({difference}); \
+         the transcript is stale, re-record it",
+        path.display()
+    )]
+    ReplayMismatch { path: PathBuf, stage: String, difference: String },
     #[error("cannot read or write `{}`", path.display())]
     Io {
         path: PathBuf,

@@ -12,7 +12,7 @@ pub mod transport;
 mod wire;
 
 pub use client::{ANSWER_TRUNCATION_MARKER, ClientOptions, DEFAULT_MAX_ANSWER_BYTES, ModelClient};
-pub use embed::{Embedder, OpenAiEmbedder};
+pub use embed::{Embedder, EmbedderOptions, OpenAiEmbedder};
 pub use error::ModelError;
 pub use ledger::{Budget, CallRecord, Ledger, Price, StageTotals, Usage};
 pub use provider::{ModelSpec, Provider, WireApi};

@@ -15,8 +15,22 @@ pub enum WireApi {
     OpenAiChat,
     /// `POST {base_url}/messages`; samples as parallel calls; prompt caching on the shared prefix.
     Anthropic,
-    /// Answers from a recorded transcript file; no network.
+    /// Answers from a recorded transcript file; no network. A request the transcript does not hold is answered
+    /// with the next unused record of its stage (and a warning).
     Replay,
+    /// As `Replay`, but a request must be identical to a recorded one: anything else is
+    /// [`ModelError::ReplayMismatch`]. Tests use it, so a stale transcript fails them.
+    ReplayStrict,
+}
+
+impl WireApi {
+    /// Whether answers come from a transcript rather than a server (no base URL, no key).
+    pub fn is_replay(self) -> bool {
+        match self {
+            Self::Replay | Self::ReplayStrict => true,
+            Self::OpenAiChat | Self::Anthropic => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -39,19 +53,21 @@ pub const OPENAI_KEY_VAR: &str = "OPENAI_API_KEY";
 pub const ANTHROPIC_KEY_VAR: &str = "ANTHROPIC_API_KEY";
 
 /// The providers [`Provider::builtin`] knows, in the order error messages list them.
-pub const BUILTIN_PROVIDERS: [&str; 4] = ["openai", "anthropic", "openai-compatible", "replay"];
+pub const BUILTIN_PROVIDERS: [&str; 5] = ["openai", "anthropic", "openai-compatible", "replay", "replay-strict"];
 
 impl Provider {
     /// A built-in provider with default retries, a 600 s request timeout and 8 requests in flight:
     /// `openai` (key in `OPENAI_API_KEY`), `anthropic` (key in `ANTHROPIC_API_KEY`), `openai-compatible`
     /// (vLLM, Ollama, llama.cpp, OpenRouter...: no base URL, the caller supplies it; no key unless the caller
-    /// names a variable) and `replay` (answers from a transcript; no network).
+    /// names a variable), `replay` (answers from a transcript; no network) and `replay-strict` (the same, but
+    /// only for requests identical to recorded ones).
     pub fn builtin(name: &str) -> Result<Self, ModelError> {
         let (base_url, env_key, wire) = match name {
             "openai" => ("https://api.openai.com/v1", Some(OPENAI_KEY_VAR), WireApi::OpenAiChat),
             "anthropic" => ("https://api.anthropic.com/v1", Some(ANTHROPIC_KEY_VAR), WireApi::Anthropic),
             "openai-compatible" => ("", None, WireApi::OpenAiChat),
             "replay" => ("", None, WireApi::Replay),
+            "replay-strict" => ("", None, WireApi::ReplayStrict),
             _ => {
                 return Err(ModelError::UnknownProvider { name: name.to_owned(), known: BUILTIN_PROVIDERS.join(", ") });
             }

@@ -457,7 +457,3 @@ impl Writer<'_> {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "skeleton_tests.rs"]
-mod tests;

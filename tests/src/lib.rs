@@ -221,7 +221,10 @@ fn embeddings(body: &serde_json::Value) -> serde_json::Value {
             serde_json::json!({"object": "embedding", "index": index, "embedding": vector.to_vec()})
         })
         .collect();
-    serde_json::json!({"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+    // A rough token count (characters / 4 per input), so embeddings have a non-zero, deterministic cost.
+    let tokens: usize = inputs.iter().map(|text| text.len() / 4 + 1).sum();
+    serde_json::json!({"object": "list", "data": data, "model": body["model"],
+                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 }
 
 /// A rough token count (characters / 4) so usage and cost are non-zero and deterministic.
@@ -245,19 +248,27 @@ fn prompt_tokens(body: &serde_json::Value) -> usize {
 /// The `agentless` binary next to the test executable (`target/<profile>/agentless`), brought up to date once
 /// per test process with `cargo build --bin agentless` (a package's tests do not rebuild another package's binary).
 pub fn agentless_bin() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
+    static BUILD: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let exe = std::env::current_exe().unwrap_or_default();
     let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
-    BUILD.call_once(|| {
+    let built = BUILD.get_or_init(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = std::process::Command::new(cargo);
         command.args(["build", "--quiet", "--bin", "agentless"]).current_dir(workspace_root());
         if profile_dir.file_name().is_some_and(|name| name == "release") {
             command.arg("--release");
         }
-        // A failed build leaves the old binary, and the test that uses it says what is wrong.
-        let _ = command.status();
+        match command.output() {
+            Ok(output) if output.status.success() => Ok(()),
+            Ok(output) => Err(format!("{}:\n{}", output.status, String::from_utf8_lossy(&output.stderr))),
+            Err(error) => Err(format!("cannot run cargo: {error}")),
+        }
     });
+    // A failed build leaves the old binary in place: every test that asks for it fails with the compiler's output
+    // instead of testing stale code.
+    if let Err(why) = built {
+        panic!("`cargo build --bin agentless` failed, so the tests would run a stale binary; {why}");
+    }
     profile_dir.join(format!("agentless{}", std::env::consts::EXE_SUFFIX))
 }
 

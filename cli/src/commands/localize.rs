@@ -12,7 +12,7 @@ use crate::ExitStatus;
 use crate::args::{GlobalArgs, IssueArgs, LocalizeArgs, RetrievalKind};
 use std::sync::Arc;
 
-use agentless_model::{ModelSpec, OpenAiEmbedder};
+use agentless_model::{EmbedderOptions, ModelClient, ModelSpec, OpenAiEmbedder};
 
 use crate::config::FileConfig;
 use crate::model::{self, usage_line};
@@ -22,7 +22,7 @@ pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
     let setup = model::build(&args.model, &config)?;
-    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config)?;
+    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config, &setup.client)?;
     fs_err::create_dir_all(&args.out)?;
 
     progress.set_message("localize");
@@ -53,7 +53,7 @@ pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
     Ok(Issue { id, text })
 }
 
-/// The embedding model of `--retrieval embeddings` unless `[localize] embedding_model` names another (any provider
+/// The embedding model of `--retrieval embeddings` (sharing the chat client's cache, ledger and budget) unless `[localize] embedding_model` names another (any provider
 /// that serves OpenAI-compatible `/v1/embeddings`).
 pub const DEFAULT_EMBEDDING_MODEL: &str = "openai:text-embedding-3-small";
 
@@ -62,6 +62,7 @@ pub fn localize_options(
     top_n: Option<usize>,
     retrieval: Option<RetrievalKind>,
     file: &FileConfig,
+    chat: &ModelClient,
 ) -> Result<LocalizeOptions> {
     let config = &file.localize;
     let defaults = LocalizeOptions::default();
@@ -79,7 +80,10 @@ pub fn localize_options(
             let spec_text = config.embedding_model.as_deref().unwrap_or(DEFAULT_EMBEDDING_MODEL);
             let spec: ModelSpec = spec_text.parse()?;
             let provider = file.provider(&spec.provider)?;
-            let embedder = OpenAiEmbedder::new(&provider, &spec.model)
+            // The chat client's cache and ledger: embeddings are cached, counted, priced and budgeted with the chat.
+            let options =
+                EmbedderOptions { cache_dir: chat.cache_dir().map(Path::to_path_buf), price: file.price(&spec.model) };
+            let embedder = OpenAiEmbedder::new(&provider, &spec.model, options, chat.ledger().clone())
                 .with_context(|| format!("cannot set up the embedding model `{spec_text}`"))?;
             Retrieval::Embeddings(Arc::new(embedder))
         }

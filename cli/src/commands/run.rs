@@ -104,7 +104,7 @@ pub async fn run_pipeline(
         Some(locations) => locations,
         None => {
             progress.set_message("localize");
-            let options = localize_options(args.edit_samples, None, None, config)?;
+            let options = localize_options(args.edit_samples, None, None, config, &model.client)?;
             let locations = localize(&model.client, snapshot, issue, &options).await.context("localization failed")?;
             write_json(&locations_path, &locations)?;
             locations

@@ -113,6 +113,19 @@ pub(crate) struct EmbeddingsBody<'a> {
 #[derive(Debug, Deserialize)]
 struct EmbeddingsResponse {
     data: Vec<Embedding>,
+    usage: Option<EmbeddingsUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EmbeddingsUsage {
+    prompt_tokens: u64,
+}
+
+/// The vectors of one embeddings answer, in input order, and the tokens it counted (all of them prompt tokens).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EmbeddingsAnswer {
+    pub(crate) vectors: Vec<Vec<f32>>,
+    pub(crate) usage: Usage,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,8 +134,9 @@ struct Embedding {
     embedding: Vec<f32>,
 }
 
-/// One vector per input, in input order; an error unless exactly `expected` distinct indices came back.
-pub(crate) fn parse_embeddings(body: &[u8], expected: usize) -> Result<Vec<Vec<f32>>, String> {
+/// One vector per input, in input order; an error unless exactly `expected` distinct indices came back. A server
+/// that reports no usage counts zero tokens.
+pub(crate) fn parse_embeddings(body: &[u8], expected: usize) -> Result<EmbeddingsAnswer, String> {
     let response: EmbeddingsResponse = serde_json::from_slice(body).map_err(|error| undecodable(&error, body))?;
     let mut vectors: Vec<Option<Vec<f32>>> = vec![None; expected];
     for item in response.data {
@@ -132,11 +146,13 @@ pub(crate) fn parse_embeddings(body: &[u8], expected: usize) -> Result<Vec<Vec<f
             None => return Err(format!("index {} is out of range for {expected} input(s)", item.index)),
         }
     }
-    vectors
+    let vectors = vectors
         .into_iter()
         .enumerate()
         .map(|(index, vector)| vector.ok_or_else(|| format!("no embedding for input {index}")))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let prompt_tokens = response.usage.map_or(0, |usage| usage.prompt_tokens);
+    Ok(EmbeddingsAnswer { vectors, usage: Usage { prompt_tokens, ..Usage::default() } })
 }
 
 #[cfg(test)]
@@ -168,7 +184,9 @@ mod tests {
     #[test]
     fn embeddings_are_put_in_input_order() {
         let body = br#"{"data":[{"index":1,"embedding":[0.5]},{"index":0,"embedding":[0.25,1.0]}]}"#;
-        assert_eq!(parse_embeddings(body, 2).unwrap(), vec![vec![0.25, 1.0], vec![0.5]]);
+        assert_eq!(parse_embeddings(body, 2).unwrap().vectors, vec![vec![0.25, 1.0], vec![0.5]]);
+        let counted = br#"{"data":[{"index":0,"embedding":[1.0]}],"usage":{"prompt_tokens":12,"total_tokens":12}}"#;
+        assert_eq!(parse_embeddings(counted, 1).unwrap().usage.prompt_tokens, 12);
         assert_eq!(parse_embeddings(body, 3).unwrap_err(), "no embedding for input 2");
         assert_eq!(parse_embeddings(body, 1).unwrap_err(), "index 1 is out of range for 1 input(s)");
     }

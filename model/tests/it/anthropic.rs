@@ -1,11 +1,13 @@
 //! The Anthropic messages wire: one call per sample, prompt caching on the shared prefix, usage mapping.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentless_model::client::ClientOptions;
 use agentless_model::{LanguageModel, Ledger, Price, STAGE_HEADER, Usage, WireApi};
 use pretty_assertions::assert_eq;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -126,15 +128,69 @@ async fn one_sample_is_not_marked_for_caching() {
     assert_eq!(bodies[0]["messages"][0]["content"][0].get("cache_control"), None);
 }
 
+/// A loopback server answering Anthropic messages calls that holds each request open for `hold` and records the
+/// most requests it ever had in flight at once. `(base_url, most_in_flight)`.
+async fn in_flight_counting_server(hold: Duration) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let counters = (Arc::clone(&in_flight), Arc::clone(&most));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (in_flight, most) = (Arc::clone(&counters.0), Arc::clone(&counters.1));
+            tokio::spawn(async move {
+                read_one_request(&mut socket).await;
+                most.fetch_max(in_flight.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(hold).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let body = serde_json::json!({
+                    "id": "msg", "type": "message", "role": "assistant", "stop_reason": "end_turn",
+                    "content": [{"type": "text", "text": "patch"}],
+                    "usage": {"input_tokens": 20, "output_tokens": 5}
+                })
+                .to_string();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(response.as_bytes()).await.unwrap();
+            });
+        }
+    });
+    (base_url, most)
+}
+
+/// Reads the head and the `content-length` bytes of body of one HTTP/1.1 request.
+async fn read_one_request(socket: &mut tokio::net::TcpStream) {
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        let read = socket.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "the client closed the connection mid-request");
+        received.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&received);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .map_or(0, |value| value.parse::<usize>().unwrap());
+            if received.len() >= head_end + 4 + length {
+                return;
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_concurrency_limit_holds_parallel_samples_back() {
-    let server = caching_server(Duration::from_millis(150)).await;
-    let mut provider = support::provider(WireApi::Anthropic, &format!("{}/v1", server.uri()));
+    // Each request is held long enough for unlimited parallel samples to overlap; the counter, not the clock,
+    // is what is asserted (a limit of 3 makes it fail).
+    let (base_url, most_in_flight) = in_flight_counting_server(Duration::from_millis(100)).await;
+    let mut provider = support::provider(WireApi::Anthropic, &base_url);
     provider.max_concurrency = 1;
     let client = support::client(provider, "claude", ClientOptions::default(), Ledger::default());
-    let started = Instant::now();
     let completion = client.complete(&support::request("repair", "Fix it.", 3, 0.8)).await.unwrap();
     assert_eq!(completion.samples.len(), 3);
-    // One request in flight at a time: three delays back to back.
-    assert!(started.elapsed() >= Duration::from_millis(450), "{:?}", started.elapsed());
+    assert_eq!(most_in_flight.load(Ordering::SeqCst), 1, "more than one request was in flight");
 }

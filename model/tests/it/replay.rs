@@ -1,4 +1,5 @@
-//! Record and replay: a recorded run answers the same requests offline; unmatched prompts fall back by stage.
+//! Record and replay: a recorded run answers the same requests offline; unmatched prompts fall back by stage, or
+//! fail in strict replay.
 
 use agentless_model::client::ClientOptions;
 use agentless_model::transcript::TranscriptEntry;
@@ -14,6 +15,11 @@ use crate::support;
 fn replay_client(path: &std::path::Path, ledger: Ledger) -> ModelClient {
     ModelClient::new(Provider::builtin("replay").unwrap(), path.to_str().unwrap(), ClientOptions::default(), ledger)
         .unwrap()
+}
+
+fn strict_replay_client(path: &std::path::Path) -> ModelClient {
+    let provider = Provider::builtin("replay-strict").unwrap();
+    ModelClient::new(provider, path.to_str().unwrap(), ClientOptions::default(), Ledger::default()).unwrap()
 }
 
 #[tokio::test]
@@ -113,6 +119,37 @@ async fn a_stage_that_was_never_recorded_is_a_replay_miss() {
         error.to_string(),
         format!("the replay transcript `{}` has no answer for this repair request", file.path().display())
     );
+}
+
+#[tokio::test]
+async fn strict_replay_answers_identical_requests_and_names_where_a_changed_prompt_departs() {
+    let file = write_transcript(&[
+        entry("localize.file", "L", "files"),
+        entry("repair", "Fix the rounding in money.py, please.", "patch A"),
+        entry("repair", "Fix the parser.", "patch B"),
+    ]);
+    let client = strict_replay_client(file.path());
+    let recorded = support::request("repair", "Fix the rounding in money.py, please.", 1, 0.0);
+    assert_eq!(answer(&client, &recorded).await.unwrap(), "patch A");
+    assert_eq!(answer(&client, &recorded).await.unwrap(), "patch A", "an identical request may be asked again");
+
+    let changed = support::request("repair", "Fix the rounding in invoice.py, please.", 1, 0.0);
+    let error = answer(&client, &changed).await.unwrap_err();
+    let ModelError::ReplayMismatch { stage, difference, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(stage, "repair");
+    // The closest record is the rounding prompt (not the unused parser one a lenient replay would answer with).
+    assert_eq!(
+        difference,
+        "the prompt departs from recorded call 2's at character 20: «Fix the rounding in invoice.py, please.» \
+         where it recorded «Fix the rounding in money.py, please.»"
+    );
+    assert!(error.to_string().starts_with("strict replay: the transcript"), "{error}");
+
+    let hotter = support::request("repair", "Fix the parser.", 1, 0.7);
+    let error = answer(&client, &hotter).await.unwrap_err();
+    assert!(error.to_string().contains("the prompt equals recorded call 3's but the temperature differs"), "{error}");
+    let error = answer(&client, &support::request("localize.edit", "E", 1, 0.0)).await.unwrap_err();
+    assert!(error.to_string().contains("no localize.edit request was recorded"), "{error}");
 }
 
 #[test]

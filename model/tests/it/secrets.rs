@@ -2,7 +2,9 @@
 //! transcripts, even when a server echoes them back.
 
 use agentless_model::client::ClientOptions;
-use agentless_model::{LanguageModel, Ledger, ModelClient, ModelError, OpenAiEmbedder, Provider, WireApi};
+use agentless_model::{
+    EmbedderOptions, LanguageModel, Ledger, ModelClient, ModelError, OpenAiEmbedder, Provider, WireApi,
+};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -21,7 +23,8 @@ fn a_named_key_variable_that_is_unset_is_an_error() {
     })
     .unwrap_err();
     assert!(matches!(empty, ModelError::MissingKey { .. }), "{empty:?}");
-    let embedder = OpenAiEmbedder::with_env(&provider, "e", &|_| None).unwrap_err();
+    let embedder =
+        OpenAiEmbedder::with_env(&provider, "e", EmbedderOptions::default(), Ledger::default(), &|_| None).unwrap_err();
     assert!(matches!(embedder, ModelError::MissingKey { .. }), "{embedder:?}");
 }
 
@@ -48,9 +51,10 @@ fn builtin_providers() {
     let local = Provider { base_url: "http://127.0.0.1:8000/v1".to_owned(), ..compatible };
     ModelClient::with_env(local, "llama", ClientOptions::default(), Ledger::default(), &|_| None).unwrap();
     assert_eq!(Provider::builtin("replay").unwrap().wire, WireApi::Replay);
+    assert_eq!(Provider::builtin("replay-strict").unwrap().wire, WireApi::ReplayStrict);
     assert_eq!(
         Provider::builtin("nope").unwrap_err().to_string(),
-        "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay)"
+        "unknown provider `nope` (known: openai, anthropic, openai-compatible, replay, replay-strict)"
     );
 }
 
@@ -112,7 +116,13 @@ async fn the_key_never_leaks() {
     assert_no_key(&format!("{refused:?}"));
     let error = refused.complete(&support::request("repair", "p", 1, 0.0)).await.unwrap_err();
     assert_no_key(&format!("{error} {error:?}"));
-    let embedder =
-        OpenAiEmbedder::with_env(&support::provider(WireApi::OpenAiChat, &server.uri()), "e", &support::env).unwrap();
+    let embedder = OpenAiEmbedder::with_env(
+        &support::provider(WireApi::OpenAiChat, &server.uri()),
+        "e",
+        EmbedderOptions::default(),
+        Ledger::default(),
+        &support::env,
+    )
+    .unwrap();
     assert_no_key(&format!("{embedder:?}"));
 }

