@@ -448,7 +448,6 @@ pub enum PresetName {
     Local,
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RegressionArg {
     /// The tests of the files the instance's test_patch modifies, run without applying it.

@@ -43,8 +43,12 @@ impl PipelineSettings {
         let samples = args.samples.or(config.repair.samples).unwrap_or(preset.samples);
         let temperature = args.temperature.or(config.repair.temperature).unwrap_or(preset.temperature);
         let repair = repair_options(Some(samples), Some(temperature), config);
-        let pipeline =
-            PipelineOptions::new(localize, repair, validation_options(args, config, preset), sandbox_options(args, config));
+        let pipeline = PipelineOptions::new(
+            localize,
+            repair,
+            validation_options(args, config, preset),
+            sandbox_options(args, config),
+        );
         Ok(Self { model: model_recipe(&args.model, config)?, pipeline })
     }
 }
@@ -272,7 +276,8 @@ mod tests {
 
     #[test]
     fn typed_values_in_the_file() {
-        let config: FileConfig = toml::from_str("[localize]\nretrieval = \"off\"\n[validate]\nsetup = \"auto\"\n").unwrap();
+        let config: FileConfig =
+            toml::from_str("[localize]\nretrieval = \"off\"\n[validate]\nsetup = \"auto\"\n").unwrap();
         assert_eq!(config.localize.retrieval, Some(RetrievalKind::Off));
         assert_eq!(config.validate.setup, Some(SetupArg::Auto));
         let error = toml::from_str::<FileConfig>("[localize]\nretrieval = \"grep\"\n").unwrap_err().to_string();

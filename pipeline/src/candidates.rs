@@ -23,6 +23,8 @@ pub fn candidate_patch(candidate: &Candidate) -> CandidatePatch {
         | CandidateStatus::OutsideContext
         | CandidateStatus::EscapesRepo
         | CandidateStatus::SyntaxError
-        | CandidateStatus::WhitespaceOnly => CandidatePatch { model_patch: String::new(), normalized_patch: String::new() },
+        | CandidateStatus::WhitespaceOnly => {
+            CandidatePatch { model_patch: String::new(), normalized_patch: String::new() }
+        }
     }
 }

@@ -106,3 +106,16 @@ impl Default for SandboxKind {
         SandboxKind::Local { containment: Containment::Auto }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repair_shows_what_localization_resolved() {
+        let localize = LocalizeOptions { top_n: 5, context_window: 3, ..LocalizeOptions::default() };
+        let repair = RepairOptions { top_n: 1, context_window: 20, ..RepairOptions::default() };
+        let options = PipelineOptions::new(localize, repair, ValidationOptions::default(), SandboxOptions::default());
+        assert_eq!((options.repair.top_n, options.repair.context_window), (5, 3));
+    }
+}

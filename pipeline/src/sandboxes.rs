@@ -68,8 +68,7 @@ pub(crate) async fn validate_in_sandboxes(
             .map(|path| snapshot.read(path).map(|bytes| (path.clone(), bytes)))
             .collect::<Result<Vec<_>, _>>()
     })?;
-    let files = ProjectFiles::from_pairs(files)
-        .map_err(sandbox_error("cannot copy the repository into a sandbox"))?;
+    let files = ProjectFiles::from_pairs(files).map_err(sandbox_error("cannot copy the repository into a sandbox"))?;
     let options = validate_options(run.options, snapshot);
     let workers = run.sandbox.workers.max(1);
     match run.sandbox.kind {

@@ -47,8 +47,7 @@ pub fn test_directives(instance: &Instance) -> Vec<String> {
 /// The test directives of `files` in `repo`: the files minus non-test files; for Django, module labels (`tests/`
 /// and `.py` dropped, `/` → `.`).
 pub fn test_directives_for(repo: &str, files: impl IntoIterator<Item = String>) -> Vec<String> {
-    let files =
-        files.into_iter().filter(|path| !NON_TEST_EXTENSIONS.iter().any(|extension| path.ends_with(extension)));
+    let files = files.into_iter().filter(|path| !NON_TEST_EXTENSIONS.iter().any(|extension| path.ends_with(extension)));
     if repo != "django/django" {
         return files.collect();
     }

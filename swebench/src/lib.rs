@@ -21,7 +21,9 @@ use std::path::PathBuf;
 
 pub use dataset::{DataDir, Dataset, DatasetName, HarnessMeta, Instance};
 pub use environment::{DebianPython, EnvironmentPlan, RepoFiles};
-pub use eval_script::{EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives, test_directives_for};
+pub use eval_script::{
+    EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives, test_directives_for,
+};
 pub use grading::{EvalType, LogEvaluation, ResolvedStatus, TestsStatus, evaluate_log};
 pub use log_parsers::{LogParser, StatusMap, TestStatus};
 pub use predictions::{Prediction, PredictionSource, Predictions};

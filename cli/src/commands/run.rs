@@ -32,10 +32,7 @@ pub async fn run(
     reap_dead_sandboxes(settings.pipeline.sandbox.kind).await;
     let run_dir = RunDir::new(args.out.clone().unwrap_or_else(|| new_run_dir(snapshot.name())), args.resume);
     if !args.resume && run_dir.is_finished() {
-        bail!(
-            "`{}` holds a finished run; pass --resume to reuse it or choose another --out",
-            run_dir.root().display()
-        );
+        bail!("`{}` holds a finished run; pass --resume to reuse it or choose another --out", run_dir.root().display());
     }
     let input = RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, prepared_image: None };
     let outcome = agentless_pipeline::run(&settings.pipeline, &model, &input, &show_event(progress), cancel).await?;

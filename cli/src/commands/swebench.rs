@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use agentless_pipeline::{CancellationToken, Event, report};
 use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_swebench::clone::clone_steps;
-use agentless_swebench::infer::{
-    InferObserver, InferTally, InstanceDone, PredictionsFile, error_chain, merge_shards,
-};
+use agentless_swebench::infer::{InferObserver, InferTally, InstanceDone, PredictionsFile, error_chain, merge_shards};
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, PredictionSource, Predictions};
 use agentless_swebench::runner::{Backend, EvalOptions, InstanceOutcome, RepoStore, UpstreamSpecs, evaluate};
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};

@@ -1,6 +1,8 @@
 //! Whole runs of the bot against the fake API, a real bare git remote and a fake pipeline.
 
-use agentless_github::{ActionError, ActionOutcome, GitError, Permission, PipelineOutcome, PushRemote, run_action_with};
+use agentless_github::{
+    ActionError, ActionOutcome, GitError, Permission, PipelineOutcome, PushRemote, run_action_with,
+};
 use pretty_assertions::assert_eq;
 
 use crate::support::{
@@ -95,9 +97,10 @@ async fn a_comment_from_a_non_member_does_nothing() {
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
 
-    let outcome = run_action_with(&bench.env("issue_comment", &support::comment_event("NONE")), &pipeline, &bench.github())
-        .await
-        .unwrap();
+    let outcome =
+        run_action_with(&bench.env("issue_comment", &support::comment_event("NONE")), &pipeline, &bench.github())
+            .await
+            .unwrap();
 
     assert_eq!(
         outcome,
@@ -116,10 +119,13 @@ async fn a_member_comment_runs_it() {
     let bench = Bench::new().await;
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
-    let outcome =
-        run_action_with(&bench.env("issue_comment", &support::comment_event("COLLABORATOR")), &pipeline, &bench.github())
-            .await
-            .unwrap();
+    let outcome = run_action_with(
+        &bench.env("issue_comment", &support::comment_event("COLLABORATOR")),
+        &pipeline,
+        &bench.github(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(outcome, ActionOutcome::PullRequest { number: PULL, .. }), "{outcome:?}");
 }
 
@@ -128,13 +134,15 @@ async fn a_rerun_updates_the_same_branch_pull_request_and_comment() {
     let bench = Bench::new().await;
     bench.mount(Vec::new(), false, false).await;
     let env = bench.env("issues", &support::labeled_event());
-    let first = run_action_with(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap();
+    let first =
+        run_action_with(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap();
     let ActionOutcome::PullRequest { commit: first_commit, .. } = first else { panic!("{first:?}") };
 
     let first_calls = bench.calls().await;
     bench.server.reset().await;
     bench.mount(Vec::new(), true, true).await;
-    let second = run_action_with(&env, &FakePipeline::patching(FIX_SUM, bench.run_dir()), &bench.github()).await.unwrap();
+    let second =
+        run_action_with(&env, &FakePipeline::patching(FIX_SUM, bench.run_dir()), &bench.github()).await.unwrap();
     let ActionOutcome::PullRequest { commit: second_commit, number, .. } = second else { panic!("{second:?}") };
 
     let calls = bench.calls().await;

@@ -209,10 +209,10 @@ impl Context<'_> {
             self.budget_spent.store(true, Ordering::Relaxed);
             return Ok(());
         };
-        let model = self.model.build_with_budget(budget).map_err(|source| InstanceError::Pipeline {
-            instance_id: instance.instance_id.clone(),
-            source,
-        });
+        let model = self
+            .model
+            .build_with_budget(budget)
+            .map_err(|source| InstanceError::Pipeline { instance_id: instance.instance_id.clone(), source });
         let result = match model {
             Ok(model) => {
                 let result = self.run_instance(&model, &instance).await;
@@ -291,13 +291,13 @@ impl Context<'_> {
                 Some(docker) if !run_dir.validation_finished() => {
                     self.observer.event(Event::Stage("validate: building the instance image"));
                     let setup = InstanceSetup::read(self.repos, &UpstreamSpecs, instance).map_err(setup_error)?;
-                    let images = docker.instance_image(&setup.recipe()).await.map_err(|source| {
-                        InstanceError::Image { instance_id: instance_id.clone(), source }
-                    })?;
-                    run_dir.create().map_err(|source| InstanceError::Pipeline {
-                        instance_id: instance_id.clone(),
-                        source,
-                    })?;
+                    let images = docker
+                        .instance_image(&setup.recipe())
+                        .await
+                        .map_err(|source| InstanceError::Image { instance_id: instance_id.clone(), source })?;
+                    run_dir
+                        .create()
+                        .map_err(|source| InstanceError::Pipeline { instance_id: instance_id.clone(), source })?;
                     let log = format!(
                         "{}environment image {}\n{}instance image {}\n{}",
                         setup.log,
@@ -313,19 +313,21 @@ impl Context<'_> {
                 }
                 Some(_) => {}
                 None => {
-                    let script = InstanceSetup::single_step_script(self.repos, &UpstreamSpecs, instance)
-                        .map_err(setup_error)?;
+                    let script =
+                        InstanceSetup::single_step_script(self.repos, &UpstreamSpecs, instance).map_err(setup_error)?;
                     options.sandbox.setup =
                         Setup::Command(format!("bash -c {}", crate::environment::shell_quote(&script)));
                 }
             }
         }
-        if options.validation.test_command.is_none() && self.options.regression_tests == RegressionSource::TestPatchFiles
+        if options.validation.test_command.is_none()
+            && self.options.regression_tests == RegressionSource::TestPatchFiles
         {
             options.validation.test_command = regression_command(instance);
         }
         let issue = Issue { id: instance.instance_id.clone(), text: instance.problem_statement.clone() };
-        let input = RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, prepared_image: prepared_image.as_ref() };
+        let input =
+            RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, prepared_image: prepared_image.as_ref() };
         let on_event = |event: Event<'_>| self.observer.event(event);
         agentless_pipeline::run(&options, model, &input, &on_event, self.cancel)
             .await

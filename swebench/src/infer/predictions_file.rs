@@ -100,8 +100,8 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<(Predictions, Vec<
     sorted.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
     let mut text = String::new();
     for prediction in sorted {
-        let line = serde_json::to_string(prediction)
-            .map_err(|source| SwebenchError::Json { path: out.to_owned(), source })?;
+        let line =
+            serde_json::to_string(prediction).map_err(|source| SwebenchError::Json { path: out.to_owned(), source })?;
         text.push_str(&line);
         text.push('\n');
     }
@@ -119,7 +119,11 @@ mod tests {
     use super::*;
 
     fn prediction(id: &str) -> Prediction {
-        Prediction { instance_id: id.to_owned(), model_name_or_path: "m".to_owned(), model_patch: Some("diff".to_owned()) }
+        Prediction {
+            instance_id: id.to_owned(),
+            model_name_or_path: "m".to_owned(),
+            model_patch: Some("diff".to_owned()),
+        }
     }
 
     #[test]
