@@ -95,31 +95,8 @@ impl Report {
         elapsed: Duration,
     ) -> Self {
         let selection = &validation.selection;
-        let candidates = ordered
-            .iter()
-            .enumerate()
-            .map(|(order, candidate)| {
-                let slot = validation.candidate_patch.get(order).copied().flatten();
-                let result = slot.and_then(|slot| validation.patch_results.get(slot));
-                CandidateRow {
-                    order,
-                    location_sample: candidate.location_sample,
-                    sample_index: candidate.sample_index,
-                    status: serde_json::to_value(candidate.status)
-                        .ok()
-                        .and_then(|value| value.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    detail: candidate.detail.clone(),
-                    patch: slot.map(|slot| slot + 1),
-                    applied: result.map(|result| result.applied),
-                    sandbox_error: result.and_then(|result| result.error.clone()),
-                    regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
-                    reproduction: result.and_then(|result| result.reproduction),
-                    eligible: selection.eligible.contains(&order),
-                    chosen: selection.chosen == Some(order),
-                }
-            })
-            .collect();
+        let candidates =
+            ordered.iter().enumerate().map(|(order, candidate)| candidate_row(order, candidate, validation)).collect();
         let reproduction = validation.reproduction.as_ref();
         Self {
             agentless_version: env!("CARGO_PKG_VERSION"),
@@ -150,6 +127,30 @@ impl Report {
             times,
             seconds: elapsed.as_secs_f64(),
         }
+    }
+}
+
+/// A candidate's row: what repair made of it, and what validation found for its patch (in the vote order).
+fn candidate_row(order: usize, candidate: &Candidate, validation: &ValidationReport) -> CandidateRow {
+    let selection = &validation.selection;
+    let slot = validation.candidate_patch.get(order).copied().flatten();
+    let result = slot.and_then(|slot| validation.patch_results.get(slot));
+    CandidateRow {
+        order,
+        location_sample: candidate.location_sample,
+        sample_index: candidate.sample_index,
+        status: serde_json::to_value(candidate.status)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        detail: candidate.detail.clone(),
+        patch: slot.map(|slot| slot + 1),
+        applied: result.map(|result| result.applied),
+        sandbox_error: result.and_then(|result| result.error.clone()),
+        regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
+        reproduction: result.and_then(|result| result.reproduction),
+        eligible: selection.eligible.contains(&order),
+        chosen: selection.chosen == Some(order),
     }
 }
 
