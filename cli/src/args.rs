@@ -164,7 +164,8 @@ pub struct LocalizeArgs {
     pub retrieval: Option<RetrievalKind>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RetrievalKind {
     Bm25,
     Embeddings,
@@ -220,6 +221,47 @@ pub struct RunArgs {
     pub pipeline: PipelineArgs,
 }
 
+/// The Python of a Docker image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PythonArg {
+    #[value(name = "3.9")]
+    Py39,
+    #[value(name = "3.11")]
+    Py311,
+    #[value(name = "3.13")]
+    Py313,
+}
+
+/// How a sandbox's virtualenv gets the test dependencies, as `--setup` and `[validate] setup` spell it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "String")]
+pub enum SetupArg {
+    /// `auto`: requirements files and `pip install -e .[test]`.
+    Auto,
+    /// `none`: an empty virtualenv.
+    None,
+    /// Any other text: a shell command.
+    Command(String),
+}
+
+impl From<String> for SetupArg {
+    fn from(text: String) -> Self {
+        match text.as_str() {
+            "auto" => SetupArg::Auto,
+            "none" => SetupArg::None,
+            _ => SetupArg::Command(text),
+        }
+    }
+}
+
+impl std::str::FromStr for SetupArg {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(SetupArg::from(text.to_owned()))
+    }
+}
+
 /// How the local sandbox contains test processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LocalContainment {
@@ -248,10 +290,10 @@ pub struct PipelineArgs {
     /// How the virtualenv gets the test dependencies: `auto` (requirements files and `pip install -e .[test]`),
     /// `none` (an empty virtualenv), or a shell command.
     #[arg(long, value_name = "CMD")]
-    pub setup: Option<String>,
-    /// Python of the Docker image: 3.9, 3.11 or 3.13.
-    #[arg(long, value_name = "X.Y", default_value = "3.11")]
-    pub python: String,
+    pub setup: Option<SetupArg>,
+    /// Python of the Docker image.
+    #[arg(long, value_enum, value_name = "X.Y", default_value_t = PythonArg::Py311)]
+    pub python: PythonArg,
     /// A host environment variable test processes may see (repeatable; also `pass_env` in `[validate]`). Test
     /// processes otherwise get only PATH, HOME, TMPDIR, the locale and the virtualenv's variables; names that look
     /// like secrets (*_API_KEY, *_KEY, *TOKEN*, *SECRET*, *PASSWORD*, *CREDENTIAL*, GITHUB_*, AGENTLESS_*) are refused.
@@ -294,8 +336,8 @@ pub enum SandboxCommand {
     /// Build the base image `agentless/python:X.Y` from a Debian root filesystem (needs root and debootstrap).
     BuildImage {
         /// 3.9 (bullseye), 3.11 (bookworm) or 3.13 (trixie).
-        #[arg(long, value_name = "X.Y", default_value = "3.11")]
-        python: String,
+        #[arg(long, value_enum, value_name = "X.Y", default_value_t = PythonArg::Py311)]
+        python: PythonArg,
         /// Directory of the caches (the root filesystem tarball is kept there).
         #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
@@ -382,7 +424,7 @@ pub struct SwebenchInferArgs {
     pub out: PathBuf,
     /// Only the I-th of N deterministic slices of the instances (1-based), e.g. 2/4.
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    pub shard: Option<agentless_swebench::infer::Shard>,
     /// Instances worked on at once (each also uses --workers sandboxes for validation).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub instance_workers: usize,
@@ -392,8 +434,8 @@ pub struct SwebenchInferArgs {
     pub preset: PresetName,
     /// Regression tests: the instance's test files at the base commit (as the original), or the pipeline's own
     /// detection from the repository (`detect`).
-    #[arg(long, value_enum, default_value_t = RegressionSource::TestPatchFiles)]
-    pub regression_tests: RegressionSource,
+    #[arg(long, value_enum, default_value_t = RegressionArg::TestPatchFiles)]
+    pub regression_tests: RegressionArg,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -407,7 +449,7 @@ pub enum PresetName {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RegressionSource {
+pub enum RegressionArg {
     /// The tests of the files the instance's test_patch modifies, run without applying it.
     TestPatchFiles,
     /// Whatever `agentless run` would detect.

@@ -63,7 +63,7 @@ pub struct LocalizeConfig {
     pub related_retries: Option<u32>,
     pub filter_irrelevant: Option<bool>,
     /// `bm25` (default), `embeddings` or `off`.
-    pub retrieval: Option<String>,
+    pub retrieval: Option<crate::args::RetrievalKind>,
     /// `PROVIDER:NAME` of the embedding model when `retrieval = "embeddings"`.
     pub embedding_model: Option<String>,
 }
@@ -85,7 +85,7 @@ pub struct ValidateConfig {
     /// The test command (default: detected).
     pub test_cmd: Option<String>,
     /// `auto` (requirements files and `pip install -e .[test]`), `none` (an empty virtualenv), or a shell command.
-    pub setup: Option<String>,
+    pub setup: Option<crate::args::SetupArg>,
     pub reproduction_tests: Option<u32>,
     pub workers: Option<usize>,
     pub test_timeout_secs: Option<u64>,

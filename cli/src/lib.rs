@@ -7,9 +7,13 @@ pub mod env;
 mod logging;
 mod model;
 mod preset;
-mod report;
+mod settings;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use agentless_pipeline::CancellationToken;
 
 use args::{Cli, Command};
 
@@ -34,51 +38,62 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// Run one parsed command line.
+/// Run one parsed command line. SIGINT, SIGTERM (`timeout`, CI cancellation, systemd) and SIGHUP cancel it: the
+/// pipeline commands get the cancellation token and stop, removing their sandboxes (containers included); any
+/// other command is dropped, which kills its test processes and removes its sandboxes, before the exit.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let progress = logging::init(&cli.global);
+    let cancel = CancellationToken::new();
+    let signal = watch_signals(&cancel);
     let command = async {
         match cli.command {
             Command::Index(args) => commands::index::run(args).await,
             Command::Skeleton(args) => commands::skeleton::run(args).await,
             Command::Localize(args) => commands::localize::run(args, &cli.global, &progress).await,
             Command::Repair(args) => commands::repair::run(args, &cli.global, &progress).await,
-            Command::Run(args) => commands::run::run(*args, &cli.global, &progress).await,
+            Command::Run(args) => commands::run::run(*args, &cli.global, &progress, &cancel).await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
-            Command::Action(args) => commands::action::run(*args, &cli.global, &progress).await,
-            Command::Swebench(args) => commands::swebench::run(args, &cli.global, &progress).await,
+            Command::Action(args) => commands::action::run(*args, &cli.global, &progress, &cancel).await,
+            Command::Swebench(args) => commands::swebench::run(args, &cli.global, &progress, &cancel).await,
         }
     };
-    // SIGTERM (`timeout`, CI cancellation, systemd) and SIGHUP are handled as Ctrl-C: the command is dropped, which
-    // kills its test processes and removes its sandboxes (containers included) before the exit.
     let mut command = Box::pin(command);
-    let interrupted = tokio::select! {
-        status = &mut command => Err(status),
-        signal = shutdown_signal() => Ok(signal),
+    // The command first: a pipeline command sees the cancellation and returns before it would be dropped.
+    let status = tokio::select! {
+        biased;
+        status = &mut command => status,
+        () = cancel.cancelled() => Ok(ExitStatus::Error),
     };
     drop(command);
     progress.finish_and_clear();
-    match interrupted {
-        Err(status) => status,
-        Ok(signal) => {
-            eprintln!("interrupted by {}; the run's test processes and sandboxes are gone", signal_name(signal));
-            Ok(ExitStatus::Interrupted(signal))
-        }
+    if cancel.is_cancelled() {
+        let signal = signal.load(Ordering::SeqCst);
+        eprintln!("interrupted by {}; the run's test processes and sandboxes are gone", signal_name(signal));
+        return Ok(ExitStatus::Interrupted(signal));
     }
+    status
 }
 
-/// The first of SIGINT, SIGTERM and SIGHUP to arrive; never, when they cannot be watched.
-async fn shutdown_signal() -> i32 {
+/// Cancel `cancel` on the first of SIGINT, SIGTERM and SIGHUP, and keep its number; never, when they cannot be
+/// watched. The handlers are in place when this returns.
+fn watch_signals(cancel: &CancellationToken) -> Arc<AtomicI32> {
     use tokio::signal::unix::{SignalKind, signal};
+    let received = Arc::new(AtomicI32::new(0));
     let watched = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
     let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = watched else {
-        return std::future::pending().await;
+        return received;
     };
-    tokio::select! {
-        _ = interrupt.recv() => 2,
-        _ = terminate.recv() => 15,
-        _ = hangup.recv() => 1,
-    }
+    let (cancel, signal) = (cancel.clone(), Arc::clone(&received));
+    tokio::spawn(async move {
+        let number = tokio::select! {
+            _ = interrupt.recv() => 2,
+            _ = terminate.recv() => 15,
+            _ = hangup.recv() => 1,
+        };
+        signal.store(number, Ordering::SeqCst);
+        cancel.cancel();
+    });
+    received
 }
 
 fn signal_name(signal: i32) -> &'static str {

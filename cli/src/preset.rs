@@ -1,11 +1,11 @@
 //! Named sets of pipeline defaults: `paper`, the original's documented SWE-bench run (`swebench infer` uses it),
-//! and `local`, cheaper, for `agentless run`. A value given on the command line or in the config file wins.
+//! and `local`, cheaper, for `agentless run`. A value given on the command line or in the config file wins
+//! (`settings.rs`).
 //!
 //! Both presets share what the paper's run and ours agree on (the library defaults): 4 edit-location samples at
 //! T=0.8, 10 repair samples per location sample (1 greedy + 9 at T=0.8), top 3 files, ±10 lines of context.
 
-use crate::args::{PipelineArgs, PresetName};
-use crate::config::FileConfig;
+use crate::args::PresetName;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Preset {
@@ -44,20 +44,6 @@ impl Preset {
         }
     }
 
-    /// Fill every value left unset on the command line and in the config file with this preset's.
-    pub fn fill(&self, pipeline: &mut PipelineArgs, config: &FileConfig) {
-        fn unset<T: Copy>(arg: &mut Option<T>, configured: Option<T>, value: T) {
-            if arg.is_none() && configured.is_none() {
-                *arg = Some(value);
-            }
-        }
-        unset(&mut pipeline.edit_samples, config.localize.edit_samples, self.edit_samples);
-        unset(&mut pipeline.samples, config.repair.samples, self.samples);
-        unset(&mut pipeline.temperature, config.repair.temperature, self.temperature);
-        unset(&mut pipeline.reproduction_tests, config.validate.reproduction_tests, self.reproduction_tests);
-        unset(&mut pipeline.test_timeout, config.validate.test_timeout_secs, self.test_timeout_secs);
-    }
-
     /// One line saying what the preset sets.
     pub fn describe(&self) -> String {
         let name = match self.name {
@@ -89,23 +75,5 @@ mod tests {
             (LOCAL.edit_samples, LOCAL.samples, LOCAL.reproduction_tests, LOCAL.test_timeout_secs),
             (4, 10, 10, 600)
         );
-    }
-
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        pipeline: PipelineArgs,
-    }
-
-    #[test]
-    fn flags_and_config_win_over_the_preset() {
-        let mut pipeline = <Cli as clap::Parser>::parse_from(["agentless", "--samples", "3"]).pipeline;
-        let mut config = FileConfig::default();
-        config.validate.test_timeout_secs = Some(60);
-        PAPER.fill(&mut pipeline, &config);
-        assert_eq!(pipeline.samples, Some(3));
-        assert_eq!(pipeline.test_timeout, None, "left to the config file");
-        assert_eq!(pipeline.reproduction_tests, Some(40));
-        assert_eq!(pipeline.edit_samples, Some(4));
     }
 }

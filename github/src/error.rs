@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// What the pipeline returns when it fails; the CLI's `anyhow::Error` converts into it with `.into()`.
+/// What an [`crate::IssueFixer`] returns when it fails (the pipeline's typed error, boxed).
 pub type PipelineError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A workflow permission the token needs.

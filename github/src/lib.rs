@@ -1,6 +1,6 @@
-//! The GitHub Action bot: decides from the event whether to run, keeps one comment on the issue up to date, runs a
-//! [`Pipeline`] it knows only through a trait, and turns its patch into a force-pushed `agentless/issue-N` branch
-//! and a draft pull request (or explains in the comment why there is none).
+//! The GitHub Action bot: decides from the event whether to run, keeps one comment on the issue up to date, runs
+//! the pipeline ([`AgentlessPipeline`], `agentless-pipeline` on the workspace), and turns its patch into a
+//! force-pushed `agentless/issue-N` branch and a draft pull request (or explains in the comment why there is none).
 
 pub mod api;
 pub mod env;
@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 pub mod git;
 pub mod outputs;
+mod pipeline;
 pub mod render;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub use api::{GitHub, RetryPolicy};
 pub use env::{ActionEnv, GithubEnvVars, PushRemote, Token};
 pub use error::{ActionError, ApiError, GitError, Permission, PipelineError};
+pub use pipeline::AgentlessPipeline;
 
 use crate::api::NewPullRequest;
 use crate::event::{Decision, EventPayload, TriggeredIssue};
@@ -26,11 +28,12 @@ use crate::render::RunInfo;
 /// Name of the patch file the bot writes into the run directory (the `patch-path` output).
 pub const PATCH_FILE_NAME: &str = "fix.patch";
 
-/// What the bot needs from the pipeline: given the issue text and the checked-out repository, one patch (or
-/// none, with the reason and the best candidates), a markdown report, the cost and the run directory.
+/// What the bot needs to fix an issue: given the issue text and the checked-out repository, one patch (or none,
+/// with the reason and the best candidates), a markdown report, the cost and the run directory. The bot runs
+/// [`AgentlessPipeline`]; this seam lets its tests stand in a canned outcome.
 #[async_trait::async_trait]
-pub trait Pipeline: Send + Sync {
-    async fn run(&self, issue_text: &str, workspace: &Path) -> Result<PipelineOutcome, PipelineError>;
+pub trait IssueFixer: Send + Sync {
+    async fn fix(&self, issue_text: &str, workspace: &Path) -> Result<PipelineOutcome, PipelineError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -80,12 +83,21 @@ impl fmt::Display for ActionOutcome {
     }
 }
 
-/// Runs the bot for the event in `env`. Skips (with `Ok`) events that do not trigger it; otherwise reports on
-/// the issue whatever happens, writes the step summary and outputs, and returns the first error after
-/// reporting it.
+/// Runs the bot with the pipeline for the event in `env`. Skips (with `Ok`) events that do not trigger it;
+/// otherwise reports on the issue whatever happens, writes the step summary and outputs, and returns the first
+/// error after reporting it.
 pub async fn run_action(
     env: &ActionEnv,
-    pipeline: &dyn Pipeline,
+    pipeline: &AgentlessPipeline<'_>,
+    github: &GitHub,
+) -> Result<ActionOutcome, ActionError> {
+    run_action_with(env, pipeline, github).await
+}
+
+/// [`run_action`] with any [`IssueFixer`].
+pub async fn run_action_with(
+    env: &ActionEnv,
+    pipeline: &dyn IssueFixer,
     github: &GitHub,
 ) -> Result<ActionOutcome, ActionError> {
     let payload = EventPayload::read(&env.event_path)?;
@@ -157,7 +169,7 @@ struct Progress {
 
 async fn report_and_run(
     env: &ActionEnv,
-    pipeline: &dyn Pipeline,
+    pipeline: &dyn IssueFixer,
     github: &GitHub,
     run: &RunInfo<'_>,
     progress: &mut Progress,
@@ -175,7 +187,7 @@ async fn report_and_run(
     progress.comment_id = Some(comment.id);
 
     let issue_text = render::issue_text(issue, &comments, &env.trigger);
-    let outcome = pipeline.run(&issue_text, &env.workspace).await.map_err(|source| {
+    let outcome = pipeline.fix(&issue_text, &env.workspace).await.map_err(|source| {
         let mut message = source.to_string();
         let mut cause = source.source();
         while let Some(inner) = cause {

@@ -15,6 +15,8 @@ pub enum LocalizeError {
     },
     #[error("embedding retrieval failed")]
     Embedding(#[source] ModelError),
+    #[error("retrieval by embeddings was asked for, but the model client has no embedding model")]
+    NoEmbedder,
     #[error("cannot read a file of the snapshot")]
     Read(#[from] SourceError),
     #[error("cannot render a prompt")]

@@ -26,10 +26,8 @@ pub mod spans;
 pub mod tree;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::sync::Arc;
 
-use agentless_model::{ChatRequest, Completion, Embedder, LanguageModel, ModelError};
+use agentless_model::{ChatRequest, Completion, LanguageModel, ModelError};
 use agentless_prompts::Template;
 use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, SourceError, skeleton};
 use tracing::{info, warn};
@@ -66,24 +64,15 @@ pub struct Issue {
 }
 
 /// How files are retrieved besides the model's pick.
-#[derive(Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retrieval {
     /// BM25 over file chunks, locally.
     Bm25,
-    /// Cosine similarity of embeddings of the same chunks.
-    Embeddings(Arc<dyn Embedder>),
+    /// Cosine similarity of embeddings of the same chunks, from the model client's embedder (its cache, ledger and
+    /// budget).
+    Embeddings,
     /// The model's pick only (the irrelevant-folder request is skipped too).
     Off,
-}
-
-impl fmt::Debug for Retrieval {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Retrieval::Bm25 => f.write_str("Bm25"),
-            Retrieval::Embeddings(_) => f.write_str("Embeddings"),
-            Retrieval::Off => f.write_str("Off"),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -259,10 +248,11 @@ impl Run<'_> {
         self.locations.retrieval_found_files = match &self.options.retrieval {
             Retrieval::Off => Vec::new(),
             Retrieval::Bm25 => run_blocking(|| Corpus::build(snapshot, &candidates).map(|c| c.rank_bm25(problem)))?,
-            Retrieval::Embeddings(_) if self.locations.stopped.is_some() => Vec::new(),
-            Retrieval::Embeddings(embedder) => {
+            Retrieval::Embeddings if self.locations.stopped.is_some() => Vec::new(),
+            Retrieval::Embeddings => {
+                let embedder = self.model.embedder().ok_or(LocalizeError::NoEmbedder)?;
                 let corpus = run_blocking(|| Corpus::build(snapshot, &candidates))?;
-                match corpus.rank_embeddings(embedder.as_ref(), problem).await {
+                match corpus.rank_embeddings(embedder, problem).await {
                     Ok(files) => files,
                     Err(error @ ModelError::BudgetExhausted { .. }) => {
                         self.settle("localize.retrieval", Err(error))?;

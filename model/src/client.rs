@@ -12,7 +12,10 @@ use crate::cache::{CacheKey, ResponseCache};
 use crate::transcript::{ReplayMatching, Replayer, TranscriptWriter};
 use crate::transport::HttpTransport;
 use crate::wire::{self, WireAnswer};
-use crate::{CallRecord, ChatRequest, Completion, LanguageModel, Ledger, ModelError, Price, Provider, Usage, WireApi};
+use crate::{
+    CallRecord, ChatRequest, Completion, Embedder, EmbedderOptions, LanguageModel, Ledger, ModelError, OpenAiEmbedder,
+    Price, Provider, Usage, WireApi,
+};
 
 /// Everything a client needs besides the provider.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +27,17 @@ pub struct ClientOptions {
     pub price: Option<Price>,
     /// Bytes kept of each answer (the rest is cut and marked); `None` is [`DEFAULT_MAX_ANSWER_BYTES`].
     pub max_answer_bytes: Option<usize>,
+    /// The embedding model this client also serves (retrieval by embeddings), through the same cache and ledger.
+    pub embeddings: Option<EmbeddingModel>,
+}
+
+/// An embedding model: any provider that serves OpenAI-compatible `/v1/embeddings`.
+#[derive(Debug, Clone)]
+pub struct EmbeddingModel {
+    pub provider: Provider,
+    pub model: String,
+    /// Input tokens only; `None` counts tokens at no cost.
+    pub price: Option<Price>,
 }
 
 /// Bytes kept of each model answer by default: far beyond any answer a stage asks for (1024–4096 tokens), small
@@ -41,6 +55,7 @@ pub struct ModelClient {
     recorder: Option<TranscriptWriter>,
     price: Option<Price>,
     ledger: Ledger,
+    embedder: Option<OpenAiEmbedder>,
 }
 
 #[derive(Debug)]
@@ -84,6 +99,13 @@ impl ModelClient {
             WireApi::ReplayStrict => Backend::Replay(Replayer::open(model.as_ref(), ReplayMatching::Identical)?),
         };
         let recorder = options.record.as_deref().map(TranscriptWriter::open).transpose()?;
+        let embedder = options
+            .embeddings
+            .map(|embeddings| {
+                let shared = EmbedderOptions { cache_dir: options.cache_dir.clone(), price: embeddings.price };
+                OpenAiEmbedder::with_env(&embeddings.provider, &embeddings.model, shared, ledger.clone(), lookup)
+            })
+            .transpose()?;
         Ok(Self {
             model: model.to_owned(),
             max_answer_bytes: options.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
@@ -92,13 +114,8 @@ impl ModelClient {
             recorder,
             price: options.price,
             ledger,
+            embedder,
         })
-    }
-
-    /// The response cache directory, `None` when caching is off (an [`OpenAiEmbedder`](crate::OpenAiEmbedder) of
-    /// the same run shares it).
-    pub fn cache_dir(&self) -> Option<&std::path::Path> {
-        self.cache.as_ref().map(ResponseCache::dir)
     }
 
     /// The ledger every call of this client is recorded in.
@@ -216,6 +233,10 @@ impl ModelClient {
 impl LanguageModel for ModelClient {
     fn name(&self) -> &str {
         &self.model
+    }
+
+    fn embedder(&self) -> Option<&dyn Embedder> {
+        self.embedder.as_ref().map(|embedder| embedder as &dyn Embedder)
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {

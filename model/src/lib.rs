@@ -60,4 +60,9 @@ pub trait LanguageModel: Send + Sync {
     /// Sample the request. Records the call in the client's [`Ledger`]; fails with
     /// [`ModelError::BudgetExhausted`] before sending when the budget is spent.
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError>;
+
+    /// The embedding model served alongside, through the same cache, ledger and budget; `None` when none is set.
+    fn embedder(&self) -> Option<&dyn Embedder> {
+        None
+    }
 }

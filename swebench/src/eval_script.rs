@@ -37,14 +37,18 @@ static DIFF_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"diff --git a/.* b/(.*)").unwrap_or_else(|error| unreachable!("invalid built-in regex: {error}"))
 });
 
-/// What the test command is given: the `b/` paths of the test patch's `diff --git` headers minus non-test files;
-/// for Django, module labels (`tests/` and `.py` dropped, `/` → `.`).
+/// What the test command is given: the `b/` paths of the test patch's `diff --git` headers, as
+/// [`test_directives_for`] turns them into directives.
 pub fn test_directives(instance: &Instance) -> Vec<String> {
-    let files = DIFF_HEADER
-        .captures_iter(&instance.test_patch)
-        .map(|captures| captures[1].to_owned())
-        .filter(|path| !NON_TEST_EXTENSIONS.iter().any(|extension| path.ends_with(extension)));
-    if instance.repo != "django/django" {
+    let files = DIFF_HEADER.captures_iter(&instance.test_patch).map(|captures| captures[1].to_owned());
+    test_directives_for(&instance.repo, files)
+}
+
+/// The test directives of `files` in `repo`: the files minus non-test files; for Django, module labels (`tests/`
+/// and `.py` dropped, `/` → `.`).
+pub fn test_directives_for(repo: &str, files: impl IntoIterator<Item = String>) -> Vec<String> {
+    let files = files.into_iter().filter(|path| !NON_TEST_EXTENSIONS.iter().any(|extension| path.ends_with(extension)));
+    if repo != "django/django" {
         return files.collect();
     }
     files

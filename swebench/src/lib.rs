@@ -3,10 +3,12 @@
 //! executes the commands this crate produces in a sandbox and hands the test log back for grading; [`runner`] is
 //! that runner, over the sandboxes of `agentless-validate` and local clones of the repositories.
 
+pub mod clone;
 pub mod dataset;
 pub mod environment;
 pub mod eval_script;
 pub mod grading;
+pub mod infer;
 mod json_ascii;
 pub mod lite_s;
 pub mod log_parsers;
@@ -19,7 +21,9 @@ use std::path::PathBuf;
 
 pub use dataset::{DataDir, Dataset, DatasetName, HarnessMeta, Instance};
 pub use environment::{DebianPython, EnvironmentPlan, RepoFiles};
-pub use eval_script::{EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives};
+pub use eval_script::{
+    EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives, test_directives_for,
+};
 pub use grading::{EvalType, LogEvaluation, ResolvedStatus, TestsStatus, evaluate_log};
 pub use log_parsers::{LogParser, StatusMap, TestStatus};
 pub use predictions::{Prediction, PredictionSource, Predictions};

@@ -1,67 +1,43 @@
 //! `agentless action`: the GitHub Action bot. Reads the event, and when it is a trigger runs the pipeline on the
 //! checked-out repository and opens (or updates) a draft pull request with the fix.
 
-use std::path::{Path, PathBuf};
-
-use agentless_github::{ActionEnv, ActionOutcome, GitHub, Pipeline, PipelineError, PipelineOutcome, run_action};
-use agentless_localize::Issue;
-use agentless_syntax::RepoSnapshot;
+use agentless_github::{ActionEnv, ActionOutcome, AgentlessPipeline, GitHub, run_action};
+use agentless_pipeline::CancellationToken;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
 use crate::ExitStatus;
-use crate::args::{ActionArgs, GlobalArgs, PipelineArgs};
-use crate::commands::run::{new_run_dir, run_pipeline};
+use crate::args::{ActionArgs, GlobalArgs};
+use crate::commands::run::{new_run_dir, show_event};
 use crate::config::FileConfig;
-use crate::model;
-use crate::report;
+use crate::preset::LOCAL;
+use crate::settings::PipelineSettings;
 
-pub async fn run(args: ActionArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
+pub async fn run(
+    args: ActionArgs,
+    global: &GlobalArgs,
+    progress: &ProgressBar,
+    cancel: &CancellationToken,
+) -> Result<ExitStatus> {
     let env = ActionEnv::from_env().context("`agentless action` runs inside a GitHub Actions job")?;
     let github = GitHub::for_action(&env)?;
-    let pipeline =
-        ActionPipeline { args: &args.pipeline, out: args.out.clone(), config: global.config.clone(), progress };
+    let (config, _) = FileConfig::load(global.config.as_deref(), Some(&env.workspace))?;
+    let settings = PipelineSettings::resolve(&args.pipeline, &config, &LOCAL)?;
+    let run_dir = args.out.clone().unwrap_or_else(|| {
+        new_run_dir(&env.workspace.file_name().map_or_else(|| "repo".into(), |name| name.to_string_lossy()))
+    });
+    let show = show_event(progress);
+    let pipeline = AgentlessPipeline {
+        options: settings.pipeline,
+        model: settings.model,
+        run_dir,
+        cancel: cancel.clone(),
+        on_event: &show,
+    };
     let outcome = run_action(&env, &pipeline, &github).await?;
     println!("{outcome}");
     Ok(match outcome {
         ActionOutcome::Skipped { .. } | ActionOutcome::PullRequest { .. } => ExitStatus::Success,
         ActionOutcome::NoPatch { .. } => ExitStatus::Failure,
     })
-}
-
-struct ActionPipeline<'a> {
-    args: &'a PipelineArgs,
-    out: Option<PathBuf>,
-    config: Option<PathBuf>,
-    progress: &'a ProgressBar,
-}
-
-#[async_trait::async_trait]
-impl Pipeline for ActionPipeline<'_> {
-    async fn run(&self, issue_text: &str, workspace: &Path) -> Result<PipelineOutcome, PipelineError> {
-        let outcome: Result<PipelineOutcome> = async {
-            let snapshot = RepoSnapshot::open(workspace, None)?;
-            let (config, _) = FileConfig::load(self.config.as_deref(), Some(workspace))?;
-            let setup = model::build(&self.args.model, &config)?;
-            let issue = Issue { id: snapshot.name().to_owned(), text: issue_text.to_owned() };
-            let run_dir = self.out.clone().unwrap_or_else(|| new_run_dir(&snapshot));
-            let outcome =
-                run_pipeline(self.args, &config, &setup, &snapshot, &issue, &run_dir, false, self.progress, None)
-                    .await?;
-            let why_no_patch = outcome.chosen.is_none().then(|| report::one_line(&outcome.report));
-            // The best candidates: the first patch of each distinct normalized patch, most votes first, else the
-            // first applied candidates.
-            let best_candidates = outcome.report.best_candidates(3);
-            Ok(PipelineOutcome {
-                patch: outcome.chosen,
-                report_markdown: report::markdown(&outcome.report),
-                cost_usd: setup.ledger.total().cost_usd,
-                run_dir,
-                why_no_patch,
-                best_candidates,
-            })
-        }
-        .await;
-        outcome.map_err(|error| format!("{error:#}").into())
-    }
 }

@@ -1,36 +1,36 @@
 //! `agentless localize`: run the localization phase and write `locations.json`.
 
 use std::io::Write;
-use std::path::Path;
 
-use agentless_localize::{Issue, LocalizeOptions, Locations, Retrieval, localize};
+use agentless_localize::{Issue, Locations, localize};
+use agentless_pipeline::RunDir;
 use agentless_syntax::RepoSnapshot;
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 
 use crate::ExitStatus;
-use crate::args::{GlobalArgs, IssueArgs, LocalizeArgs, RetrievalKind};
-use std::sync::Arc;
-
-use agentless_model::{EmbedderOptions, ModelClient, ModelSpec, OpenAiEmbedder};
-
+use crate::args::{GlobalArgs, IssueArgs, LocalizeArgs};
 use crate::config::FileConfig;
-use crate::model::{self, usage_line};
+use crate::model::usage_line;
+use crate::settings::{embedding_model, localize_options, model_recipe};
 
 pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
-    let setup = model::build(&args.model, &config)?;
-    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config, &setup.client)?;
+    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config)?;
+    let mut recipe = model_recipe(&args.model, &config)?;
+    recipe.options.embeddings = embedding_model(options.retrieval, &config)?;
+    let setup = recipe.build()?;
+    let out = RunDir::new(&args.out, false);
     fs_err::create_dir_all(&args.out)?;
 
     progress.set_message("localize");
     let locations = localize(&setup.client, &snapshot, &issue, &options)
         .await
         .with_context(|| format!("localization of `{}` failed", issue.id))?;
-    let path = args.out.join("locations.json");
-    write_json(&path, &locations)?;
+    out.write_json(RunDir::LOCATIONS, &locations)?;
+    let path = out.path(RunDir::LOCATIONS);
     progress.finish_and_clear();
 
     let mut stdout = std::io::stdout().lock();
@@ -51,64 +51,6 @@ pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
     }
     let id = args.instance_id.clone().unwrap_or_else(|| snapshot.name().to_owned());
     Ok(Issue { id, text })
-}
-
-/// The embedding model of `--retrieval embeddings` (sharing the chat client's cache, ledger and budget) unless `[localize] embedding_model` names another (any provider
-/// that serves OpenAI-compatible `/v1/embeddings`).
-pub const DEFAULT_EMBEDDING_MODEL: &str = "openai:text-embedding-3-small";
-
-pub fn localize_options(
-    edit_samples: Option<u32>,
-    top_n: Option<usize>,
-    retrieval: Option<RetrievalKind>,
-    file: &FileConfig,
-    chat: &ModelClient,
-) -> Result<LocalizeOptions> {
-    let config = &file.localize;
-    let defaults = LocalizeOptions::default();
-    let retrieval = match retrieval.or(match config.retrieval.as_deref() {
-        None => None,
-        Some("bm25") => Some(RetrievalKind::Bm25),
-        Some("embeddings") => Some(RetrievalKind::Embeddings),
-        Some("off") => Some(RetrievalKind::Off),
-        Some(other) => bail!("localize.retrieval must be bm25, embeddings or off, not `{other}`"),
-    }) {
-        None => defaults.retrieval,
-        Some(RetrievalKind::Bm25) => Retrieval::Bm25,
-        Some(RetrievalKind::Off) => Retrieval::Off,
-        Some(RetrievalKind::Embeddings) => {
-            let spec_text = config.embedding_model.as_deref().unwrap_or(DEFAULT_EMBEDDING_MODEL);
-            let spec: ModelSpec = spec_text.parse()?;
-            let provider = file.provider(&spec.provider)?;
-            // The chat client's cache and ledger: embeddings are cached, counted, priced and budgeted with the chat.
-            let options =
-                EmbedderOptions { cache_dir: chat.cache_dir().map(Path::to_path_buf), price: file.price(&spec.model) };
-            let embedder = OpenAiEmbedder::new(&provider, &spec.model, options, chat.ledger().clone())
-                .with_context(|| format!("cannot set up the embedding model `{spec_text}`"))?;
-            Retrieval::Embeddings(Arc::new(embedder))
-        }
-    };
-    Ok(LocalizeOptions {
-        max_model_files: config.max_model_files.unwrap_or(defaults.max_model_files),
-        top_n: top_n.or(config.top_n).unwrap_or(defaults.top_n),
-        context_window: config.context_window.unwrap_or(defaults.context_window),
-        edit_samples: edit_samples.or(config.edit_samples).unwrap_or(defaults.edit_samples),
-        edit_temperature: config.edit_temperature.unwrap_or(defaults.edit_temperature),
-        related_retries: config.related_retries.unwrap_or(defaults.related_retries),
-        filter_irrelevant: config.filter_irrelevant.unwrap_or(defaults.filter_irrelevant),
-        retrieval,
-        skeleton: defaults.skeleton,
-    })
-}
-
-/// Write pretty JSON atomically (temp file, then rename), so an interrupted run never leaves half a file.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    fs_err::write(&tmp, text)?;
-    fs_err::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn print_summary(out: &mut impl Write, locations: &Locations, totals: &agentless_model::StageTotals) -> Result<()> {

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 
 use agentless_localize::Locations;
-use agentless_repair::{Candidate, CandidateStatus, EditRules, RepairOptions, repair};
+use agentless_pipeline::RunDir;
+use agentless_repair::{Candidate, CandidateStatus, repair};
 use agentless_syntax::RepoSnapshot;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
@@ -13,8 +13,9 @@ use indicatif::ProgressBar;
 use crate::ExitStatus;
 use crate::args::{GlobalArgs, RepairArgs};
 use crate::commands::localize::read_issue;
-use crate::config::{FileConfig, RepairConfig};
-use crate::model::{self, usage_line};
+use crate::config::FileConfig;
+use crate::model::usage_line;
+use crate::settings::{model_recipe, repair_options};
 
 pub async fn run(args: RepairArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
@@ -23,16 +24,17 @@ pub async fn run(args: RepairArgs, global: &GlobalArgs, progress: &ProgressBar) 
     let locations: Locations = serde_json::from_str(&fs_err::read_to_string(&args.locations)?).with_context(|| {
         format!("`{}` is not a locations.json written by `agentless localize`", args.locations.display())
     })?;
-    let setup = model::build(&args.model, &config)?;
-    let options = repair_options(args.samples, args.temperature, &config.repair);
+    let setup = model_recipe(&args.model, &config)?.build()?;
+    let options = repair_options(args.samples, args.temperature, &config);
+    let out = RunDir::new(&args.out, false);
     fs_err::create_dir_all(&args.out)?;
 
     progress.set_message("repair");
     let output = repair(&setup.client, &snapshot, &issue, &locations, &options)
         .await
         .with_context(|| format!("repair of `{}` failed", issue.id))?;
-    let path = args.out.join("candidates.jsonl");
-    write_jsonl(&path, &output.candidates)?;
+    out.write_lines(RunDir::CANDIDATES, &output.candidates)?;
+    let path = out.path(RunDir::CANDIDATES);
     progress.finish_and_clear();
 
     let mut stdout = std::io::stdout().lock();
@@ -44,44 +46,6 @@ pub async fn run(args: RepairArgs, global: &GlobalArgs, progress: &ProgressBar) 
     writeln!(stdout, "wrote {}", path.display())?;
     let any_ok = output.candidates.iter().any(|candidate| candidate.status == CandidateStatus::Ok);
     Ok(if any_ok { ExitStatus::Success } else { ExitStatus::Failure })
-}
-
-pub fn repair_options(samples: Option<u32>, temperature: Option<f32>, config: &RepairConfig) -> RepairOptions {
-    let defaults = RepairOptions::default();
-    RepairOptions {
-        samples: samples.or(config.samples).unwrap_or(defaults.samples),
-        temperature: temperature.or(config.temperature).unwrap_or(defaults.temperature),
-        edits: EditRules {
-            unmatched: config.unmatched_edits.unwrap_or(defaults.edits.unmatched),
-            syntax: config.syntax_gate.unwrap_or(defaults.edits.syntax),
-        },
-        ..defaults
-    }
-}
-
-/// Write one JSON object per line, atomically.
-pub fn write_jsonl<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut text = String::new();
-    for row in rows {
-        text.push_str(&serde_json::to_string(row)?);
-        text.push('\n');
-    }
-    let tmp = path.with_extension("jsonl.tmp");
-    fs_err::write(&tmp, text)?;
-    fs_err::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// Read what [`write_jsonl`] wrote.
-pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let text = fs_err::read_to_string(path)?;
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .enumerate()
-        .map(|(index, line)| {
-            serde_json::from_str(line).with_context(|| format!("line {} of `{}`", index + 1, path.display()))
-        })
-        .collect()
 }
 
 /// The per-location-sample table: how many samples, and what became of them.

@@ -1,18 +1,17 @@
 //! `agentless sandbox`: the Docker images candidates are tested in.
 
-use agentless_sandbox::docker::{PythonVersion, base_image_exists, build_base_image};
-use anyhow::{Context, Result, bail};
+use agentless_sandbox::docker::{base_image_exists, build_base_image};
+use anyhow::{Context, Result};
 
 use crate::ExitStatus;
 use crate::args::{SandboxArgs, SandboxCommand};
 use crate::config::default_cache_dir;
+use crate::settings::python_version;
 
 pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
     match args.command {
         SandboxCommand::BuildImage { python, cache_dir, force } => {
-            let Some(version) = PythonVersion::parse(&python) else {
-                bail!("--python must be 3.9, 3.11 or 3.13, not `{python}`");
-            };
+            let version = python_version(python);
             let docker = bollard::Docker::connect_with_local_defaults()
                 .context("no Docker engine is reachable")?
                 .negotiate_version()

@@ -1,6 +1,8 @@
 //! Whole runs of the bot against the fake API, a real bare git remote and a fake pipeline.
 
-use agentless_github::{ActionError, ActionOutcome, GitError, Permission, PipelineOutcome, PushRemote, run_action};
+use agentless_github::{
+    ActionError, ActionOutcome, GitError, Permission, PipelineOutcome, PushRemote, run_action_with,
+};
 use pretty_assertions::assert_eq;
 
 use crate::support::{
@@ -18,7 +20,7 @@ async fn a_labelled_issue_gets_a_branch_and_a_draft_pull_request() {
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
 
     let outcome =
-        run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
+        run_action_with(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
 
     let ActionOutcome::PullRequest { url, number, branch, commit, patch_path, .. } = &outcome else {
         panic!("expected a pull request, got {outcome:?}");
@@ -77,7 +79,7 @@ async fn every_request_is_authenticated_and_versioned() {
     let bench = Bench::new().await;
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
-    run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
+    run_action_with(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
     let requests = bench.server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 5);
     for request in requests {
@@ -95,9 +97,10 @@ async fn a_comment_from_a_non_member_does_nothing() {
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
 
-    let outcome = run_action(&bench.env("issue_comment", &support::comment_event("NONE")), &pipeline, &bench.github())
-        .await
-        .unwrap();
+    let outcome =
+        run_action_with(&bench.env("issue_comment", &support::comment_event("NONE")), &pipeline, &bench.github())
+            .await
+            .unwrap();
 
     assert_eq!(
         outcome,
@@ -116,10 +119,13 @@ async fn a_member_comment_runs_it() {
     let bench = Bench::new().await;
     bench.mount(Vec::new(), false, false).await;
     let pipeline = FakePipeline::patching(FIX_PLUS, bench.run_dir());
-    let outcome =
-        run_action(&bench.env("issue_comment", &support::comment_event("COLLABORATOR")), &pipeline, &bench.github())
-            .await
-            .unwrap();
+    let outcome = run_action_with(
+        &bench.env("issue_comment", &support::comment_event("COLLABORATOR")),
+        &pipeline,
+        &bench.github(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(outcome, ActionOutcome::PullRequest { number: PULL, .. }), "{outcome:?}");
 }
 
@@ -128,13 +134,15 @@ async fn a_rerun_updates_the_same_branch_pull_request_and_comment() {
     let bench = Bench::new().await;
     bench.mount(Vec::new(), false, false).await;
     let env = bench.env("issues", &support::labeled_event());
-    let first = run_action(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap();
+    let first =
+        run_action_with(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap();
     let ActionOutcome::PullRequest { commit: first_commit, .. } = first else { panic!("{first:?}") };
 
     let first_calls = bench.calls().await;
     bench.server.reset().await;
     bench.mount(Vec::new(), true, true).await;
-    let second = run_action(&env, &FakePipeline::patching(FIX_SUM, bench.run_dir()), &bench.github()).await.unwrap();
+    let second =
+        run_action_with(&env, &FakePipeline::patching(FIX_SUM, bench.run_dir()), &bench.github()).await.unwrap();
     let ActionOutcome::PullRequest { commit: second_commit, number, .. } = second else { panic!("{second:?}") };
 
     let calls = bench.calls().await;
@@ -178,7 +186,7 @@ async fn a_rejected_push_says_contents_write_is_missing() {
     env.push_remote = PushRemote::Url(rejecting.to_str().unwrap().to_owned());
 
     let error =
-        run_action(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap_err();
+        run_action_with(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap_err();
 
     assert!(matches!(error, ActionError::Git(GitError::PushRejected { .. })), "{error:?}");
     assert_eq!(error.missing_permission(), Some(Permission::Contents));
@@ -209,7 +217,7 @@ async fn a_failing_pipeline_is_reported_on_the_issue() {
     let pipeline = FakePipeline::returning(Err("the model budget of $2.00 is spent".to_owned()));
 
     let error =
-        run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap_err();
+        run_action_with(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap_err();
 
     assert!(matches!(error, ActionError::Pipeline { .. }), "{error:?}");
     assert_eq!(error.to_string(), "the pipeline failed: the model budget of $2.00 is spent");
@@ -241,7 +249,7 @@ async fn no_patch_explains_why_and_shows_the_candidates() {
     }));
 
     let outcome =
-        run_action(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
+        run_action_with(&bench.env("issues", &support::labeled_event()), &pipeline, &bench.github()).await.unwrap();
 
     assert_eq!(
         outcome,

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use agentless_github::{ActionEnv, GitHub, Pipeline, PipelineError, PipelineOutcome, PushRemote, RetryPolicy, Token};
+use agentless_github::{ActionEnv, GitHub, IssueFixer, PipelineError, PipelineOutcome, PushRemote, RetryPolicy, Token};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::matchers::{method, path};
@@ -280,8 +280,8 @@ impl FakePipeline {
 }
 
 #[async_trait::async_trait]
-impl Pipeline for FakePipeline {
-    async fn run(&self, issue_text: &str, workspace: &Path) -> Result<PipelineOutcome, PipelineError> {
+impl IssueFixer for FakePipeline {
+    async fn fix(&self, issue_text: &str, workspace: &Path) -> Result<PipelineOutcome, PipelineError> {
         self.seen.lock().unwrap().push((issue_text.to_owned(), workspace.to_owned()));
         self.outcome.clone().map_err(PipelineError::from)
     }

@@ -118,14 +118,24 @@ async fn embedding_retrieval_ranks_chunks_by_similarity() {
         calls: Default::default(),
     });
     let model = ScriptedModel::new()
+        .with_embedder(embedder.clone())
         .answer(STAGE_FILE, &["```\nsetup.py\n```"])
         .answer(STAGE_IRRELEVANT, &["```\ndocs/\n```"])
         .answer(STAGE_RELATED, &[RELATED_ANSWER])
         .answer(STAGE_EDIT, &EDIT_ANSWERS);
-    let options = LocalizeOptions { retrieval: Retrieval::Embeddings(embedder.clone()), ..LocalizeOptions::default() };
+    let options = LocalizeOptions { retrieval: Retrieval::Embeddings, ..LocalizeOptions::default() };
     let locations = localize(&model, &shop(), &shop_issue(), &options).await.unwrap();
     assert_eq!(locations.retrieval_found_files[0], "shop/discounts.py");
     assert!(!locations.retrieval_found_files.contains(&"docs/conf.py".to_owned()));
     assert!(embedder.calls.load(std::sync::atomic::Ordering::SeqCst) >= 2, "the query and the chunks");
     assert_eq!(locations.found_files[0], "setup.py", "model files first on equal votes");
+}
+
+#[tokio::test]
+async fn embedding_retrieval_without_an_embedding_model_is_an_error() {
+    let model =
+        ScriptedModel::new().answer(STAGE_FILE, &["```\nsetup.py\n```"]).answer(STAGE_IRRELEVANT, &["```\ndocs/\n```"]);
+    let options = LocalizeOptions { retrieval: Retrieval::Embeddings, ..LocalizeOptions::default() };
+    let error = localize(&model, &shop(), &shop_issue(), &options).await.unwrap_err();
+    assert!(matches!(error, agentless_localize::LocalizeError::NoEmbedder), "{error:?}");
 }

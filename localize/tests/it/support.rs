@@ -25,6 +25,7 @@ pub struct ScriptedModel {
     requests: Mutex<Vec<ChatRequest>>,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
+    embedder: Option<std::sync::Arc<WordCountEmbedder>>,
 }
 
 impl ScriptedModel {
@@ -36,6 +37,12 @@ impl ScriptedModel {
     pub fn answer(self, stage: &str, samples: &[&str]) -> Self {
         let samples = samples.iter().map(|sample| (*sample).to_owned()).collect();
         self.push(stage, Answer::Samples(samples))
+    }
+
+    /// Serve `embedder` alongside, as a model client serves its embedding model.
+    pub fn with_embedder(mut self, embedder: std::sync::Arc<WordCountEmbedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
     }
 
     /// Queue a budget failure for `stage`.
@@ -75,6 +82,10 @@ impl ScriptedModel {
 impl LanguageModel for ScriptedModel {
     fn name(&self) -> &str {
         "scripted"
+    }
+
+    fn embedder(&self) -> Option<&dyn Embedder> {
+        self.embedder.as_deref().map(|embedder| embedder as &dyn Embedder)
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {

@@ -22,6 +22,7 @@ async fn a_cache_hit_makes_no_http_call_and_costs_nothing() {
         price: Some(Price { input: 1.0, output: 1.0, cached_input: None, cache_write: None }),
         record: None,
         max_answer_bytes: None,
+        embeddings: None,
     };
     let request = support::request("repair", "Fix it.", 2, 0.8);
     let ledger = Ledger::default();

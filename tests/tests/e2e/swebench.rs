@@ -143,5 +143,5 @@ fn shards_split_the_instances_and_merge_joins_them() {
 
     let bad = infer(root.path(), "bad", &["--shard", "3/2"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("--shard must be I/N"), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("invalid value '3/2' for '--shard <I/N>': a shard is I/N"), "{}", stderr(&bad));
 }

@@ -95,31 +95,8 @@ impl Report {
         elapsed: Duration,
     ) -> Self {
         let selection = &validation.selection;
-        let candidates = ordered
-            .iter()
-            .enumerate()
-            .map(|(order, candidate)| {
-                let slot = validation.candidate_patch.get(order).copied().flatten();
-                let result = slot.and_then(|slot| validation.patch_results.get(slot));
-                CandidateRow {
-                    order,
-                    location_sample: candidate.location_sample,
-                    sample_index: candidate.sample_index,
-                    status: serde_json::to_value(candidate.status)
-                        .ok()
-                        .and_then(|value| value.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    detail: candidate.detail.clone(),
-                    patch: slot.map(|slot| slot + 1),
-                    applied: result.map(|result| result.applied),
-                    sandbox_error: result.and_then(|result| result.error.clone()),
-                    regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
-                    reproduction: result.and_then(|result| result.reproduction),
-                    eligible: selection.eligible.contains(&order),
-                    chosen: selection.chosen == Some(order),
-                }
-            })
-            .collect();
+        let candidates =
+            ordered.iter().enumerate().map(|(order, candidate)| candidate_row(order, candidate, validation)).collect();
         let reproduction = validation.reproduction.as_ref();
         Self {
             agentless_version: env!("CARGO_PKG_VERSION"),
@@ -150,6 +127,30 @@ impl Report {
             times,
             seconds: elapsed.as_secs_f64(),
         }
+    }
+}
+
+/// A candidate's row: what repair made of it, and what validation found for its patch (in the vote order).
+fn candidate_row(order: usize, candidate: &Candidate, validation: &ValidationReport) -> CandidateRow {
+    let selection = &validation.selection;
+    let slot = validation.candidate_patch.get(order).copied().flatten();
+    let result = slot.and_then(|slot| validation.patch_results.get(slot));
+    CandidateRow {
+        order,
+        location_sample: candidate.location_sample,
+        sample_index: candidate.sample_index,
+        status: serde_json::to_value(candidate.status)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        detail: candidate.detail.clone(),
+        patch: slot.map(|slot| slot + 1),
+        applied: result.map(|result| result.applied),
+        sandbox_error: result.and_then(|result| result.error.clone()),
+        regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
+        reproduction: result.and_then(|result| result.reproduction),
+        eligible: selection.eligible.contains(&order),
+        chosen: selection.chosen == Some(order),
     }
 }
 
@@ -320,4 +321,102 @@ pub fn markdown(report: &Report) -> String {
     let times: Vec<String> = report.times.iter().map(|time| format!("{} {:.1} s", time.stage, time.seconds)).collect();
     let _ = writeln!(md, "Time: {} (total {:.1} s).", times.join(", "), report.seconds);
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use agentless_model::Usage;
+
+    use super::*;
+
+    fn row(order: usize, status: &str, patch: Option<usize>, regressions: Option<usize>) -> CandidateRow {
+        CandidateRow {
+            order,
+            location_sample: order % 2,
+            sample_index: order / 2,
+            status: status.to_owned(),
+            detail: (status != "ok").then(|| "SEARCH block | not found\nsecond line".to_owned()),
+            patch,
+            applied: patch.map(|_| true),
+            sandbox_error: None,
+            regression_failures: regressions,
+            reproduction: patch.map(|_| Verdict::Resolved),
+            eligible: regressions == Some(0),
+            chosen: order == 0,
+        }
+    }
+
+    fn report() -> Report {
+        let patch = "--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-return a - b\n+return a + b\n".to_owned();
+        let mut sandbox_failed = row(3, "ok", Some(3), None);
+        sandbox_failed.sandbox_error = Some("the worker died twice".to_owned());
+        let totals = |calls: u64, cost_usd: f64| StageTotals {
+            calls,
+            cached_calls: 1,
+            usage: Usage { prompt_tokens: calls * 1000, completion_tokens: calls * 100, ..Usage::default() },
+            cost_usd,
+        };
+        Report {
+            agentless_version: "0.1.0",
+            repository: "calc".to_owned(),
+            commit: Some("0123456789abcdef0123".to_owned()),
+            instance_id: "calc-1".to_owned(),
+            found_files: vec!["calc.py".to_owned(), "util.py".to_owned()],
+            edit_location_samples: 2,
+            candidates: vec![
+                row(0, "ok", Some(1), Some(0)),
+                row(1, "search_not_found", None, None),
+                row(2, "ok", Some(2), Some(1)),
+                sandbox_failed,
+                row(4, "ok", Some(1), Some(0)),
+            ],
+            test_command: "pytest -rA".to_owned(),
+            regression_passing: Some(12),
+            regression_excluded: vec!["test_calc.py::test_sub".to_owned()],
+            reproduction_generated: 4,
+            reproduction_reproducing: 3,
+            reproduction_test: Some("assert add(1, 2) == 3\nprint('Issue resolved')\n".to_owned()),
+            rule: SelectionRule::RegressionAndReproduction,
+            min_regressions: Some(0),
+            votes: vec![(2, 0)],
+            chosen_patch: Some(patch.clone()),
+            candidate_patches: vec![patch.clone(), String::new(), "other".to_owned(), "third".to_owned(), patch],
+            stopped: None,
+            isolation: Some(Isolation {
+                mechanism: "bubblewrap".to_owned(),
+                network_cut: true,
+                host_read_only: true,
+                secrets_hidden: true,
+                processes_contained: true,
+                process_limit: None,
+                memory_limit: None,
+            }),
+            degradations: vec!["the reproduction tests of sample 2 lost to a sandbox fault".to_owned()],
+            usage_by_stage: BTreeMap::from([
+                ("localize".to_owned(), totals(3, 0.01)),
+                ("repair".to_owned(), totals(2, 0.02)),
+            ]),
+            usage_total: totals(5, 0.03),
+            times: vec![
+                StageTime { stage: "localize".to_owned(), seconds: 1.25 },
+                StageTime { stage: "repair".to_owned(), seconds: 2.5 },
+                StageTime { stage: "validate".to_owned(), seconds: 30.0 },
+            ],
+            seconds: 33.75,
+        }
+    }
+
+    #[test]
+    fn markdown_of_a_run_with_several_candidates() {
+        insta::assert_snapshot!(markdown(&report()));
+    }
+
+    #[test]
+    fn best_candidates_are_the_vote_winners_then_the_applied_ones_without_repeats() {
+        assert_eq!(
+            report().best_candidates(3),
+            [report().candidate_patches[0].clone(), "other".to_owned(), "third".to_owned()]
+        );
+        assert_eq!(report().best_candidates(1).len(), 1);
+    }
 }

@@ -1,0 +1,37 @@
+//! Why a pipeline run failed.
+
+use std::path::PathBuf;
+
+/// A run that could not finish. What it finished before is in its run directory.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("localization failed")]
+    Localize(#[from] agentless_localize::LocalizeError),
+    #[error("repair failed")]
+    Repair(#[from] agentless_repair::RepairError),
+    #[error("validation failed")]
+    Validate(#[from] agentless_validate::ValidateError),
+    #[error("{context}")]
+    Sandbox {
+        context: &'static str,
+        #[source]
+        source: agentless_sandbox::SandboxError,
+    },
+    #[error("cannot read the repository")]
+    Source(#[from] agentless_syntax::SourceError),
+    #[error("cannot set up the model")]
+    Model(#[from] agentless_model::ModelError),
+    #[error("cannot resume from `{}`", path.display())]
+    Resume {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot write an artifact")]
+    Serialize(#[source] serde_json::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The caller cancelled the run (Ctrl-C); its sandboxes are gone.
+    #[error("the run was cancelled")]
+    Cancelled,
+}

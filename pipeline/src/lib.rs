@@ -1,0 +1,156 @@
+//! The pipeline as a library: localize → repair → validate → report, every artifact in a run directory, finished
+//! stages read back on resume, the sandboxes assembled and removed, and cancellation by the caller's token.
+
+mod candidates;
+mod error;
+mod model;
+mod options;
+pub mod report;
+mod run_dir;
+mod sandboxes;
+
+use std::time::Instant;
+
+use agentless_localize::{Issue, Locations, localize};
+use agentless_repair::{Candidate, repair};
+use agentless_sandbox::Isolation;
+use agentless_sandbox::docker::ProjectImage;
+use agentless_syntax::RepoSnapshot;
+use agentless_validate::{CandidatePatch, ValidationReport};
+pub use tokio_util::sync::CancellationToken;
+
+pub use candidates::{candidate_patch, vote_order};
+pub use error::PipelineError;
+pub use model::{Model, ModelRecipe};
+pub use options::{PipelineOptions, SandboxKind, SandboxOptions, ValidationOptions};
+pub use report::{Report, StageTime};
+pub use run_dir::RunDir;
+pub use sandboxes::reap_dead_sandboxes;
+
+/// What a run tells its caller as it goes (the caller shows it; the library never prints).
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A stage, or a step of one, started.
+    Stage(&'a str),
+    /// What the sandboxes isolate, once per run.
+    Isolation(&'a Isolation),
+}
+
+/// One run's inputs besides its options.
+pub struct RunInput<'a> {
+    pub snapshot: &'a RepoSnapshot,
+    pub issue: &'a Issue,
+    pub run_dir: &'a RunDir,
+    /// A project image built by the caller (SWE-bench's instance image) instead of one built from the snapshot.
+    pub prepared_image: Option<&'a ProjectImage>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct PipelineOutcome {
+    /// The chosen diff, if any.
+    pub chosen: Option<String>,
+    pub report: Report,
+}
+
+/// Localize → repair → validate → select, writing every artifact to the run directory (stages whose artifact
+/// exists are read back when it resumes). Cancelling `cancel` stops the run and removes its sandboxes.
+pub async fn run(
+    options: &PipelineOptions,
+    model: &Model,
+    input: &RunInput<'_>,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+    cancel: &CancellationToken,
+) -> Result<PipelineOutcome, PipelineError> {
+    tokio::select! {
+        outcome = run_stages(options, model, input, on_event) => outcome,
+        () = cancel.cancelled() => Err(PipelineError::Cancelled),
+    }
+}
+
+async fn run_stages(
+    options: &PipelineOptions,
+    model: &Model,
+    input: &RunInput<'_>,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<PipelineOutcome, PipelineError> {
+    let started = Instant::now();
+    let RunInput { snapshot, issue, run_dir, prepared_image } = *input;
+    let environment = sandboxes::test_environment(&options.sandbox)?;
+    run_dir.create()?;
+    tracing::info!("run directory: {}", run_dir.root().display());
+    let mut times = Vec::new();
+
+    let stage_started = Instant::now();
+    let locations: Locations = match run_dir.resumed(RunDir::LOCATIONS)? {
+        Some(locations) => locations,
+        None => {
+            on_event(Event::Stage("localize"));
+            let locations = localize(&model.client, snapshot, issue, &options.localize).await?;
+            run_dir.write_json(RunDir::LOCATIONS, &locations)?;
+            locations
+        }
+    };
+    times.push(StageTime::new("localize", stage_started));
+
+    let stage_started = Instant::now();
+    let (candidates, repair_stopped): (Vec<Candidate>, _) = match run_dir.resumed_lines(RunDir::CANDIDATES)? {
+        Some(candidates) => (candidates, None),
+        None => {
+            on_event(Event::Stage("repair"));
+            let output = repair(&model.client, snapshot, issue, &locations, &options.repair).await?;
+            run_dir.write_lines(RunDir::CANDIDATES, &output.candidates)?;
+            (output.candidates, output.stopped)
+        }
+    };
+    times.push(StageTime::new("repair", stage_started));
+
+    let ordered = vote_order(&candidates);
+    let patches: Vec<CandidatePatch> = ordered.iter().map(|candidate| candidate_patch(candidate)).collect();
+    let stage_started = Instant::now();
+    let validation: ValidationReport = match run_dir.resumed(RunDir::VALIDATION)? {
+        Some(validation) => validation,
+        None => {
+            on_event(Event::Stage("validate: preparing the sandbox"));
+            let validation = sandboxes::Validation {
+                model: &model.client,
+                snapshot,
+                issue: &issue.text,
+                options: &options.validation,
+                sandbox: &options.sandbox,
+                environment: &environment,
+                prepared_image,
+                run_dir,
+                on_event,
+            };
+            let validation = sandboxes::validate_in_sandboxes(&validation, &patches).await?;
+            run_dir.write_json(RunDir::VALIDATION, &validation)?;
+            for (slot, result) in validation.patch_results.iter().enumerate() {
+                let log = format!("{}\n\n{}", result.apply_log, result.test_log);
+                fs_err::write(run_dir.log(&format!("patch-{}.log", slot + 1)), log)?;
+            }
+            validation
+        }
+    };
+    times.push(StageTime::new("validate", stage_started));
+
+    let chosen = validation.chosen_patch().map(str::to_owned);
+    let report = Report::new(
+        snapshot,
+        issue,
+        &locations,
+        &ordered,
+        &validation,
+        repair_stopped.or_else(|| locations.stopped.clone()).or_else(|| validation.stopped.clone()),
+        model.ledger.by_stage(),
+        model.ledger.total(),
+        times,
+        started.elapsed(),
+    );
+    run_dir.write_json(RunDir::REPORT_JSON, &report)?;
+    fs_err::write(run_dir.path(RunDir::REPORT_MD), report::markdown(&report))?;
+    if let Some(patch) = &chosen {
+        fs_err::write(run_dir.path(RunDir::FINAL_DIFF), patch)?;
+    }
+    Ok(PipelineOutcome { chosen, report })
+}

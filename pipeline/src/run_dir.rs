@@ -1,0 +1,111 @@
+//! The run directory: every artifact written atomically, and read back on resume.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::PipelineError;
+
+/// The artifacts of one run, by name, under one folder.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    root: PathBuf,
+    /// Finished stages are read back instead of redone.
+    resume: bool,
+}
+
+impl RunDir {
+    pub const LOCATIONS: &'static str = "locations.json";
+    pub const CANDIDATES: &'static str = "candidates.jsonl";
+    pub const VALIDATION: &'static str = "validation.json";
+    pub const REPORT_JSON: &'static str = "report.json";
+    pub const REPORT_MD: &'static str = "report.md";
+    pub const FINAL_DIFF: &'static str = "final.diff";
+
+    pub fn new(root: impl Into<PathBuf>, resume: bool) -> Self {
+        Self { root: root.into(), resume }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// `logs/NAME`.
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.root.join("logs").join(name)
+    }
+
+    /// Whether a finished run (its report) is here.
+    pub fn is_finished(&self) -> bool {
+        self.path(Self::REPORT_JSON).is_file()
+    }
+
+    /// Whether validation finished in an earlier try (a resumed run will not need sandboxes).
+    pub fn validation_finished(&self) -> bool {
+        self.resume && self.path(Self::VALIDATION).is_file()
+    }
+
+    pub fn create(&self) -> Result<(), PipelineError> {
+        fs_err::create_dir_all(self.root.join("logs"))?;
+        Ok(())
+    }
+
+    /// The JSON artifact `name` when resuming and it exists.
+    pub(crate) fn resumed<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, PipelineError> {
+        let path = self.path(name);
+        if !self.resume || !path.is_file() {
+            return Ok(None);
+        }
+        let value = serde_json::from_str(&fs_err::read_to_string(&path)?)
+            .map_err(|source| PipelineError::Resume { path: path.clone(), source })?;
+        tracing::info!("resumed {}", path.display());
+        Ok(Some(value))
+    }
+
+    /// The JSON-lines artifact `name` when resuming and it exists.
+    pub(crate) fn resumed_lines<T: DeserializeOwned>(&self, name: &str) -> Result<Option<Vec<T>>, PipelineError> {
+        let path = self.path(name);
+        if !self.resume || !path.is_file() {
+            return Ok(None);
+        }
+        let text = fs_err::read_to_string(&path)?;
+        let rows = text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<Vec<T>, _>>()
+            .map_err(|source| PipelineError::Resume { path: path.clone(), source })?;
+        tracing::info!("resumed {}", path.display());
+        Ok(Some(rows))
+    }
+
+    /// Pretty JSON, atomically (temp file, then rename), so an interrupted run never leaves half a file.
+    pub fn write_json(&self, name: &str, value: &impl Serialize) -> Result<(), PipelineError> {
+        let mut text = serde_json::to_string_pretty(value).map_err(PipelineError::Serialize)?;
+        text.push('\n');
+        self.write_atomically(name, &text)
+    }
+
+    /// One JSON object per line, atomically.
+    pub fn write_lines<T: Serialize>(&self, name: &str, rows: &[T]) -> Result<(), PipelineError> {
+        let mut text = String::new();
+        for row in rows {
+            text.push_str(&serde_json::to_string(row).map_err(PipelineError::Serialize)?);
+            text.push('\n');
+        }
+        self.write_atomically(name, &text)
+    }
+
+    fn write_atomically(&self, name: &str, text: &str) -> Result<(), PipelineError> {
+        let path = self.path(name);
+        let tmp = self.path(&format!("{name}.tmp"));
+        fs_err::write(&tmp, text)?;
+        fs_err::rename(&tmp, &path)?;
+        Ok(())
+    }
+}
