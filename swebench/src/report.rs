@@ -13,7 +13,7 @@ use crate::grading::{
     EvalType, LogEvaluation, ResolvedStatus, TestsStatus, classify_infra_failure, evaluate_log, tests_status,
 };
 use crate::json_ascii::to_python_json;
-use crate::log_parsers::LogParser;
+use agentless_testlog::LogParser;
 use crate::predictions::{Prediction, Predictions};
 
 pub const LOG_REPORT: &str = "report.json";
