@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use patch::{PatchAttempt, PatchMethod, PatchOutcome};
-pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep};
+pub use docker::PythonVersion;
+pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep, shell_quote};
 
 /// Exit code reported for a run stopped by its timeout (as `timeout(1)` does).
 pub const TIMEOUT_EXIT_CODE: i32 = 124;

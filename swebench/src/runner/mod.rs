@@ -14,7 +14,8 @@ use futures::StreamExt;
 
 use crate::SwebenchError;
 use crate::dataset::{Dataset, Instance};
-use crate::environment::{DebianPython, EnvironmentPlan, RepoFiles};
+use crate::environment::{EnvironmentPlan, RepoFiles};
+use agentless_sandbox::PythonVersion;
 use crate::eval_script::{APPLY_PATCH_FAIL, APPLY_PATCH_PASS, EvalScriptOptions, PatchApplyPlan, TESTS_TIMEOUT};
 use crate::grading::EvalType;
 use crate::predictions::{Prediction, Predictions};
@@ -59,7 +60,7 @@ pub enum RunnerError {
 /// How an instance's environment is set up and its tests run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceEnvironment {
-    pub python: DebianPython,
+    pub python: PythonVersion,
     pub spec: RepoVersionSpec,
     /// Bash installing the dependencies (shared by every instance of a (repo, version) with Docker layering).
     pub dependencies_script: String,
@@ -237,7 +238,7 @@ impl InstanceJob<'_> {
         repos: &RepoStore,
         backend: &Backend,
         environments: &dyn EnvironmentSource,
-        parser: crate::log_parsers::LogParser,
+        parser: agentless_testlog::LogParser,
         eval_type: EvalType,
         options: &EvalOptions,
     ) -> InstanceOutcome {
@@ -264,7 +265,7 @@ impl InstanceJob<'_> {
         repos: &RepoStore,
         backend: &Backend,
         environments: &dyn EnvironmentSource,
-        parser: crate::log_parsers::LogParser,
+        parser: agentless_testlog::LogParser,
         eval_type: EvalType,
         options: &EvalOptions,
         log: &mut String,
@@ -307,7 +308,7 @@ impl InstanceJob<'_> {
         sandbox: &dyn Sandbox,
         environment: &InstanceEnvironment,
         patch: &str,
-        parser: crate::log_parsers::LogParser,
+        parser: agentless_testlog::LogParser,
         eval_type: EvalType,
         options: &EvalOptions,
         log: &mut String,
