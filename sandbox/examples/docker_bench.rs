@@ -10,9 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentless_sandbox::docker::{
-    DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits,
-};
+use agentless_sandbox::docker::{DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits};
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
 

@@ -16,11 +16,11 @@ pub mod specs;
 
 use std::path::PathBuf;
 
+pub use agentless_testlog::{LogParser, StatusMap, TestStatus};
 pub use dataset::{DataDir, Dataset, DatasetName, HarnessMeta, Instance};
 pub use environment::{EnvironmentPlan, RepoFiles};
 pub use eval_script::{EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives};
 pub use grading::{EvalType, LogEvaluation, ResolvedStatus, TestsStatus, evaluate_log};
-pub use agentless_testlog::{LogParser, StatusMap, TestStatus};
 pub use predictions::{Prediction, PredictionSource, Predictions};
 pub use report::{InstanceReport, ReportFile, RunSummary};
 pub use specs::{Packages, RepoVersionSpec};

@@ -98,7 +98,6 @@ static DJANGO_REPAIRS: LazyLock<[Regex; 3]> = LazyLock::new(|| {
     ]
 });
 
-
 impl LogParser {
     /// A SWE-bench parser name, e.g. `parse_log_django` or `parse_log_scikit`.
     pub fn from_name(name: &str) -> Result<Self, UnknownLogParser> {
@@ -130,7 +129,6 @@ impl LogParser {
         }
     }
 }
-
 
 fn starts_with_status(line: &str) -> bool {
     TestStatus::SWEBENCH.iter().any(|status| line.starts_with(status.as_str()))

@@ -65,10 +65,7 @@ fn stderr_before_the_verdict_does_not_hide_it() {
     // Issue #14: a ResourceWarning written into the `... ok` line.
     let log = "test_x (mod.Class) ... /path/x.py:3: ResourceWarning: unclosed file\n  open(p)\nok\n\
                test_y (mod.Class) ... FAIL\n";
-    assert_eq!(
-        entries(&parse_unittest(log)),
-        vec![("test_x (mod.Class)", "PASSED"), ("test_y (mod.Class)", "FAILED")]
-    );
+    assert_eq!(entries(&parse_unittest(log)), vec![("test_x (mod.Class)", "PASSED"), ("test_y (mod.Class)", "FAILED")]);
 }
 
 #[test]

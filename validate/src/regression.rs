@@ -157,9 +157,9 @@ pub fn compare(plan: &RegressionPlan, results: &BTreeMap<String, TestStatus>, ou
 fn counts_as_failing(status: Option<&TestStatus>) -> bool {
     match status {
         None | Some(TestStatus::Failed | TestStatus::Error) => true,
-        Some(TestStatus::Passed | TestStatus::Xfail | TestStatus::Xpass | TestStatus::Skipped | TestStatus::Other(_)) => {
-            false
-        }
+        Some(
+            TestStatus::Passed | TestStatus::Xfail | TestStatus::Xpass | TestStatus::Skipped | TestStatus::Other(_),
+        ) => false,
     }
 }
 

@@ -144,9 +144,14 @@ Ran 4 tests in 0.01s
         let results = sympy.parse("test_subs ok\ntest_atoms F\n", 1);
         assert_eq!(
             results,
-            BTreeMap::from([("test_atoms".to_owned(), TestStatus::Failed), ("test_subs".to_owned(), TestStatus::Passed)])
+            BTreeMap::from([
+                ("test_atoms".to_owned(), TestStatus::Failed),
+                ("test_subs".to_owned(), TestStatus::Passed)
+            ])
         );
-        let sphinx = TestCommand::from_user("PYTHONUSERBASE=\"$VIRTUAL_ENV\" tox --current-env -epy39 -v -- tests/test_build.py");
+        let sphinx = TestCommand::from_user(
+            "PYTHONUSERBASE=\"$VIRTUAL_ENV\" tox --current-env -epy39 -v -- tests/test_build.py",
+        );
         assert_eq!(sphinx.format, ResultFormat::Log(LogParser::PytestV2));
         let results = sphinx.parse("py39: commands[0]> python -X dev -m pytest -rA tests/test_build.py\nPASSED tests/test_build.py::test_html\n", 0);
         assert_eq!(results, BTreeMap::from([("tests/test_build.py::test_html".to_owned(), TestStatus::Passed)]));
@@ -165,7 +170,10 @@ Ran 4 tests in 0.01s
     fn user_commands() {
         assert_eq!(TestCommand::from_user("pytest tests").shell, "pytest tests -rA");
         assert_eq!(TestCommand::from_user("make check").format, ResultFormat::ExitCode);
-        assert_eq!(TestCommand::from_user("./tests/runtests.py --verbosity 2").format, ResultFormat::Log(LogParser::Django));
+        assert_eq!(
+            TestCommand::from_user("./tests/runtests.py --verbosity 2").format,
+            ResultFormat::Log(LogParser::Django)
+        );
         let results = TestCommand::from_user("make check").parse("", 2);
         assert_eq!(results["make check"], TestStatus::Failed);
     }

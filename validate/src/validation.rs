@@ -12,9 +12,9 @@ use tokio::sync::Mutex;
 use crate::ValidateError;
 use crate::regression::{self, RegressionPlan, RegressionResult};
 use crate::reproduction::{self, ReproductionPlan, Verdict};
-use agentless_sandbox::{Isolation, Sandbox, SandboxError};
 use crate::selection::{self, Evaluated, Selection};
 use crate::test_command::TestCommand;
+use agentless_sandbox::{Isolation, Sandbox, SandboxError};
 
 /// A candidate as validation sees it, in the interleaved sample order ties are broken by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

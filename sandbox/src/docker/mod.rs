@@ -783,7 +783,8 @@ async fn container_exec_plain(docker: &Docker, container: &str, request: &ExecRe
         attach_stderr: Some(true),
         ..CreateExecOptions::default()
     };
-    let AttachedExec { id: exec_id, mut output, .. } = AttachedExec::start(docker, container, options, "an exec").await?;
+    let AttachedExec { id: exec_id, mut output, .. } =
+        AttachedExec::start(docker, container, options, "an exec").await?;
     let drained = tokio::time::timeout(request.timeout, async { while output.next().await.is_some() {} }).await;
     if drained.is_err() {
         return Ok(false);

@@ -206,8 +206,7 @@ impl DockerRuntime {
         step_env.extend(options.pip_cert.iter().map(|_| ("PIP_CERT".to_owned(), CERT_PATH.to_owned())));
 
         let mut log = String::new();
-        let mut steps =
-            vec![crate::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true }];
+        let mut steps = vec![crate::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true }];
         steps.extend(options.setup.steps(files, &pip_options));
         steps.push(crate::SetupStep { command: BASELINE_COMMIT.to_owned(), required: true });
         for step in steps {

@@ -10,9 +10,7 @@ use agentless_sandbox::docker::{
     WorkerLimits,
 };
 use agentless_sandbox::environment::TestEnvironment;
-use agentless_sandbox::{
-    ExecRequest, PatchMethod, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER,
-};
+use agentless_sandbox::{ExecRequest, PatchMethod, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
 use pretty_assertions::assert_eq;

@@ -83,9 +83,7 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
     };
     let python = PythonVersion::Py311;
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("agentless-rootfs");
-    if let Some(build) =
-        agentless_sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await?
-    {
+    if let Some(build) = agentless_sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await? {
         eprintln!("built {} in {:?} + {:?}", build.image, build.debootstrap, build.import);
     }
     let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };

@@ -15,12 +15,12 @@ use futures::StreamExt;
 use crate::SwebenchError;
 use crate::dataset::{Dataset, Instance};
 use crate::environment::{EnvironmentPlan, RepoFiles};
-use agentless_sandbox::PythonVersion;
 use crate::eval_script::{APPLY_PATCH_FAIL, APPLY_PATCH_PASS, EvalScriptOptions, PatchApplyPlan, TESTS_TIMEOUT};
 use crate::grading::EvalType;
 use crate::predictions::{Prediction, Predictions};
 use crate::report::{InstanceReport, LOG_INSTANCE, LOG_REPORT, LOG_TEST_OUTPUT, RunSummary, instance_log_dir};
 use crate::specs::RepoVersionSpec;
+use agentless_sandbox::PythonVersion;
 
 pub use backend::{Backend, DockerBackend, InstanceImages, PreparedSandbox, SandboxHandle, SandboxRecipe};
 pub use repos::{RepoClone, RepoStore, clone_folder_name};

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentless_sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, ensure_base_image};
 use agentless_swebench::dataset::Dataset;
 use agentless_swebench::environment::RepoFiles;
 use agentless_swebench::predictions::{PredictionSource, Predictions};
@@ -17,7 +18,6 @@ use agentless_swebench::runner::{
 use agentless_swebench::specs::{Packages, RepoVersionSpec};
 use agentless_swebench::{DataDir, Instance, SwebenchError};
 use agentless_tests::{REQUIRE_DOCKER, git, skip_loudly};
-use agentless_sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, ensure_base_image};
 
 const BUGGY: &str = "def add(a, b):\n    return a - b\n\n\ndef negate(a):\n    return -a\n";
 const EXISTING_TESTS: &str = "import unittest\n\nfrom calc import add, negate\n\n\nclass CalcTests(unittest.TestCase):\n    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n\n    def test_negate(self):\n        self.assertEqual(negate(2), -2)\n";
