@@ -329,9 +329,9 @@ mod tests {
         insta::assert_debug_snapshot!(commands(&Setup::Auto, &project), @r#"
         [
             "python -m pip install --no-input pytest",
-            "(optional) python -m pip install --no-input -r 'requirements-dev.txt'",
-            "(optional) python -m pip install --no-input -r 'requirements.txt'",
-            "(optional) python -m pip install --no-input -r 'requirements/test.txt'",
+            "(optional) python -m pip install --no-input -r requirements-dev.txt",
+            "(optional) python -m pip install --no-input -r requirements.txt",
+            "(optional) python -m pip install --no-input -r requirements/test.txt",
             "python -m pip install --no-input -e '.[test]' || python -m pip install --no-input -e .",
         ]
         "#);
