@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use agentless_localize::{Issue, Locations};
 use agentless_model::StageTotals;
 use agentless_repair::Candidate;
+use agentless_sandbox::Isolation;
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::ValidationReport;
 use agentless_validate::reproduction::Verdict;
-use agentless_sandbox::Isolation;
 use agentless_validate::selection::SelectionRule;
 use serde::Serialize;
 

@@ -13,20 +13,12 @@ use std::time::{Duration, Instant};
 use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
 use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
 
-const PATCH: &str = "\
---- a/calc/core.py
-+++ b/calc/core.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-";
+/// The fix of the `calc` fixture the sandbox tests use.
+const PATCH: &str = include_str!("../tests/fixtures/calc_fix.patch");
 
-fn median_and_p90(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
-    (at(0.5), at(0.9))
-}
+#[path = "support/bench_stats.rs"]
+mod bench_stats;
+use bench_stats::median_and_p90;
 
 #[derive(Debug, Clone, Copy)]
 enum Reset {

@@ -246,25 +246,20 @@ fn parse_django(log: &str) -> StatusMap {
         if let Some((test, _)) = line.split_once(" ... skipped") {
             statuses.insert(test.to_owned(), TestStatus::Skipped);
         }
-        if line.ends_with(" ... FAIL")
-            && let Some((test, _)) = line.split_once(" ... FAIL")
+        // Upstream's order: ` ... FAIL`, `FAIL:`, ` ... ERROR`, `ERROR:`.
+        for (verdict, header, status) in
+            [(" ... FAIL", "FAIL:", TestStatus::Failed), (" ... ERROR", "ERROR:", TestStatus::Error)]
         {
-            statuses.insert(test.to_owned(), TestStatus::Failed);
-        }
-        if line.starts_with("FAIL:")
-            && let Some(test) = py_split(line).get(1)
-        {
-            statuses.insert((*test).to_owned(), TestStatus::Failed);
-        }
-        if line.ends_with(" ... ERROR")
-            && let Some((test, _)) = line.split_once(" ... ERROR")
-        {
-            statuses.insert(test.to_owned(), TestStatus::Error);
-        }
-        if line.starts_with("ERROR:")
-            && let Some(test) = py_split(line).get(1)
-        {
-            statuses.insert((*test).to_owned(), TestStatus::Error);
+            if line.ends_with(verdict)
+                && let Some((test, _)) = line.split_once(verdict)
+            {
+                statuses.insert(test.to_owned(), status.clone());
+            }
+            if line.starts_with(header)
+                && let Some(test) = py_split(line).get(1)
+            {
+                statuses.insert((*test).to_owned(), status);
+            }
         }
         if line.trim_start_matches(is_py_space).starts_with("ok")
             && let Some(test) = &previous_test

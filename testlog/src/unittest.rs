@@ -18,15 +18,20 @@ static TEST_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 static SUMMARY_HEADER: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?m)^(?P<kind>FAIL|ERROR): (?P<id>\w+ \([\w.]+\))"));
 
-/// What unittest writes after ` ... ` once a test is over, each followed by a newline.
-const VERDICTS: [(&str, TestStatus); 5] = [
-    ("ok", TestStatus::Passed),
-    ("FAIL", TestStatus::Failed),
-    ("ERROR", TestStatus::Error),
-    ("expected failure", TestStatus::Xfail),
-    ("unexpected success", TestStatus::Xpass),
-];
+/// What unittest writes after ` ... ` once a test is over, each followed by a newline (and `skipped 'reason'`).
+const VERDICTS: [&str; 5] = ["ok", "FAIL", "ERROR", "expected failure", "unexpected success"];
 const SKIPPED_VERDICT: &str = "skipped ";
+
+fn verdict_status(verdict: &str) -> Option<TestStatus> {
+    match verdict {
+        "ok" => Some(TestStatus::Passed),
+        "FAIL" => Some(TestStatus::Failed),
+        "ERROR" => Some(TestStatus::Error),
+        "expected failure" => Some(TestStatus::Xfail),
+        "unexpected success" => Some(TestStatus::Xpass),
+        _ => None,
+    }
+}
 /// unittest's separators, written only after every test ran.
 const SEPARATORS: [&str; 2] = ["=====", "-----"];
 
@@ -74,11 +79,11 @@ fn verdict(after_header: &str) -> Option<TestStatus> {
         if line.starts_with(SKIPPED_VERDICT) {
             return Some(TestStatus::Skipped);
         }
-        VERDICTS.iter().find(|(verdict, _)| line == *verdict).map(|(_, status)| status.clone())
+        verdict_status(line)
     };
     lines.iter().find_map(|line| exact(line)).or_else(|| {
         let last = lines.iter().rev().find(|line| !line.trim().is_empty())?;
-        VERDICTS.iter().find(|(verdict, _)| last.ends_with(verdict)).map(|(_, status)| status.clone())
+        VERDICTS.iter().find(|verdict| last.ends_with(*verdict)).and_then(|verdict| verdict_status(verdict))
     })
 }
 

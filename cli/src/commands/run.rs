@@ -7,13 +7,11 @@ use std::time::{Duration, Instant};
 
 use agentless_localize::{Issue, Locations, localize};
 use agentless_repair::{Candidate, CandidateStatus, repair};
-use agentless_syntax::{RepoSnapshot, SourceKind};
-use agentless_sandbox::docker::{
-    DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits,
-};
+use agentless_sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits};
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
 use agentless_sandbox::{ProjectFiles, Sandbox, Setup};
+use agentless_syntax::{RepoSnapshot, SourceKind};
 use agentless_validate::test_command::TestCommand;
 use agentless_validate::{CandidatePatch, ValidateOptions, ValidationReport, validate};
 use anyhow::{Context, Result, bail};

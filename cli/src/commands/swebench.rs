@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use agentless_localize::Issue;
 use agentless_model::StageTotals;
+use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_swebench::eval_script::modified_files;
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, Prediction, PredictionSource, Predictions};
 use agentless_swebench::runner::{
@@ -19,7 +20,6 @@ use agentless_swebench::runner::{
 };
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
 use agentless_syntax::RepoSnapshot;
-use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_validate::selection::SelectionRule;
 use anyhow::{Context, Result, bail};
 use futures::StreamExt as _;
