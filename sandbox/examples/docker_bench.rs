@@ -12,17 +12,15 @@ use std::time::{Duration, Instant};
 
 use agentless_sandbox::docker::{DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits};
 use agentless_sandbox::environment::TestEnvironment;
-use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
+use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
-/// The fix of the `calc` fixture the sandbox tests use.
-const PATCH: &str = include_str!("../tests/fixtures/calc_fix.patch");
 
 /// Untimed pause before each candidate of the "apart" mode: the time a real test run gives the spare to start.
 const SPARE_PAUSE: Duration = Duration::from_millis(1500);
 
-#[path = "support/bench_stats.rs"]
-mod bench_stats;
-use bench_stats::median_and_p90;
+#[path = "support/bench_support.rs"]
+mod bench_support;
+use bench_support::{PATCH, calc_project, median_and_p90};
 
 /// How a candidate starts.
 #[derive(Debug, Clone, Copy)]
@@ -97,14 +95,7 @@ async fn main() -> Result<(), SandboxError> {
         None => println!("base image {}: present", python.image()),
     }
 
-    let files = ProjectFiles::from_pairs([
-        ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
-        ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
-        (
-            "tests/test_core.py".to_owned(),
-            b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
-        ),
-    ])?;
+    let files = calc_project()?;
     let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };
     let image = runtime.project_image(&files, &options).await?;
     println!(

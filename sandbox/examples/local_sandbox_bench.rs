@@ -11,14 +11,12 @@
 use std::time::{Duration, Instant};
 
 use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
-use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
+use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
-/// The fix of the `calc` fixture the sandbox tests use.
-const PATCH: &str = include_str!("../tests/fixtures/calc_fix.patch");
 
-#[path = "support/bench_stats.rs"]
-mod bench_stats;
-use bench_stats::median_and_p90;
+#[path = "support/bench_support.rs"]
+mod bench_support;
+use bench_support::{PATCH, calc_project, median_and_p90};
 
 #[derive(Debug, Clone, Copy)]
 enum Reset {
@@ -44,14 +42,7 @@ async fn round(sandbox: &LocalSandbox, reset: Reset) -> Result<Duration, Sandbox
 #[tokio::main]
 async fn main() -> Result<(), SandboxError> {
     let rounds: usize = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(30);
-    let files = ProjectFiles::from_pairs([
-        ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
-        ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
-        (
-            "tests/test_core.py".to_owned(),
-            b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
-        ),
-    ])?;
+    let files = calc_project()?;
     let setup = Setup::Command("python -m pip install --quiet pytest".to_owned());
     println!("per candidate: reset + apply + `python -c pass`, {rounds} rounds, virtualenv with pytest");
     println!("| containment | reset | median | p90 |");

@@ -58,26 +58,6 @@ const PATCH_PATH: &str = "/tmp/agentless-candidate.patch";
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// How often a running exec whose output stream is still open is checked for having ended.
 const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// Kill every process of the sandbox user except itself; fails when some are left after a few seconds (a fork
-/// bomb outrunning it), and the container is restarted instead.
-const KILL_SCRIPT: &str = "import os, signal, sys, time
-me, uid = os.getpid(), os.getuid()
-for attempt in range(400):
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except OSError:
-        pass
-    left = 0
-    for name in os.listdir('/proc'):
-        try:
-            left += name.isdigit() and int(name) != me and os.stat(f'/proc/{name}').st_uid == uid
-        except OSError:
-            pass
-    if not left:
-        sys.exit(0)
-    time.sleep(0.005)
-sys.exit(1)
-";
 
 pub(crate) fn docker_error(context: impl Into<String>, source: bollard::errors::Error) -> SandboxError {
     SandboxError::Docker { context: context.into(), source }
@@ -756,7 +736,9 @@ async fn container_exec(
 async fn kill_user_processes(docker: &Docker, container: &str) -> Result<(), SandboxError> {
     let request = ExecRequest {
         output_cap: 4096,
-        ..ExecRequest::new(["/usr/bin/python3", "-c", KILL_SCRIPT], Duration::from_secs(10))
+        // The runner's own kill (`runner.py --kill`): fails when some processes are left after a few seconds (a fork
+        // bomb outrunning it), and the container is restarted instead.
+        ..ExecRequest::new(["/usr/bin/python3", "-c", runner::RUNNER_SCRIPT, "--kill"], Duration::from_secs(10))
     };
     let killed = container_exec_plain(docker, container, &request).await;
     match killed {

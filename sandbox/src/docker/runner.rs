@@ -16,7 +16,7 @@ use super::{AGENT_USER, AttachedExec, OutputStream, SYSTEM_PATH, kill_user_proce
 use crate::output::CappedOutput;
 use crate::{ExecOutput, ExecRequest, SandboxError, TIMEOUT_EXIT_CODE};
 
-const RUNNER_SCRIPT: &str = include_str!("runner.py");
+pub(super) const RUNNER_SCRIPT: &str = include_str!("runner.py");
 /// How long past the request's timeout the host waits for the runner before killing everything itself.
 const BACKSTOP: Duration = Duration::from_secs(10);
 const START_TIMEOUT: Duration = Duration::from_secs(30);
