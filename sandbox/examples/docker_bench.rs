@@ -14,7 +14,6 @@ use agentless_sandbox::docker::{DockerRuntime, DockerSandbox, ProjectImageOption
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
-
 /// Untimed pause before each candidate of the "apart" mode: the time a real test run gives the spare to start.
 const SPARE_PAUSE: Duration = Duration::from_millis(1500);
 

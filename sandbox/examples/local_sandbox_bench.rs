@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
 use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
-
 #[path = "support/bench_support.rs"]
 mod bench_support;
 use bench_support::{PATCH, calc_project, median_and_p90};

@@ -58,6 +58,17 @@ pub fn docker_image() -> Option<ProjectImage> {
     }
 }
 
+/// A runtime with a run of its own (its containers are removed by its shutdown).
+pub async fn fresh_runtime() -> DockerRuntime {
+    DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap()
+}
+
+/// A [`fresh_runtime`], or `None` when the Docker tests are skipped (no engine, no image).
+pub async fn image_runtime() -> Option<DockerRuntime> {
+    docker_image()?;
+    Some(fresh_runtime().await)
+}
+
 async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
     let runtime = match DockerRuntime::connect(format!("it-images-{}", DockerRuntime::new_run_id())).await {
         Ok(runtime) => runtime,
