@@ -12,25 +12,14 @@ use std::time::{Duration, Instant};
 
 use agentless_sandbox::docker::{DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits};
 use agentless_sandbox::environment::TestEnvironment;
-use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
-
-const PATCH: &str = "\
---- a/calc/core.py
-+++ b/calc/core.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-";
+use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
 /// Untimed pause before each candidate of the "apart" mode: the time a real test run gives the spare to start.
 const SPARE_PAUSE: Duration = Duration::from_millis(1500);
 
-fn median_and_p90(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
-    (at(0.5), at(0.9))
-}
+#[path = "support/bench_support.rs"]
+mod bench_support;
+use bench_support::{PATCH, calc_project, median_and_p90};
 
 /// How a candidate starts.
 #[derive(Debug, Clone, Copy)]
@@ -105,14 +94,7 @@ async fn main() -> Result<(), SandboxError> {
         None => println!("base image {}: present", python.image()),
     }
 
-    let files = ProjectFiles::from_pairs([
-        ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
-        ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
-        (
-            "tests/test_core.py".to_owned(),
-            b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
-        ),
-    ])?;
+    let files = calc_project()?;
     let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };
     let image = runtime.project_image(&files, &options).await?;
     println!(

@@ -11,22 +11,11 @@
 use std::time::{Duration, Instant};
 
 use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
-use agentless_sandbox::{ExecRequest, ProjectFiles, Sandbox, SandboxError, Setup};
+use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
-const PATCH: &str = "\
---- a/calc/core.py
-+++ b/calc/core.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-";
-
-fn median_and_p90(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
-    (at(0.5), at(0.9))
-}
+#[path = "support/bench_support.rs"]
+mod bench_support;
+use bench_support::{PATCH, calc_project, median_and_p90};
 
 #[derive(Debug, Clone, Copy)]
 enum Reset {
@@ -52,14 +41,7 @@ async fn round(sandbox: &LocalSandbox, reset: Reset) -> Result<Duration, Sandbox
 #[tokio::main]
 async fn main() -> Result<(), SandboxError> {
     let rounds: usize = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(30);
-    let files = ProjectFiles::from_pairs([
-        ("calc/__init__.py".to_owned(), b"from .core import add\n".to_vec()),
-        ("calc/core.py".to_owned(), b"def add(a, b):\n    return a - b\n".to_vec()),
-        (
-            "tests/test_core.py".to_owned(),
-            b"from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n".to_vec(),
-        ),
-    ])?;
+    let files = calc_project()?;
     let setup = Setup::Command("python -m pip install --quiet pytest".to_owned());
     println!("per candidate: reset + apply + `python -c pass`, {rounds} rounds, virtualenv with pytest");
     println!("| containment | reset | median | p90 |");

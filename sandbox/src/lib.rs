@@ -15,8 +15,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use docker::PythonVersion;
 pub use patch::{PatchAttempt, PatchMethod, PatchOutcome};
-pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep};
+pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep, shell_quote};
 
 /// Exit code reported for a run stopped by its timeout (as `timeout(1)` does).
 pub const TIMEOUT_EXIT_CODE: i32 = 124;

@@ -269,9 +269,10 @@ fn declared_extras(files: &ProjectFiles) -> Vec<&'static str> {
     EXTRAS.into_iter().filter(|extra| names.iter().any(|name| name == extra)).collect()
 }
 
-/// Single-quote for `sh`.
-pub(crate) fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+/// A word for `sh`: as it is when plainly safe, else single-quoted.
+pub fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
+    if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 /// Hex SHA-256 over the recipe version, `base`, the files and the setup.
@@ -328,9 +329,9 @@ mod tests {
         insta::assert_debug_snapshot!(commands(&Setup::Auto, &project), @r#"
         [
             "python -m pip install --no-input pytest",
-            "(optional) python -m pip install --no-input -r 'requirements-dev.txt'",
-            "(optional) python -m pip install --no-input -r 'requirements.txt'",
-            "(optional) python -m pip install --no-input -r 'requirements/test.txt'",
+            "(optional) python -m pip install --no-input -r requirements-dev.txt",
+            "(optional) python -m pip install --no-input -r requirements.txt",
+            "(optional) python -m pip install --no-input -r requirements/test.txt",
             "python -m pip install --no-input -e '.[test]' || python -m pip install --no-input -e .",
         ]
         "#);

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::SwebenchError;
-use crate::log_parsers::LogParser;
+use agentless_testlog::LogParser;
 
 /// One task instance. Unknown fields (e.g. Verified's `difficulty`) are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +221,9 @@ impl Dataset {
             .map(|meta| meta.log_parser.as_str())
             .or(instance.log_parser.as_deref());
         match named {
-            Some(name) => LogParser::from_name(name),
+            Some(name) => {
+                LogParser::from_name(name).map_err(|unknown| SwebenchError::UnknownLogParser { name: unknown.name })
+            }
             None => LogParser::for_repo(&instance.repo)
                 .ok_or_else(|| SwebenchError::UnknownLogParser { name: format!("(for {})", instance.repo) }),
         }

@@ -6,6 +6,9 @@
 
 use std::sync::LazyLock;
 
+use agentless_sandbox::PythonVersion;
+/// Re-exported for the front-ends that quote the setup scripts built here.
+pub use agentless_sandbox::shell_quote;
 use regex::Regex;
 
 use crate::SwebenchError;
@@ -94,49 +97,6 @@ pub fn test_command(spec: &RepoVersionSpec) -> String {
     }
 }
 
-/// The Pythons Debian can give: 3.9 (bullseye), 3.11 (bookworm), 3.13 (trixie).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DebianPython {
-    Py39,
-    Py311,
-    Py313,
-}
-
-impl DebianPython {
-    pub const ALL: [DebianPython; 3] = [DebianPython::Py39, DebianPython::Py311, DebianPython::Py313];
-
-    pub fn version(self) -> &'static str {
-        match self {
-            DebianPython::Py39 => "3.9",
-            DebianPython::Py311 => "3.11",
-            DebianPython::Py313 => "3.13",
-        }
-    }
-
-    pub fn debian_suite(self) -> &'static str {
-        match self {
-            DebianPython::Py39 => "bullseye",
-            DebianPython::Py311 => "bookworm",
-            DebianPython::Py313 => "trixie",
-        }
-    }
-
-    fn minor(self) -> u32 {
-        match self {
-            DebianPython::Py39 => 9,
-            DebianPython::Py311 => 11,
-            DebianPython::Py313 => 13,
-        }
-    }
-
-    /// The closest Debian Python to a requested `3.x`; a tie goes to the older one (old pins are likelier to have
-    /// wheels for it), and anything up to 3.10 maps to 3.9. `None` for a version that is not `3.x`.
-    pub fn closest(requested: &str) -> Option<Self> {
-        let minor: u32 = requested.trim().strip_prefix("3.")?.split('.').next()?.parse().ok()?;
-        Self::ALL.into_iter().min_by_key(|candidate| (candidate.minor().abs_diff(minor), candidate.minor()))
-    }
-}
-
 /// Reads a file of the instance's repository at a commit (e.g. `git show <commit>:<path>` in a local clone).
 pub trait RepoFiles {
     /// `None` when the file (or the commit) is not there.
@@ -158,7 +118,7 @@ pub struct EnvironmentPlan {
     pub spec: RepoVersionSpec,
     /// The spec's conda Python.
     pub requested_python: String,
-    pub python: DebianPython,
+    pub python: PythonVersion,
     /// Dependencies: what upstream's `conda create`/`pip install` env script did, as pip commands.
     pub env_script: Vec<String>,
     /// Upstream's `pre_install` lines (but its `apt-get` ones) and `install`.
@@ -189,7 +149,7 @@ impl EnvironmentPlan {
         let spec = specs::spec(&instance.repo, &instance.version)
             .ok_or_else(|| SwebenchError::NoSpec { repo: instance.repo.clone(), version: instance.version.clone() })?;
         let mut notes = Vec::new();
-        let python = DebianPython::closest(spec.python).unwrap_or(DebianPython::Py39);
+        let python = PythonVersion::closest(spec.python).unwrap_or(PythonVersion::Py39);
         if python.version() != spec.python {
             notes.push(format!("python {} replaced by Debian's {}", spec.python, python.version()));
         }
@@ -679,12 +639,6 @@ fn shell_words(text: &str) -> Vec<String> {
         words.push(word);
     }
     words
-}
-
-/// Single-quote a word unless it is plainly safe.
-pub fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
-    if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ fn instance(repo: &str, version: &str) -> Instance {
 fn closest_debian_python() {
     let mapped: Vec<(&str, Option<&str>)> = ["3.5", "3.6", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "2.7"]
         .into_iter()
-        .map(|requested| (requested, DebianPython::closest(requested).map(DebianPython::version)))
+        .map(|requested| (requested, PythonVersion::closest(requested).map(PythonVersion::version)))
         .collect();
     assert_eq!(
         mapped,
@@ -125,7 +125,7 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
         _ => None,
     };
     let plan = EnvironmentPlan::for_instance(&instance("django/django", "3.0"), &files).unwrap();
-    assert_eq!(plan.python, DebianPython::Py39);
+    assert_eq!(plan.python, PythonVersion::Py39);
     assert_eq!(plan.requested_python, "3.6");
     assert_eq!(
         plan.env_script[2],
@@ -167,7 +167,7 @@ fn matplotlib_builds_on_debian_freetype_and_qhull() {
         (commit == "env11111" && path == "environment.yml").then(|| MATPLOTLIB_ENV_YML.to_owned())
     };
     let plan = EnvironmentPlan::for_instance(&instance("matplotlib/matplotlib", "3.6"), &files).unwrap();
-    assert_eq!(plan.python, DebianPython::Py311);
+    assert_eq!(plan.python, PythonVersion::Py311);
     assert_eq!(plan.repo_script.len(), 3);
     assert!(plan.repo_script[0].contains("PIP_CONSTRAINT"), "{:?}", plan.repo_script);
     assert!(plan.repo_script[1].contains("export MPLSETUPCFG="), "{:?}", plan.repo_script);

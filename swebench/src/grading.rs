@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::eval_script::{
     APPLY_PATCH_FAIL, END_TEST_OUTPUT, RESET_FAILED, START_TEST_OUTPUT, TEST_EXIT_CODE, TESTS_ERROR, TESTS_TIMEOUT,
 };
-use crate::log_parsers::{LogParser, StatusMap, TestStatus};
+use agentless_testlog::{LogParser, StatusMap, TestStatus};
 
 /// Evidence a (JavaScript) runner executed, used when the status map is empty (`SUITE_RAN` upstream; no Python
 /// runner prints these, so for Python an empty map means the log is invalid).
@@ -68,7 +68,7 @@ pub fn evaluate_log(content: &str, parser: LogParser) -> LogEvaluation {
     if let Some(exit_code) = exit_code
         && exit_code != 0
         && !statuses.is_empty()
-        && !statuses.values().any(|status| matches!(status, TestStatus::Failed | TestStatus::Error))
+        && !statuses.values().any(TestStatus::is_failure)
     {
         return LogEvaluation::Invalid(InvalidLog::ExitCodeWithoutFailures(exit_code));
     }

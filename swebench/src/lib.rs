@@ -1,5 +1,5 @@
 //! SWE-bench (issue #5): the pure-logic core of the evaluation harness — datasets, predictions, install/test specs,
-//! eval scripts, log parsers, grading and reports. Nothing here runs a container or touches the network; a runner
+//! eval scripts, grading and reports (the log parsers are `agentless-testlog`'s). Nothing here runs a container or touches the network; a runner
 //! executes the commands this crate produces in a sandbox and hands the test log back for grading; [`runner`] is
 //! that runner, over the sandboxes of `agentless-validate` and local clones of the repositories.
 
@@ -11,7 +11,6 @@ pub mod grading;
 pub mod infer;
 mod json_ascii;
 pub mod lite_s;
-pub mod log_parsers;
 pub mod predictions;
 pub mod report;
 pub mod runner;
@@ -19,13 +18,13 @@ pub mod specs;
 
 use std::path::PathBuf;
 
+pub use agentless_testlog::{LogParser, StatusMap, TestStatus};
 pub use dataset::{DataDir, Dataset, DatasetName, HarnessMeta, Instance};
-pub use environment::{DebianPython, EnvironmentPlan, RepoFiles};
+pub use environment::{EnvironmentPlan, RepoFiles};
 pub use eval_script::{
     EvalScriptOptions, PatchApplyPlan, eval_script, modified_files, test_directives, test_directives_for,
 };
 pub use grading::{EvalType, LogEvaluation, ResolvedStatus, TestsStatus, evaluate_log};
-pub use log_parsers::{LogParser, StatusMap, TestStatus};
 pub use predictions::{Prediction, PredictionSource, Predictions};
 pub use report::{InstanceReport, ReportFile, RunSummary};
 pub use specs::{Packages, RepoVersionSpec};

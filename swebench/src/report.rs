@@ -13,8 +13,8 @@ use crate::grading::{
     EvalType, LogEvaluation, ResolvedStatus, TestsStatus, classify_infra_failure, evaluate_log, tests_status,
 };
 use crate::json_ascii::to_python_json;
-use crate::log_parsers::LogParser;
 use crate::predictions::{Prediction, Predictions};
+use agentless_testlog::LogParser;
 
 pub const LOG_REPORT: &str = "report.json";
 pub const LOG_INSTANCE: &str = "run_instance.log";

@@ -9,6 +9,7 @@ pub mod outline;
 mod parse;
 mod scan;
 pub mod skeleton;
+mod skeleton_writer;
 pub mod source;
 pub mod structure;
 

@@ -2,9 +2,9 @@
 //! [`structure`](crate::structure) and [`skeleton`](crate::skeleton) apply, statement by statement, so for every
 //! file the scanner accepts the results are identical to the tree-sitter ones (checked on whole repositories).
 
-use crate::parse::LineStarts;
 use crate::scan::{Block, Def, PartKind, Stmt, StmtKind, scan};
 use crate::skeleton::SkeletonOptions;
+use crate::skeleton_writer::{ModuleStatements, SkeletonWriter, Splice};
 use crate::structure::{Assignment, ClassInfo, FileStructure, FunctionInfo};
 
 /// The structure of `source` read by the scanner, or `None` when the scanner leaves the file to tree-sitter.
@@ -84,137 +84,67 @@ fn collect(stmts: &[Stmt], text: &str, class: Option<usize>, out: &mut FileStruc
     }
 }
 
-const INDENT_UNIT: &str = "    ";
-
 pub(crate) fn skeleton_from(stmts: &[Stmt], text: &str, options: &SkeletonOptions) -> String {
-    let lines = LineStarts::new(text);
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let writer = Writer { text, lines: &lines, newline, options };
-    let mut out = String::with_capacity(text.len() / 3);
-    let last_row = lines.count().saturating_sub(1);
-    let Some(first) = stmts.first() else {
-        out.push_str(text);
-        return out;
-    };
-    writer.push_rows(&mut out, 0, first.first_row);
-    let mut previous_end: Option<usize> = None;
-    for (index, stmt) in stmts.iter().enumerate() {
-        let limit = stmts.get(index + 1).map_or(last_row, |next| next.first_row.saturating_sub(1));
-        let owned_end = writer.owned_end(stmt, limit);
-        if is_kept_at_module_level(stmt) {
-            if let Some(previous_end) = previous_end {
-                writer.push_rows(&mut out, previous_end + 1, stmt.first_row);
-            }
-            writer.render(&mut out, stmt, limit);
-        }
-        previous_end = Some(owned_end);
-    }
-    if let Some(previous_end) = previous_end {
-        writer.push_rows(&mut out, previous_end + 1, last_row + 1);
-    }
-    if out.is_empty() && text.ends_with('\n') {
-        out.push_str(newline);
-    }
-    out
-}
-
-fn is_kept_at_module_level(stmt: &Stmt) -> bool {
-    match &stmt.kind {
-        StmtKind::Def(_) => true,
-        StmtKind::Simple(parts) => {
-            matches!(parts.first().map(|part| &part.kind), Some(PartKind::Assign { typed: false, .. }))
-        }
-        StmtKind::Compound(_) => false,
-    }
+    let walker = ScanSkeleton { writer: SkeletonWriter::new(text, options) };
+    walker.writer.module(&walker, stmts)
 }
 
 fn is_docstring_like(stmt: &Stmt) -> bool {
     matches!(&stmt.kind, StmtKind::Simple(parts) if matches!(parts.first().map(|part| &part.kind), Some(PartKind::Docstring)))
 }
 
-struct Writer<'a> {
-    text: &'a str,
-    lines: &'a LineStarts,
-    newline: &'a str,
-    options: &'a SkeletonOptions,
+/// The skeleton of the scanner's statements.
+struct ScanSkeleton<'a> {
+    writer: SkeletonWriter<'a>,
 }
 
-impl Writer<'_> {
-    fn push_rows(&self, out: &mut String, from: usize, to: usize) {
-        if from >= to {
-            return;
-        }
-        self.push_bytes(out, self.lines.start(from), self.lines.start(to));
-    }
-
-    fn push_bytes(&self, out: &mut String, from: usize, to: usize) {
-        let Some(slice) = self.text.get(from..to) else { return };
-        out.push_str(slice);
-        if !slice.is_empty() && !slice.ends_with('\n') {
-            out.push_str(self.newline);
-        }
-    }
-
-    fn text_of(&self, range: Option<std::ops::Range<usize>>) -> &str {
-        range.and_then(|range| self.text.get(range)).unwrap_or_default()
-    }
-
-    /// The whitespace before byte `start` on row `row`, when only whitespace is there.
-    fn indentation_at(&self, row: usize, start: usize) -> Option<&str> {
-        let prefix = self.text.get(self.lines.start(row)..start)?;
-        prefix.chars().all(|letter| letter == ' ' || letter == '\t').then_some(prefix)
-    }
-
-    fn block_indentation(&self, block: &Block) -> Option<&str> {
-        let indent = self.text_of(block.indent.clone());
-        (!indent.is_empty()).then_some(indent)
+impl ModuleStatements<Stmt> for ScanSkeleton<'_> {
+    fn first_row(&self, stmt: &Stmt) -> usize {
+        stmt.first_row
     }
 
     fn owned_end(&self, stmt: &Stmt, limit: usize) -> usize {
-        let last = stmt.last_row;
-        if stmt.is_simple() {
-            return last;
+        let block_indent =
+            if stmt.is_simple() { None } else { stmt.last_block().and_then(|block| self.block_indentation(block)) };
+        self.writer.owned_end(stmt.last_row, block_indent, limit)
+    }
+
+    fn is_kept_at_module_level(&self, stmt: &Stmt) -> bool {
+        match &stmt.kind {
+            StmtKind::Def(_) => true,
+            StmtKind::Simple(parts) => {
+                matches!(parts.first().map(|part| &part.kind), Some(PartKind::Assign { typed: false, .. }))
+            }
+            StmtKind::Compound(_) => false,
         }
-        let Some(indent) = stmt.last_block().and_then(|block| self.block_indentation(block)) else {
-            return last;
-        };
-        (last + 1..=limit)
-            .rev()
-            .find(|&row| {
-                self.text.get(self.lines.start(row)..self.lines.end(row)).is_some_and(|line| line.starts_with(indent))
-            })
-            .unwrap_or(last)
     }
 
     fn render(&self, out: &mut String, stmt: &Stmt, limit: usize) {
         match &stmt.kind {
             StmtKind::Def(def) if def.is_class => self.render_class(out, stmt, def, limit),
             StmtKind::Def(def) => self.render_function(out, stmt, def),
-            StmtKind::Simple(_) => self.render_simple(out, stmt, self.lines.start(stmt.first_row)),
+            StmtKind::Simple(_) => self.render_simple(out, stmt, self.writer.lines.start(stmt.first_row)),
             StmtKind::Compound(_) => self.render_verbatim(out, stmt, limit),
         }
     }
+}
+
+impl ScanSkeleton<'_> {
+    fn block_indentation(&self, block: &Block) -> Option<&str> {
+        let indent = block.indent.clone().and_then(|range| self.writer.text.get(range)).unwrap_or_default();
+        (!indent.is_empty()).then_some(indent)
+    }
 
     fn render_function(&self, out: &mut String, outer: &Stmt, def: &Def) {
-        out.push_str(self.text.get(self.lines.start(outer.first_row)..def.colon_end).unwrap_or_default());
-        out.push_str(self.newline);
-        let indent = match self.block_indentation(&def.body) {
-            Some(indent) => indent.to_owned(),
-            None => format!("{}{INDENT_UNIT}", self.indentation_at(def.row, def.start).unwrap_or_default()),
-        };
-        out.push_str(self.options.placeholders.indent(&indent));
-        out.push_str("...");
-        out.push_str(self.newline);
+        self.writer.push_header(out, outer.first_row, def.colon_end);
+        let indent = self.writer.body_indentation(self.block_indentation(&def.body), def.row, def.start);
+        self.writer.push_placeholder(out, &indent);
     }
 
     fn render_class(&self, out: &mut String, outer: &Stmt, class: &Def, limit: usize) {
         let header_row = class.colon_row;
-        out.push_str(self.text.get(self.lines.start(outer.first_row)..class.colon_end).unwrap_or_default());
-        out.push_str(self.newline);
-        let body_indent = match self.block_indentation(&class.body) {
-            Some(indent) => indent.to_owned(),
-            None => format!("{}{INDENT_UNIT}", self.indentation_at(class.row, class.start).unwrap_or_default()),
-        };
+        self.writer.push_header(out, outer.first_row, class.colon_end);
+        let body_indent = self.writer.body_indentation(self.block_indentation(&class.body), class.row, class.start);
         let stmts = &class.body.stmts;
         let mut previous_end = header_row;
         let mut kept_any = false;
@@ -227,64 +157,37 @@ impl Writer<'_> {
                     out.push_str(&body_indent);
                     self.render_simple(out, stmt, stmt.start);
                 } else {
-                    self.push_rows(out, previous_end + 1, stmt.first_row);
+                    self.writer.push_rows(out, previous_end + 1, stmt.first_row);
                     self.render(out, stmt, stmt_limit);
                 }
             }
             previous_end = owned_end.max(previous_end);
         }
         if !kept_any {
-            out.push_str(&body_indent);
-            out.push_str("pass");
-            out.push_str(self.newline);
+            self.writer.push_pass(out, &body_indent);
         }
     }
 
     fn render_simple(&self, out: &mut String, stmt: &Stmt, from: usize) {
-        let end = self.lines.end(stmt.last_row);
-        match self.compressed_rows(stmt) {
-            Some((cut_from, cut_to)) => {
-                self.push_bytes(out, from, self.lines.start(cut_from));
-                let first_cut = self.text.get(self.lines.start(cut_from)..self.lines.end(cut_from)).unwrap_or_default();
-                let indent_len = first_cut.len() - first_cut.trim_start_matches([' ', '\t']).len();
-                out.push_str(self.options.placeholders.indent(first_cut.get(..indent_len).unwrap_or_default()));
-                out.push_str("...");
-                out.push_str(self.newline);
-                self.push_bytes(out, self.lines.start(cut_to + 1), end);
-            }
-            None => self.push_bytes(out, from, end),
-        }
+        self.writer.push_simple(out, from, stmt.last_row, self.compressed_rows(stmt));
     }
 
     fn compressed_rows(&self, stmt: &Stmt) -> Option<(usize, usize)> {
         let StmtKind::Simple(parts) = &stmt.kind else { return None };
-        let options = self.options;
-        parts.iter().filter(|part| matches!(part.kind, PartKind::Assign { .. })).find_map(|part| {
-            let (start, end) = (part.first_row, part.last_row);
-            (end - start > options.compress_assign_over
-                && start + options.keep_prefix <= end.saturating_sub(options.keep_suffix))
-            .then(|| (start + options.keep_prefix, end - options.keep_suffix))
-        })
+        parts
+            .iter()
+            .filter(|part| matches!(part.kind, PartKind::Assign { .. }))
+            .find_map(|part| self.writer.compressed_rows(part.first_row, part.last_row))
     }
 
     fn render_verbatim(&self, out: &mut String, stmt: &Stmt, limit: usize) {
         let end_row = self.owned_end(stmt, limit);
-        let mut position = self.lines.start(stmt.first_row);
         let mut splices = Vec::new();
         self.collect_splices(stmt, limit, &mut splices);
-        for (from_row, to_row, rendered) in splices {
-            let from = self.lines.start(from_row);
-            if from < position {
-                continue;
-            }
-            out.push_str(self.text.get(position..from).unwrap_or_default());
-            out.push_str(&rendered);
-            position = self.lines.end(to_row);
-        }
-        self.push_bytes(out, position, self.lines.end(end_row));
+        self.writer.push_spliced(out, stmt.first_row, end_row, splices);
     }
 
-    fn collect_splices(&self, holder: &Stmt, limit: usize, splices: &mut Vec<(usize, usize, String)>) {
+    fn collect_splices(&self, holder: &Stmt, limit: usize, splices: &mut Vec<Splice>) {
         let StmtKind::Compound(clauses) = &holder.kind else { return };
         for (index, clause) in clauses.iter().enumerate() {
             let clause_limit = clauses.get(index + 1).map_or(limit, |next| next.first_row.saturating_sub(1));
@@ -301,7 +204,7 @@ impl Writer<'_> {
                     StmtKind::Simple(_) => {
                         if self.compressed_rows(stmt).is_some() {
                             let mut rendered = String::new();
-                            self.render_simple(&mut rendered, stmt, self.lines.start(stmt.first_row));
+                            self.render_simple(&mut rendered, stmt, self.writer.lines.start(stmt.first_row));
                             splices.push((stmt.first_row, stmt.last_row, rendered));
                         }
                     }

@@ -35,7 +35,8 @@
 
 use tree_sitter::Node;
 
-use crate::parse::{KINDS, LineStarts, field_child, last_token_line, with_tree};
+use crate::parse::{KINDS, field_child, last_token_line, with_tree};
+use crate::skeleton_writer::{ModuleStatements, SkeletonWriter, Splice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkeletonOptions {
@@ -81,42 +82,10 @@ pub fn skeleton(source: &str, options: &SkeletonOptions) -> String {
     with_tree(source, |tree, text| skeleton_of(tree.root_node(), text, options)).unwrap_or_else(|| source.to_owned())
 }
 
-/// Indentation added to a body that sits on its header's line when it moves below it.
-const INDENT_UNIT: &str = "    ";
-
 /// The skeleton of a parsed file.
 pub(crate) fn skeleton_of(root: Node<'_>, text: &str, options: &SkeletonOptions) -> String {
-    let lines = LineStarts::new(text);
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let writer = Writer { text, lines: &lines, newline, options };
-    let mut out = String::with_capacity(text.len() / 3);
-    let statements = statements_of(root);
-    let last_row = lines.count().saturating_sub(1);
-    let Some(first) = statements.first() else {
-        out.push_str(text);
-        return out;
-    };
-    writer.push_rows(&mut out, 0, first.first_row());
-    let mut previous_end: Option<usize> = None;
-    for (index, statement) in statements.iter().enumerate() {
-        let limit = statements.get(index + 1).map_or(last_row, |next| next.first_row().saturating_sub(1));
-        let owned_end = writer.owned_end(statement, limit);
-        if is_kept_at_module_level(statement) {
-            if let Some(previous_end) = previous_end {
-                writer.push_rows(&mut out, previous_end + 1, statement.first_row());
-            }
-            writer.render(&mut out, statement, limit);
-        }
-        previous_end = Some(owned_end);
-    }
-    if let Some(previous_end) = previous_end {
-        writer.push_rows(&mut out, previous_end + 1, last_row + 1);
-    }
-    if out.is_empty() && text.ends_with('\n') {
-        // libcst prints an emptied module that ended with a line break as one line break.
-        out.push_str(newline);
-    }
-    out
+    let walker = TreeSkeleton { writer: SkeletonWriter::new(text, options) };
+    walker.writer.module(&walker, &statements_of(root))
 }
 
 /// One statement of a block: a compound statement, or simple statements sharing one line (`a = 1; b = 2`).
@@ -234,61 +203,33 @@ fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
     block.named_children(&mut cursor).find(|child| child.kind_id() != KINDS.comment)
 }
 
-struct Writer<'a> {
-    text: &'a str,
-    lines: &'a LineStarts,
-    newline: &'a str,
-    options: &'a SkeletonOptions,
+/// The skeleton of tree-sitter's statements.
+struct TreeSkeleton<'a> {
+    writer: SkeletonWriter<'a>,
 }
 
-impl Writer<'_> {
-    /// Appends rows `from..to` (0-based, `to` excluded) verbatim, ending with a line break.
-    fn push_rows(&self, out: &mut String, from: usize, to: usize) {
-        if from >= to {
-            return;
-        }
-        self.push_bytes(out, self.lines.start(from), self.lines.start(to));
-    }
-
-    fn push_bytes(&self, out: &mut String, from: usize, to: usize) {
-        let Some(slice) = self.text.get(from..to) else { return };
-        out.push_str(slice);
-        if !slice.is_empty() && !slice.ends_with('\n') {
-            out.push_str(self.newline);
-        }
-    }
-
-    /// The whitespace before `node` on its line, when only whitespace is there.
-    fn indentation_of(&self, node: Node<'_>) -> Option<&str> {
-        let prefix = self.text.get(self.lines.start(node.start_position().row)..node.start_byte())?;
-        prefix.chars().all(|letter| letter == ' ' || letter == '\t').then_some(prefix)
-    }
-
-    /// The indentation of an indented block (`None` for a body on its header's line).
-    fn block_indentation(&self, block: Node<'_>) -> Option<&str> {
-        first_statement(block).and_then(|first| self.indentation_of(first)).filter(|indent| !indent.is_empty())
+impl<'tree> ModuleStatements<Statement<'tree>> for TreeSkeleton<'_> {
+    fn first_row(&self, statement: &Statement<'tree>) -> usize {
+        statement.first_row()
     }
 
     /// The last row a statement owns: its last token's row, or for a statement ending with an indented block, the
     /// last line up to `limit` indented at least as deep as that block (libcst's block footer).
-    fn owned_end(&self, statement: &Statement<'_>, limit: usize) -> usize {
-        let last = statement.last_row();
-        if statement.is_simple() {
-            return last;
-        }
-        let Some(indent) = last_block(statement.first).and_then(|block| self.block_indentation(block)) else {
-            return last;
+    fn owned_end(&self, statement: &Statement<'tree>, limit: usize) -> usize {
+        let block_indent = if statement.is_simple() {
+            None
+        } else {
+            last_block(statement.first).and_then(|block| self.block_indentation(block))
         };
-        (last + 1..=limit)
-            .rev()
-            .find(|&row| {
-                self.text.get(self.lines.start(row)..self.lines.end(row)).is_some_and(|line| line.starts_with(indent))
-            })
-            .unwrap_or(last)
+        self.writer.owned_end(statement.last_row(), block_indent, limit)
+    }
+
+    fn is_kept_at_module_level(&self, statement: &Statement<'tree>) -> bool {
+        is_kept_at_module_level(statement)
     }
 
     /// Appends the skeleton of one kept statement (its leading comment lines are the caller's).
-    fn render(&self, out: &mut String, statement: &Statement<'_>, limit: usize) {
+    fn render(&self, out: &mut String, statement: &Statement<'tree>, limit: usize) {
         let kinds = &*KINDS;
         let node = defined(statement.first);
         let kind = node.kind_id();
@@ -297,84 +238,77 @@ impl Writer<'_> {
         } else if kind == kinds.class_definition {
             self.render_class(out, statement.first, node, limit);
         } else if statement.is_simple() {
-            self.render_simple(out, statement, self.lines.start(statement.first_row()));
+            self.render_simple(out, statement, self.writer.lines.start(statement.first_row()));
         } else {
             self.render_verbatim(out, statement, limit);
         }
     }
+}
+
+impl TreeSkeleton<'_> {
+    /// The whitespace before `node` on its line, when only whitespace is there.
+    fn indentation_of(&self, node: Node<'_>) -> Option<&str> {
+        self.writer.indentation_at(node.start_position().row, node.start_byte())
+    }
+
+    /// The indentation of an indented block (`None` for a body on its header's line).
+    fn block_indentation(&self, block: Node<'_>) -> Option<&str> {
+        first_statement(block).and_then(|first| self.indentation_of(first)).filter(|indent| !indent.is_empty())
+    }
 
     fn render_function(&self, out: &mut String, outer: Node<'_>, function: Node<'_>) {
         let Some(body) = field_child(function, KINDS.field_body) else {
-            self.push_rows(out, outer.start_position().row, last_token_line(outer));
+            self.writer.push_rows(out, outer.start_position().row, last_token_line(outer));
             return;
         };
         let header_end = header_colon(function, body).map_or(body.start_byte(), |colon| colon.end_byte());
-        out.push_str(self.text.get(self.lines.start(outer.start_position().row)..header_end).unwrap_or_default());
-        out.push_str(self.newline);
-        let indent = match self.block_indentation(body) {
-            Some(indent) => indent.to_owned(),
-            None => format!("{}{INDENT_UNIT}", self.indentation_of(function).unwrap_or_default()),
-        };
-        out.push_str(self.options.placeholders.indent(&indent));
-        out.push_str("...");
-        out.push_str(self.newline);
+        self.writer.push_header(out, outer.start_position().row, header_end);
+        let indent = self.writer.body_indentation(
+            self.block_indentation(body),
+            function.start_position().row,
+            function.start_byte(),
+        );
+        self.writer.push_placeholder(out, &indent);
     }
 
     fn render_class(&self, out: &mut String, outer: Node<'_>, class: Node<'_>, limit: usize) {
         let Some(body) = field_child(class, KINDS.field_body) else {
-            self.push_rows(out, outer.start_position().row, last_token_line(outer));
+            self.writer.push_rows(out, outer.start_position().row, last_token_line(outer));
             return;
         };
         let colon = header_colon(class, body);
         let header_end = colon.map_or(body.start_byte(), |colon| colon.end_byte());
         let header_row = colon.map_or(class.start_position().row, |colon| colon.end_position().row);
-        out.push_str(self.text.get(self.lines.start(outer.start_position().row)..header_end).unwrap_or_default());
-        out.push_str(self.newline);
-        let body_indent = match self.block_indentation(body) {
-            Some(indent) => indent.to_owned(),
-            None => format!("{}{INDENT_UNIT}", self.indentation_of(class).unwrap_or_default()),
-        };
+        self.writer.push_header(out, outer.start_position().row, header_end);
+        let body_indent =
+            self.writer.body_indentation(self.block_indentation(body), class.start_position().row, class.start_byte());
         let statements = statements_of(body);
         let mut previous_end = header_row;
         let mut kept_any = false;
         for (index, statement) in statements.iter().enumerate() {
             let statement_limit = statements.get(index + 1).map_or(limit, |next| next.first_row().saturating_sub(1));
             let owned_end = self.owned_end(statement, statement_limit);
-            let dropped = is_docstring_like(statement, self.text) || statement.first.is_error();
+            let dropped = is_docstring_like(statement, self.writer.text) || statement.first.is_error();
             if !dropped {
                 kept_any = true;
                 if statement.first_row() == header_row {
                     out.push_str(&body_indent);
                     self.render_simple(out, statement, statement.first.start_byte());
                 } else {
-                    self.push_rows(out, previous_end + 1, statement.first_row());
+                    self.writer.push_rows(out, previous_end + 1, statement.first_row());
                     self.render(out, statement, statement_limit);
                 }
             }
             previous_end = owned_end.max(previous_end);
         }
         if !kept_any {
-            out.push_str(&body_indent);
-            out.push_str("pass");
-            out.push_str(self.newline);
+            self.writer.push_pass(out, &body_indent);
         }
     }
 
     /// A simple statement line from byte `from` to the end of its last line, long assignments compressed.
     fn render_simple(&self, out: &mut String, statement: &Statement<'_>, from: usize) {
-        let end = self.lines.end(statement.last_row());
-        match self.compressed_rows(statement) {
-            Some((cut_from, cut_to)) => {
-                self.push_bytes(out, from, self.lines.start(cut_from));
-                let first_cut = self.text.get(self.lines.start(cut_from)..self.lines.end(cut_from)).unwrap_or_default();
-                let indent_len = first_cut.len() - first_cut.trim_start_matches([' ', '\t']).len();
-                out.push_str(self.options.placeholders.indent(first_cut.get(..indent_len).unwrap_or_default()));
-                out.push_str("...");
-                out.push_str(self.newline);
-                self.push_bytes(out, self.lines.start(cut_to + 1), end);
-            }
-            None => self.push_bytes(out, from, end),
-        }
+        self.writer.push_simple(out, from, statement.last_row(), self.compressed_rows(statement));
     }
 
     /// The rows (inclusive) an over-long assignment in `statement` loses, if any.
@@ -384,15 +318,10 @@ impl Writer<'_> {
         while let Some(current) = node {
             if current.kind_id() == kinds.expression_statement
                 && let Some(assignment) = current.named_child(0).filter(|inner| inner.kind_id() == kinds.assignment)
+                && let Some(cut) =
+                    self.writer.compressed_rows(assignment.start_position().row, last_token_line(assignment) - 1)
             {
-                let start = assignment.start_position().row;
-                let end = last_token_line(assignment) - 1;
-                let options = self.options;
-                if end - start > options.compress_assign_over
-                    && start + options.keep_prefix <= end.saturating_sub(options.keep_suffix)
-                {
-                    return Some((start + options.keep_prefix, end - options.keep_suffix));
-                }
+                return Some(cut);
             }
             if current.id() == statement.last.id() {
                 break;
@@ -406,23 +335,13 @@ impl Writer<'_> {
     /// definitions and long assignments inside it are rendered as skeletons.
     fn render_verbatim(&self, out: &mut String, statement: &Statement<'_>, limit: usize) {
         let end_row = self.owned_end(statement, limit);
-        let mut position = self.lines.start(statement.first_row());
         let mut splices = Vec::new();
         self.collect_splices(statement.first, limit, &mut splices);
-        for (from_row, to_row, rendered) in splices {
-            let from = self.lines.start(from_row);
-            if from < position {
-                continue;
-            }
-            out.push_str(self.text.get(position..from).unwrap_or_default());
-            out.push_str(&rendered);
-            position = self.lines.end(to_row);
-        }
-        self.push_bytes(out, position, self.lines.end(end_row));
+        self.writer.push_spliced(out, statement.first_row(), end_row, splices);
     }
 
     /// `(first row, last row, replacement)` for each definition or long assignment inside the blocks of `holder`.
-    fn collect_splices(&self, holder: Node<'_>, limit: usize, splices: &mut Vec<(usize, usize, String)>) {
+    fn collect_splices(&self, holder: Node<'_>, limit: usize, splices: &mut Vec<Splice>) {
         let kinds = &*KINDS;
         let mut cursor = holder.walk();
         let children: Vec<Node<'_>> = holder
@@ -444,7 +363,11 @@ impl Writer<'_> {
                     } else if statement.is_simple() {
                         if self.compressed_rows(statement).is_some() {
                             let mut rendered = String::new();
-                            self.render_simple(&mut rendered, statement, self.lines.start(statement.first_row()));
+                            self.render_simple(
+                                &mut rendered,
+                                statement,
+                                self.writer.lines.start(statement.first_row()),
+                            );
                             splices.push((statement.first_row(), statement.last_row(), rendered));
                         }
                     } else {

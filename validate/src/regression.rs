@@ -4,7 +4,7 @@
 //! As the original (`run_regression_tests.py`, `select_regression_tests.py`, SWE-bench's grading): only tests that
 //! PASSED on the original form the set (not XFAIL or XPASS); when the list is halved to fit the prompt, the tests
 //! left out of the prompt are left out of the set; on a candidate a kept test counts as failing when it FAILED,
-//! ERRORED or is missing (PASSED and XFAIL pass; SKIPPED and XPASS count neither way).
+//! ERRORED or is missing (PASSED and XFAIL pass; SKIPPED, XPASS and unknown statuses count neither way).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,8 +14,9 @@ use agentless_prompts::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
-use crate::test_command::{TestCommand, TestStatus};
+use crate::test_command::TestCommand;
 use agentless_sandbox::{ExecOutput, Sandbox};
+use agentless_testlog::TestStatus;
 
 /// The stage header of the exclusion request.
 pub const STAGE: &str = "validate.regression";
@@ -149,14 +150,16 @@ fn split_passing(passing: &[String], shown: usize, answer: &str) -> (Vec<String>
 /// How a candidate's run compares with the kept set: a kept test fails when it is missing, FAILED or ERRORED
 /// (SWE-bench's `test_failed`, which the original's count comes from).
 pub fn compare(plan: &RegressionPlan, results: &BTreeMap<String, TestStatus>, output: &ExecOutput) -> RegressionResult {
-    let failing = plan.kept.iter().filter(|test| counts_as_failing(results.get(*test).copied())).cloned().collect();
+    let failing = plan.kept.iter().filter(|test| counts_as_failing(results.get(*test))).cloned().collect();
     RegressionResult { failing, exit_code: output.exit_code, timed_out: output.timed_out }
 }
 
-fn counts_as_failing(status: Option<TestStatus>) -> bool {
+fn counts_as_failing(status: Option<&TestStatus>) -> bool {
     match status {
         None | Some(TestStatus::Failed | TestStatus::Error) => true,
-        Some(TestStatus::Passed | TestStatus::Xfail | TestStatus::Xpass | TestStatus::Skipped) => false,
+        Some(
+            TestStatus::Passed | TestStatus::Xfail | TestStatus::Xpass | TestStatus::Skipped | TestStatus::Other(_),
+        ) => false,
     }
 }
 
@@ -225,7 +228,7 @@ mod tests {
             Some(TestStatus::Skipped),
         ]
         .into_iter()
-        .filter(|status| counts_as_failing(*status))
+        .filter(|status| counts_as_failing(status.as_ref()))
         .collect();
         assert_eq!(failing, [None, Some(TestStatus::Failed), Some(TestStatus::Error)]);
     }

@@ -123,17 +123,7 @@ pub async fn validate(
             )
         })
         .await;
-        match planned {
-            Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
-                stopped = Some(error.to_string());
-                None
-            }
-            Err(ValidateError::Sandbox(error)) => {
-                degradations.push(format!("regression tests unavailable: the sandbox failed twice: {error}"));
-                None
-            }
-            result => Some(result?),
-        }
+        plan_part(planned, "regression", &mut stopped, &mut degradations)?
     } else {
         None
     };
@@ -150,17 +140,7 @@ pub async fn validate(
             )
         })
         .await;
-        match planned {
-            Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
-                stopped = Some(error.to_string());
-                None
-            }
-            Err(ValidateError::Sandbox(error)) => {
-                degradations.push(format!("reproduction tests unavailable: the sandbox failed twice: {error}"));
-                None
-            }
-            result => Some(result?),
-        }
+        plan_part(planned, "reproduction", &mut stopped, &mut degradations)?
     } else {
         None
     };
@@ -285,6 +265,27 @@ pub async fn validate(
 
 /// Run `attempt`; on a sandbox fault, recover the sandbox (a fresh worker in the pristine state) and run it once
 /// more, noting the first fault. A second fault, or a failed recovery, is returned as the error.
+/// A plan, or `None` when a spent budget stopped it (noted in `stopped`) or the sandbox failed twice (noted as a
+/// degradation of `part`); other errors fail validation.
+fn plan_part<T>(
+    planned: Result<T, ValidateError>,
+    part: &str,
+    stopped: &mut Option<String>,
+    degradations: &mut Vec<String>,
+) -> Result<Option<T>, ValidateError> {
+    match planned {
+        Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
+            *stopped = Some(error.to_string());
+            Ok(None)
+        }
+        Err(ValidateError::Sandbox(error)) => {
+            degradations.push(format!("{part} tests unavailable: the sandbox failed twice: {error}"));
+            Ok(None)
+        }
+        result => result.map(Some),
+    }
+}
+
 async fn with_recovery<T, F, Fut>(sandbox: &dyn Sandbox, mut attempt: F) -> Result<T, ValidateError>
 where
     F: FnMut() -> Fut,

@@ -20,8 +20,8 @@ const MIRROR: &str = "http://deb.debian.org/debian";
 const PACKAGES: &str = "python3,python3-venv,python3-pip,python3-dev,git,ca-certificates,build-essential,pkg-config,libffi-dev,patch,procps";
 const IMAGE_REPOSITORY: &str = "agentless/python";
 
-/// The Python of a base image, by Debian release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The Pythons Debian can give, by release: the Python of a base image and of a SWE-bench environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PythonVersion {
     /// Debian 11 (bullseye).
     Py39,
@@ -48,6 +48,21 @@ impl PythonVersion {
             PythonVersion::Py311 => "bookworm",
             PythonVersion::Py313 => "trixie",
         }
+    }
+
+    fn minor(self) -> u32 {
+        match self {
+            PythonVersion::Py39 => 9,
+            PythonVersion::Py311 => 11,
+            PythonVersion::Py313 => 13,
+        }
+    }
+
+    /// The closest Debian Python to a requested `3.x`; a tie goes to the older one (old pins are likelier to have
+    /// wheels for it), and anything up to 3.10 maps to 3.9. `None` for a version that is not `3.x`.
+    pub fn closest(requested: &str) -> Option<Self> {
+        let minor: u32 = requested.trim().strip_prefix("3.")?.split('.').next()?.parse().ok()?;
+        Self::ALL.into_iter().min_by_key(|candidate| (candidate.minor().abs_diff(minor), candidate.minor()))
     }
 
     /// `agentless/python:X.Y`.

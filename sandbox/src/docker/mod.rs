@@ -20,7 +20,9 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
     RestartContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
+use std::pin::Pin;
+use tokio::io::AsyncWrite;
 
 pub use base_image::{BaseImageBuild, PythonVersion, base_image_exists, build_base_image, ensure_base_image};
 pub use project_image::{ProjectImage, ProjectImageOptions, host_pip_cert};
@@ -56,26 +58,6 @@ const PATCH_PATH: &str = "/tmp/agentless-candidate.patch";
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// How often a running exec whose output stream is still open is checked for having ended.
 const EXEC_POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// Kill every process of the sandbox user except itself; fails when some are left after a few seconds (a fork
-/// bomb outrunning it), and the container is restarted instead.
-const KILL_SCRIPT: &str = "import os, signal, sys, time
-me, uid = os.getpid(), os.getuid()
-for attempt in range(400):
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except OSError:
-        pass
-    left = 0
-    for name in os.listdir('/proc'):
-        try:
-            left += name.isdigit() and int(name) != me and os.stat(f'/proc/{name}').st_uid == uid
-        except OSError:
-            pass
-    if not left:
-        sys.exit(0)
-    time.sleep(0.005)
-sys.exit(1)
-";
 
 pub(crate) fn docker_error(context: impl Into<String>, source: bollard::errors::Error) -> SandboxError {
     SandboxError::Docker { context: context.into(), source }
@@ -683,21 +665,8 @@ async fn container_exec(
         attach_stderr: Some(true),
         ..CreateExecOptions::default()
     };
-    let exec = docker
-        .create_exec(container, options)
-        .await
-        .map_err(|source| classify(container, "creating an exec".to_owned(), source))?;
-    let StartExecResults::Attached { output: mut stream, .. } = docker
-        .start_exec(&exec.id, None)
-        .await
-        .map_err(|source| classify(container, "starting an exec".to_owned(), source))?
-    else {
-        return Err(SandboxError::Internal {
-            action: "starting an attached exec".to_owned(),
-            exit_code: -1,
-            output: "the engine detached it".to_owned(),
-        });
-    };
+    let AttachedExec { id: exec_id, output: mut stream, .. } =
+        AttachedExec::start(docker, container, options, "an exec").await?;
 
     let mut stdout = CappedOutput::new(request.output_cap);
     let mut stderr = CappedOutput::new(request.output_cap);
@@ -726,7 +695,7 @@ async fn container_exec(
                 drain_until = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
             },
             _ = poll.tick(), if drain_until.is_none() => {
-                let inspected = docker.inspect_exec(&exec.id).await
+                let inspected = docker.inspect_exec(&exec_id).await
                     .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
                 if inspected.running == Some(false) {
                     drain_until = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
@@ -747,7 +716,7 @@ async fn container_exec(
         let mut exit_code = None;
         for _ in 0..100 {
             let inspected = docker
-                .inspect_exec(&exec.id)
+                .inspect_exec(&exec_id)
                 .await
                 .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
             if inspected.running != Some(true) {
@@ -767,7 +736,9 @@ async fn container_exec(
 async fn kill_user_processes(docker: &Docker, container: &str) -> Result<(), SandboxError> {
     let request = ExecRequest {
         output_cap: 4096,
-        ..ExecRequest::new(["/usr/bin/python3", "-c", KILL_SCRIPT], Duration::from_secs(10))
+        // The runner's own kill (`runner.py --kill`): fails when some processes are left after a few seconds (a fork
+        // bomb outrunning it), and the container is restarted instead.
+        ..ExecRequest::new(["/usr/bin/python3", "-c", runner::RUNNER_SCRIPT, "--kill"], Duration::from_secs(10))
     };
     let killed = container_exec_plain(docker, container, &request).await;
     match killed {
@@ -794,23 +765,52 @@ async fn container_exec_plain(docker: &Docker, container: &str, request: &ExecRe
         attach_stderr: Some(true),
         ..CreateExecOptions::default()
     };
-    let exec = docker
-        .create_exec(container, options)
-        .await
-        .map_err(|source| classify(container, "creating an exec".to_owned(), source))?;
-    let started = docker
-        .start_exec(&exec.id, None)
-        .await
-        .map_err(|source| classify(container, "starting an exec".to_owned(), source))?;
-    if let StartExecResults::Attached { mut output, .. } = started {
-        let drained = tokio::time::timeout(request.timeout, async { while output.next().await.is_some() {} }).await;
-        if drained.is_err() {
-            return Ok(false);
-        }
+    let AttachedExec { id: exec_id, mut output, .. } =
+        AttachedExec::start(docker, container, options, "an exec").await?;
+    let drained = tokio::time::timeout(request.timeout, async { while output.next().await.is_some() {} }).await;
+    if drained.is_err() {
+        return Ok(false);
     }
     let inspected = docker
-        .inspect_exec(&exec.id)
+        .inspect_exec(&exec_id)
         .await
         .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
     Ok(inspected.running == Some(false) && inspected.exit_code == Some(0))
+}
+
+/// The output of an attached exec.
+type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+
+/// A `docker exec` created and started attached: its id (to inspect it), its output and its stdin.
+struct AttachedExec {
+    id: String,
+    output: OutputStream,
+    input: Pin<Box<dyn AsyncWrite + Send>>,
+}
+
+impl AttachedExec {
+    /// Create and start an exec in `container`; `what` names it in errors (`an exec`, `the runner`).
+    async fn start(
+        docker: &Docker,
+        container: &str,
+        options: CreateExecOptions<String>,
+        what: &str,
+    ) -> Result<Self, SandboxError> {
+        let exec = docker
+            .create_exec(container, options)
+            .await
+            .map_err(|source| classify(container, format!("creating {what}"), source))?;
+        let started = docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|source| classify(container, format!("starting {what}"), source))?;
+        match started {
+            StartExecResults::Attached { output, input } => Ok(Self { id: exec.id, output, input }),
+            StartExecResults::Detached => Err(SandboxError::Internal {
+                action: format!("starting {what} attached"),
+                exit_code: -1,
+                output: "the engine detached it".to_owned(),
+            }),
+        }
+    }
 }

@@ -7,21 +7,19 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecResults};
-use futures::{Stream, StreamExt};
+use bollard::exec::CreateExecOptions;
+use futures::StreamExt;
 use serde::Deserialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::{AGENT_USER, SYSTEM_PATH, classify, kill_user_processes};
+use super::{AGENT_USER, AttachedExec, OutputStream, SYSTEM_PATH, kill_user_processes};
 use crate::output::CappedOutput;
 use crate::{ExecOutput, ExecRequest, SandboxError, TIMEOUT_EXIT_CODE};
 
-const RUNNER_SCRIPT: &str = include_str!("runner.py");
+pub(super) const RUNNER_SCRIPT: &str = include_str!("runner.py");
 /// How long past the request's timeout the host waits for the runner before killing everything itself.
 const BACKSTOP: Duration = Duration::from_secs(10);
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-type OutputStream = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "t")]
@@ -76,17 +74,7 @@ impl Runner {
             attach_stderr: Some(true),
             ..CreateExecOptions::default()
         };
-        let exec = docker
-            .create_exec(container, options)
-            .await
-            .map_err(|source| classify(container, "creating the runner".to_owned(), source))?;
-        let started = docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(|source| classify(container, "starting the runner".to_owned(), source))?;
-        let StartExecResults::Attached { output, input } = started else {
-            return Err(lost("the engine detached the runner"));
-        };
+        let AttachedExec { output, input, .. } = AttachedExec::start(docker, container, options, "the runner").await?;
         let mut runner = Self { input, output, pending: Vec::new() };
         match tokio::time::timeout(START_TIMEOUT, runner.next_frame()).await {
             Ok(Ok(Frame::Ready)) => Ok(runner),

@@ -15,7 +15,7 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
 use pretty_assertions::assert_eq;
 
-use crate::support::{BROKEN, CORE, FIX, docker_image, shell};
+use crate::support::{BROKEN, CORE, FIX, docker_image, fresh_runtime, image_runtime, shell};
 
 async fn worker(limits: WorkerLimits) -> Option<(DockerRuntime, DockerSandbox)> {
     worker_with(limits, &TestEnvironment::default()).await
@@ -23,7 +23,7 @@ async fn worker(limits: WorkerLimits) -> Option<(DockerRuntime, DockerSandbox)> 
 
 async fn worker_with(limits: WorkerLimits, environment: &TestEnvironment) -> Option<(DockerRuntime, DockerSandbox)> {
     let image: ProjectImage = docker_image()?;
-    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let runtime = fresh_runtime().await;
     let sandbox = runtime.start_worker(&image, &limits, environment).await.unwrap();
     Some((runtime, sandbox))
 }
@@ -72,10 +72,7 @@ async fn exec_runs_as_the_sandbox_user_with_the_virtualenv() {
 #[tokio::test]
 #[ignore = "reaches Debian's archive (apt-get update); run with --ignored where the network is allowed"]
 async fn system_packages_are_installed_by_root_in_a_shared_layer() {
-    if docker_image().is_none() {
-        return;
-    }
-    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let Some(runtime) = image_runtime().await else { return };
     let options = |setup: &str| ProjectImageOptions {
         python: PythonVersion::Py311,
         setup: Setup::Command(setup.to_owned()),
@@ -262,10 +259,7 @@ async fn a_killed_container_gives_a_typed_error_and_recover_replaces_it() {
 /// baseline commit, setup ran with `PYTHONDONTWRITEBYTECODE=1`, and resets work after the tests wrote caches again.
 #[tokio::test]
 async fn generated_files_stay_out_of_the_baseline() {
-    if docker_image().is_none() {
-        return;
-    }
-    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let Some(runtime) = image_runtime().await else { return };
     let setup = "echo \"$PYTHONDONTWRITEBYTECODE\" > dont-write.txt && python -c 'import calc' \
                  && python -m compileall -q calc tests && mkdir -p .pytest_cache/v && touch .pytest_cache/v/x";
     let options = ProjectImageOptions {
@@ -344,7 +338,7 @@ async fn a_removed_container_gives_a_typed_error() {
 #[tokio::test]
 async fn nothing_is_left_behind_after_shutdown_or_drop() {
     let Some(image) = docker_image() else { return };
-    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let runtime = fresh_runtime().await;
     let run_id = runtime.run_id().to_owned();
     let workers =
         runtime.start_workers(&image, 2, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
@@ -353,7 +347,7 @@ async fn nothing_is_left_behind_after_shutdown_or_drop() {
     assert_eq!(run_containers(&runtime, &run_id).await, Vec::<String>::new());
     assert!(workers[0].exec(&shell("true")).await.is_err());
 
-    let dropped = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let dropped = fresh_runtime().await;
     let dropped_id = dropped.run_id().to_owned();
     let _worker = dropped.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
     drop(dropped);
@@ -363,7 +357,7 @@ async fn nothing_is_left_behind_after_shutdown_or_drop() {
 #[tokio::test]
 async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
     let Some(image) = docker_image() else { return };
-    let runtime = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let runtime = fresh_runtime().await;
     let mut exited = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = exited.id();
     exited.wait().unwrap();
@@ -385,7 +379,7 @@ async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
     runtime.docker().start_container(&created.id, None).await.unwrap();
     let alive = runtime.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
 
-    let next = DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap();
+    let next = fresh_runtime().await;
     assert_eq!(run_containers(&next, &orphan_run).await, Vec::<String>::new(), "the orphan was reaped");
     assert_eq!(run_containers(&next, runtime.run_id()).await, [alive.container_id()], "live runs are kept");
     runtime.shutdown().await.unwrap();

@@ -12,14 +12,7 @@ pub const REQUIRE_DOCKER: &str = "AGENTLESS_REQUIRE_DOCKER";
 
 pub const CORE: &str = "def add(a, b):\n    return a - b\n";
 pub const TEST: &str = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n";
-pub const FIX: &str = "\
---- a/calc/core.py
-+++ b/calc/core.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-";
+pub const FIX: &str = include_str!("../fixtures/calc_fix.patch");
 /// Context that matches no file line: every method fails.
 pub const BROKEN: &str = "\
 --- a/calc/core.py
@@ -63,6 +56,17 @@ pub fn docker_image() -> Option<ProjectImage> {
         Ok(image) => image.clone(),
         Err(error) => panic!("preparing the Docker images failed: {error}"),
     }
+}
+
+/// A runtime with a run of its own (its containers are removed by its shutdown).
+pub async fn fresh_runtime() -> DockerRuntime {
+    DockerRuntime::connect(format!("it-{}", DockerRuntime::new_run_id())).await.unwrap()
+}
+
+/// A [`fresh_runtime`], or `None` when the Docker tests are skipped (no engine, no image).
+pub async fn image_runtime() -> Option<DockerRuntime> {
+    docker_image()?;
+    Some(fresh_runtime().await)
 }
 
 async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {

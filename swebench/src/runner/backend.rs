@@ -15,8 +15,6 @@ use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::local::{LocalOptions, LocalSandbox};
 use agentless_sandbox::{ProjectFiles, Sandbox, SandboxError, Setup};
 
-use crate::environment::DebianPython;
-
 /// The Docker images' departure from upstream's: bytecode caches written during setup never enter the baseline
 /// commit (tracked there, they broke `git reset --hard` on fuse-overlayfs and lost the instance).
 const BASELINE_NOTE: &str = "note: setup ran with PYTHONDONTWRITEBYTECODE=1, and bytecode and pytest caches (__pycache__, \
@@ -67,7 +65,7 @@ pub struct PreparedSandbox {
 /// What a sandbox is made of.
 #[derive(Debug, Clone, Copy)]
 pub struct SandboxRecipe<'a> {
-    pub python: DebianPython,
+    pub python: PythonVersion,
     /// The checkout the tests run in (the base commit).
     pub files: &'a ProjectFiles,
     /// The checkout the environment is built with (Docker layering): the environment-setup commit.
@@ -215,7 +213,7 @@ fn bash(script: &str) -> Setup {
 }
 
 /// `python3.X` when it runs (a pyenv shim may exist without a version behind it), else `python3` (noted).
-async fn local_interpreter(python: DebianPython) -> (String, Option<String>) {
+async fn local_interpreter(python: PythonVersion) -> (String, Option<String>) {
     let wanted = format!("python{}", python.version());
     let probe = tokio::process::Command::new(&wanted)
         .args(["-c", ""])
@@ -234,9 +232,9 @@ async fn local_interpreter(python: DebianPython) -> (String, Option<String>) {
 /// The base image for `python`, or — when it was never built — the first existing one (noted).
 async fn docker_python(
     runtime: &DockerRuntime,
-    python: DebianPython,
+    python: PythonVersion,
 ) -> Result<(PythonVersion, Option<String>), SandboxError> {
-    let wanted = PythonVersion::parse(python.version()).unwrap_or(PythonVersion::Py311);
+    let wanted = python;
     if base_image_exists(runtime.docker(), wanted).await? {
         return Ok((wanted, None));
     }

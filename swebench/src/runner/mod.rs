@@ -14,12 +14,13 @@ use futures::StreamExt;
 
 use crate::SwebenchError;
 use crate::dataset::{Dataset, Instance};
-use crate::environment::{DebianPython, EnvironmentPlan, RepoFiles};
+use crate::environment::{EnvironmentPlan, RepoFiles};
 use crate::eval_script::{APPLY_PATCH_FAIL, APPLY_PATCH_PASS, EvalScriptOptions, PatchApplyPlan, TESTS_TIMEOUT};
 use crate::grading::EvalType;
 use crate::predictions::{Prediction, Predictions};
 use crate::report::{InstanceReport, LOG_INSTANCE, LOG_REPORT, LOG_TEST_OUTPUT, RunSummary, instance_log_dir};
 use crate::specs::RepoVersionSpec;
+use agentless_sandbox::PythonVersion;
 
 pub use backend::{Backend, DockerBackend, InstanceImages, PreparedSandbox, SandboxHandle, SandboxRecipe};
 pub use repos::{RepoClone, RepoStore, clone_folder_name};
@@ -59,7 +60,7 @@ pub enum RunnerError {
 /// How an instance's environment is set up and its tests run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceEnvironment {
-    pub python: DebianPython,
+    pub python: PythonVersion,
     pub spec: RepoVersionSpec,
     /// Bash installing the dependencies (shared by every instance of a (repo, version) with Docker layering).
     pub dependencies_script: String,
@@ -200,8 +201,18 @@ pub async fn evaluate(
             let folder = instance_log_dir(&options.out, &options.run_id, &prediction);
             let outcome = match parser {
                 Ok(parser) => {
-                    let job = InstanceJob { instance: &instance, prediction: &prediction, folder: &folder };
-                    job.run(repos, &backend, environments.as_ref(), parser, eval_type, options).await
+                    let job = InstanceJob {
+                        instance: &instance,
+                        prediction: &prediction,
+                        folder: &folder,
+                        parser,
+                        eval_type,
+                        repos,
+                        backend: &backend,
+                        environments: environments.as_ref(),
+                        options,
+                    };
+                    job.run().await
                 }
                 Err(error) => InstanceOutcome::Error(error.to_string()),
             };
@@ -225,24 +236,23 @@ pub async fn evaluate(
     Ok(EvalRun { outcomes, summary, summary_path, table })
 }
 
+/// One instance's inputs.
 struct InstanceJob<'a> {
     instance: &'a Instance,
     prediction: &'a Prediction,
     folder: &'a Path,
+    parser: agentless_testlog::LogParser,
+    eval_type: EvalType,
+    repos: &'a RepoStore,
+    backend: &'a Backend,
+    environments: &'a dyn EnvironmentSource,
+    options: &'a EvalOptions,
 }
 
 impl InstanceJob<'_> {
-    async fn run(
-        &self,
-        repos: &RepoStore,
-        backend: &Backend,
-        environments: &dyn EnvironmentSource,
-        parser: crate::log_parsers::LogParser,
-        eval_type: EvalType,
-        options: &EvalOptions,
-    ) -> InstanceOutcome {
+    async fn run(&self) -> InstanceOutcome {
         let mut log = String::new();
-        let outcome = self.run_logged(repos, backend, environments, parser, eval_type, options, &mut log).await;
+        let outcome = self.run_logged(&mut log).await;
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -258,18 +268,8 @@ impl InstanceJob<'_> {
         outcome
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one instance's inputs and its log")]
-    async fn run_logged(
-        &self,
-        repos: &RepoStore,
-        backend: &Backend,
-        environments: &dyn EnvironmentSource,
-        parser: crate::log_parsers::LogParser,
-        eval_type: EvalType,
-        options: &EvalOptions,
-        log: &mut String,
-    ) -> Result<InstanceOutcome, RunnerError> {
-        let instance = self.instance;
+    async fn run_logged(&self, log: &mut String) -> Result<InstanceOutcome, RunnerError> {
+        let Self { instance, parser, eval_type, repos, backend, environments, options, .. } = *self;
         let patch = self.prediction.model_patch.clone().unwrap_or_default();
         fs_err::create_dir_all(self.folder)?;
         // Stale results of an earlier run must not be counted.
@@ -307,7 +307,7 @@ impl InstanceJob<'_> {
         sandbox: &dyn Sandbox,
         environment: &InstanceEnvironment,
         patch: &str,
-        parser: crate::log_parsers::LogParser,
+        parser: agentless_testlog::LogParser,
         eval_type: EvalType,
         options: &EvalOptions,
         log: &mut String,

@@ -1,10 +1,13 @@
-//! Local clones of the benchmark's repositories (`<root>/<owner>__<name>`, bare or not), read with `git`: whether a
-//! commit is there, a file at a commit, and the whole tree at a commit as sandbox files. Never the network.
+//! Local clones of the benchmark's repositories (`<root>/<owner>__<name>`, bare or not): whether a commit is there
+//! and a file at a commit (read through `agentless_syntax::RepoSnapshot`, like every other read of a repository at
+//! a revision), and with the `git` CLI the whole tree at a commit as sandbox files (symbolic links and modes
+//! included, which a snapshot leaves out) and `git describe`. Never the network.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use agentless_sandbox::ProjectFiles;
+use agentless_syntax::{RepoSnapshot, SourceError};
 
 use super::RunnerError;
 use crate::environment::RepoFiles;
@@ -60,7 +63,12 @@ pub struct RepoClone {
 
 impl RepoClone {
     pub fn has_commit(&self, commit: &str) -> bool {
-        git_output(&self.git_dir, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_ok()
+        self.at(commit).is_ok()
+    }
+
+    /// The clone's files at `commit`, read from git objects.
+    fn at(&self, commit: &str) -> Result<RepoSnapshot, SourceError> {
+        RepoSnapshot::open(&self.git_dir, Some(commit))
     }
 
     /// Every file of the tree at `commit` (modes and symbolic links as git has them), read through a throwaway
@@ -120,7 +128,8 @@ impl RepoClone {
 
 impl RepoFiles for RepoClone {
     fn read(&self, commit: &str, path: &str) -> Option<String> {
-        git_output(&self.git_dir, &["show", &format!("{commit}:{path}")]).ok()
+        let bytes = self.at(commit).and_then(|snapshot| snapshot.read(path)).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agentless_sandbox::docker::{DockerRuntime, PythonVersion, WorkerLimits, ensure_base_image};
 use agentless_swebench::dataset::Dataset;
-use agentless_swebench::environment::{DebianPython, RepoFiles};
+use agentless_swebench::environment::RepoFiles;
 use agentless_swebench::predictions::{PredictionSource, Predictions};
 use agentless_swebench::report::{LOG_INSTANCE, LOG_REPORT, LOG_TEST_OUTPUT};
 use agentless_swebench::runner::{
@@ -70,7 +70,7 @@ impl EnvironmentSource for FixtureSpecs {
     fn environment(&self, _: &Instance, files: &dyn RepoFiles) -> Result<InstanceEnvironment, SwebenchError> {
         assert!(files.read("HEAD", "calc/__init__.py").is_some(), "the clone's files are readable");
         Ok(InstanceEnvironment {
-            python: DebianPython::Py311,
+            python: PythonVersion::Py311,
             spec: RepoVersionSpec {
                 python: "3.11",
                 packages: Packages::Nothing,

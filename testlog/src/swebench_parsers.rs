@@ -8,65 +8,17 @@
 
 use std::sync::LazyLock;
 
-use indexmap::IndexMap;
 use regex::Regex;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use crate::SwebenchError;
+use crate::{StatusMap, TestStatus, compile, is_py_space, py_split};
 
-/// A test's status as a parser reported it. SWE-bench stores raw strings; a token that is none of the five
-/// statuses (e.g. `XFAILED` from an old-style pytest line) is kept as [`TestStatus::Other`] and grades as neither
-/// pass nor fail, as upstream.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TestStatus {
-    Passed,
-    Failed,
-    Skipped,
-    Error,
-    Xfail,
-    Other(String),
+/// A parser name SWE-bench does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no log parser named `{name}`")]
+pub struct UnknownLogParser {
+    pub name: String,
 }
-
-impl TestStatus {
-    const KNOWN: [TestStatus; 5] =
-        [TestStatus::Failed, TestStatus::Passed, TestStatus::Skipped, TestStatus::Error, TestStatus::Xfail];
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            TestStatus::Passed => "PASSED",
-            TestStatus::Failed => "FAILED",
-            TestStatus::Skipped => "SKIPPED",
-            TestStatus::Error => "ERROR",
-            TestStatus::Xfail => "XFAIL",
-            TestStatus::Other(text) => text,
-        }
-    }
-
-    pub fn from_token(token: &str) -> Self {
-        Self::KNOWN.into_iter().find(|known| known.as_str() == token).unwrap_or_else(|| Self::Other(token.to_owned()))
-    }
-
-    /// PASSED or XFAIL: what SWE-bench's `test_passed` accepts.
-    pub fn is_pass(&self) -> bool {
-        matches!(self, TestStatus::Passed | TestStatus::Xfail)
-    }
-}
-
-impl Serialize for TestStatus {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for TestStatus {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self::from_token(&String::deserialize(deserializer)?))
-    }
-}
-
-/// Test name → status, in first-seen order (a later line updates the status in place, like a Python dict; the
-/// order matters for the grader's prefix match, which takes the first candidate).
-pub type StatusMap = IndexMap<String, TestStatus>;
 
 /// The seven distinct parsers; each SWE-bench parser name is an alias of one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,19 +98,14 @@ static DJANGO_REPAIRS: LazyLock<[Regex; 3]> = LazyLock::new(|| {
     ]
 });
 
-/// The patterns are constants checked by the tests; an invalid one would be a programming error caught there.
-fn compile(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|error| unreachable!("invalid built-in regex {pattern}: {error}"))
-}
-
 impl LogParser {
     /// A SWE-bench parser name, e.g. `parse_log_django` or `parse_log_scikit`.
-    pub fn from_name(name: &str) -> Result<Self, SwebenchError> {
+    pub fn from_name(name: &str) -> Result<Self, UnknownLogParser> {
         PARSER_NAMES
             .iter()
             .find(|(known, _)| *known == name)
             .map(|(_, parser)| *parser)
-            .ok_or_else(|| SwebenchError::UnknownLogParser { name: name.to_owned() })
+            .ok_or_else(|| UnknownLogParser { name: name.to_owned() })
     }
 
     /// `MAP_REPO_TO_PARSER_PY`, for rows without harness metadata.
@@ -183,17 +130,8 @@ impl LogParser {
     }
 }
 
-/// Python's `str.split()` with no argument: runs of whitespace, where whitespace includes `\x1c`–`\x1f`.
-fn py_split(text: &str) -> Vec<&str> {
-    text.split(is_py_space).filter(|part| !part.is_empty()).collect()
-}
-
-fn is_py_space(character: char) -> bool {
-    character.is_whitespace() || ('\x1c'..='\x1f').contains(&character)
-}
-
 fn starts_with_status(line: &str) -> bool {
-    TestStatus::KNOWN.iter().any(|status| line.starts_with(status.as_str()))
+    TestStatus::SWEBENCH.iter().any(|status| line.starts_with(status.as_str()))
 }
 
 fn is_skip_summary(status: &str, name: &str) -> bool {
@@ -248,7 +186,7 @@ fn parse_pytest_v2(log: &str) -> StatusMap {
             {
                 statuses.insert(tokens[1..].join(" "), TestStatus::from_token(status));
             }
-        } else if TestStatus::KNOWN.iter().any(|status| line.ends_with(status.as_str())) {
+        } else if TestStatus::SWEBENCH.iter().any(|status| line.ends_with(status.as_str())) {
             let tokens = py_split(&line);
             if let [names @ .., status] = tokens.as_slice()
                 && !names.is_empty()
@@ -308,25 +246,20 @@ fn parse_django(log: &str) -> StatusMap {
         if let Some((test, _)) = line.split_once(" ... skipped") {
             statuses.insert(test.to_owned(), TestStatus::Skipped);
         }
-        if line.ends_with(" ... FAIL")
-            && let Some((test, _)) = line.split_once(" ... FAIL")
+        // Upstream's order: ` ... FAIL`, `FAIL:`, ` ... ERROR`, `ERROR:`.
+        for (verdict, header, status) in
+            [(" ... FAIL", "FAIL:", TestStatus::Failed), (" ... ERROR", "ERROR:", TestStatus::Error)]
         {
-            statuses.insert(test.to_owned(), TestStatus::Failed);
-        }
-        if line.starts_with("FAIL:")
-            && let Some(test) = py_split(line).get(1)
-        {
-            statuses.insert((*test).to_owned(), TestStatus::Failed);
-        }
-        if line.ends_with(" ... ERROR")
-            && let Some((test, _)) = line.split_once(" ... ERROR")
-        {
-            statuses.insert(test.to_owned(), TestStatus::Error);
-        }
-        if line.starts_with("ERROR:")
-            && let Some(test) = py_split(line).get(1)
-        {
-            statuses.insert((*test).to_owned(), TestStatus::Error);
+            if line.ends_with(verdict)
+                && let Some((test, _)) = line.split_once(verdict)
+            {
+                statuses.insert(test.to_owned(), status.clone());
+            }
+            if line.starts_with(header)
+                && let Some(test) = py_split(line).get(1)
+            {
+                statuses.insert((*test).to_owned(), status);
+            }
         }
         if line.trim_start_matches(is_py_space).starts_with("ok")
             && let Some(test) = &previous_test
@@ -369,5 +302,5 @@ fn parse_sympy(log: &str) -> StatusMap {
 }
 
 #[cfg(test)]
-#[path = "log_parsers_tests.rs"]
+#[path = "swebench_parsers_tests.rs"]
 mod tests;
