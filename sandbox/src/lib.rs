@@ -3,6 +3,7 @@
 //! A sandbox holds a checkout of the project with a baseline commit and a virtualenv outside the checkout.
 //! Candidates are tried with `reset` → `apply_patch` → `exec`, one job at a time per sandbox.
 
+mod auto_setup;
 pub mod docker;
 pub mod environment;
 pub mod local;
@@ -94,7 +95,8 @@ pub enum SandboxError {
     BaseImagePrerequisite { requirement: String },
     #[error("`{command}` failed with exit code {exit_code}: {output}")]
     HostCommand { command: String, exit_code: i32, output: String },
-    #[error("setup step `{command}` failed with exit code {exit_code}:\n{output}")]
+    /// The whole output stays here (for the setup log); the message shows its last lines.
+    #[error("setup step `{command}` failed with exit code {exit_code}; its last lines:\n{}", last_lines(.output, SETUP_TAIL_LINES))]
     Setup { command: String, exit_code: i32, output: String },
     #[error("{action} in the sandbox failed with exit code {exit_code}:\n{output}")]
     Internal { action: String, exit_code: i32, output: String },
@@ -242,9 +244,30 @@ pub(crate) fn checked_relative_path(relative_path: &str) -> Result<String, Sandb
     Ok(parts.join("/"))
 }
 
+/// Lines of a failed setup step's output shown in its error.
+const SETUP_TAIL_LINES: usize = 15;
+
+/// The last `count` lines of `text`, after a line saying how many were left out.
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let skipped = lines.len().saturating_sub(count);
+    let tail = lines[skipped..].join("\n");
+    if skipped == 0 { tail } else { format!("[... {skipped} earlier lines ...]\n{tail}") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_setup_shows_its_last_lines_only() {
+        let output: String = (1..=40).map(|line| format!("line {line}\n")).collect();
+        let error = SandboxError::Setup { command: "pip install -e .".to_owned(), exit_code: 1, output };
+        let message = error.to_string();
+        assert!(message.contains("[... 25 earlier lines ...]\nline 26\n"), "{message}");
+        assert!(message.ends_with("line 40"), "{message}");
+        assert!(!message.contains("line 25\n"), "{message}");
+    }
 
     #[test]
     fn relative_paths_stay_inside_the_checkout() {

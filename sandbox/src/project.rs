@@ -5,6 +5,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::SandboxError;
+use crate::auto_setup::auto_steps;
 
 /// One file of the project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,9 +154,9 @@ pub(crate) fn append_file(
 /// How a sandbox's virtualenv gets the test dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setup {
-    /// pytest, then the root `*requirements*.txt` and `requirements/*.txt` files (each allowed to fail), then
-    /// `pip install -e .` with the `test`/`tests`/`testing`/`dev` extras the project declares (falling back to no
-    /// extras).
+    /// What the project's own files declare, pins first (see [`crate::auto_setup`]): `uv.lock`, test requirement
+    /// files, PEP 735 dependency groups and tox's deps (each allowed to fail), then `pip install -e .` with the
+    /// `test`/`tests`/`testing`/`dev` extras the project declares, and pytest if none of these brought it.
     Auto,
     /// Only this shell command (it installs whatever the tests need), run in the checkout with the virtualenv on
     /// `PATH`.
@@ -172,8 +173,6 @@ pub struct SetupStep {
     pub required: bool,
 }
 
-const EXTRAS: [&str; 4] = ["test", "tests", "testing", "dev"];
-
 impl Setup {
     /// The commands, run in order with the virtualenv first on `PATH`; `pip_options` go after `pip install`.
     pub fn steps(&self, files: &ProjectFiles, pip_options: &str) -> Vec<SetupStep> {
@@ -182,30 +181,7 @@ impl Setup {
         match self {
             Setup::Bare => Vec::new(),
             Setup::Command(command) => vec![SetupStep { command: command.clone(), required: true }],
-            Setup::Auto => {
-                let mut steps = vec![SetupStep { command: format!("{pip} pytest"), required: true }];
-                for file in files.files() {
-                    let (folder, name) = file.path.rsplit_once('/').unwrap_or(("", &file.path));
-                    let is_requirements = name.ends_with(".txt")
-                        && ((folder.is_empty() && name.contains("requirements")) || folder == "requirements");
-                    if is_requirements {
-                        steps.push(SetupStep {
-                            command: format!("{pip} -r {}", shell_quote(&file.path)),
-                            required: false,
-                        });
-                    }
-                }
-                if installable(files) {
-                    let extras = declared_extras(files);
-                    let command = if extras.is_empty() {
-                        format!("{pip} -e .")
-                    } else {
-                        format!("{pip} -e '.[{}]' || {pip} -e .", extras.join(","))
-                    };
-                    steps.push(SetupStep { command, required: true });
-                }
-                steps
-            }
+            Setup::Auto => auto_steps(files, pip),
         }
     }
 
@@ -219,56 +195,6 @@ impl Setup {
     }
 }
 
-/// A `setup.py`, or a `pyproject.toml` that declares a project or a build system.
-fn installable(files: &ProjectFiles) -> bool {
-    if files.get("setup.py").is_some() {
-        return true;
-    }
-    files.get("pyproject.toml").and_then(|file| std::str::from_utf8(&file.contents).ok()).is_some_and(|text| {
-        text.parse::<toml::Table>()
-            .is_ok_and(|table| table.contains_key("project") || table.contains_key("build-system"))
-    })
-}
-
-/// The test-ish extras of `pyproject.toml`'s `[project.optional-dependencies]`, `setup.cfg`'s
-/// `[options.extras_require]` or (by a textual look) `setup.py`'s `extras_require`.
-fn declared_extras(files: &ProjectFiles) -> Vec<&'static str> {
-    let text = |path: &str| files.get(path).map(|file| String::from_utf8_lossy(&file.contents).into_owned());
-    let mut names: Vec<String> = Vec::new();
-    if let Some(pyproject) = text("pyproject.toml")
-        && let Ok(table) = pyproject.parse::<toml::Table>()
-        && let Some(extras) = table.get("project").and_then(|project| project.get("optional-dependencies"))
-        && let Some(extras) = extras.as_table()
-    {
-        names.extend(extras.keys().cloned());
-    }
-    if let Some(setup_cfg) = text("setup.cfg") {
-        let mut in_section = false;
-        for line in setup_cfg.lines() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                in_section = trimmed == "[options.extras_require]";
-            } else if in_section
-                && !line.starts_with([' ', '\t'])
-                && let Some((key, _)) = trimmed.split_once(['=', ':'])
-            {
-                names.push(key.trim().to_owned());
-            }
-        }
-    }
-    if let Some(setup_py) = text("setup.py")
-        && let Some(start) = setup_py.find("extras_require")
-    {
-        let window: String = setup_py[start..].chars().take(3000).collect();
-        for extra in EXTRAS {
-            if window.contains(&format!("'{extra}'")) || window.contains(&format!("\"{extra}\"")) {
-                names.push(extra.to_owned());
-            }
-        }
-    }
-    EXTRAS.into_iter().filter(|extra| names.iter().any(|name| name == extra)).collect()
-}
-
 /// A word for `sh`: as it is when plainly safe, else single-quoted.
 pub fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "_-.,:/=+@%".contains(c));
@@ -278,7 +204,9 @@ pub fn shell_quote(word: &str) -> String {
 /// Hex SHA-256 over the recipe version, `base`, the files and the setup.
 pub(crate) fn content_hash(recipe: &str, base: &str, files: &ProjectFiles, setup: &Setup) -> String {
     let mut hasher = Sha256::new();
-    for part in [recipe, base, &setup.fingerprint()] {
+    // The commands themselves, so a change to what `auto` installs makes a new image.
+    let steps: Vec<String> = setup.steps(files, "").into_iter().map(|step| step.command).collect();
+    for part in [recipe, base, &setup.fingerprint(), &steps.join("\n")] {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
@@ -293,15 +221,15 @@ pub(crate) fn content_hash(recipe: &str, base: &str, files: &ProjectFiles, setup
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn files(pairs: &[(&str, &str)]) -> ProjectFiles {
+    pub(crate) fn files(pairs: &[(&str, &str)]) -> ProjectFiles {
         ProjectFiles::from_pairs(pairs.iter().map(|(path, text)| ((*path).to_owned(), text.as_bytes().to_vec())))
             .unwrap_or_default()
     }
 
-    fn commands(setup: &Setup, files: &ProjectFiles) -> Vec<String> {
+    pub(crate) fn commands(setup: &Setup, files: &ProjectFiles) -> Vec<String> {
         setup
             .steps(files, "--no-input")
             .into_iter()
@@ -318,38 +246,12 @@ mod tests {
     }
 
     #[test]
-    fn auto_setup_installs_requirements_and_the_project_with_test_extras() {
-        let project = files(&[
-            ("requirements.txt", "requests"),
-            ("requirements-dev.txt", "black"),
-            ("requirements/test.txt", "pytest-cov"),
-            ("docs/requirements.txt", "sphinx"),
-            ("pyproject.toml", "[project]\nname='x'\n[project.optional-dependencies]\ntest=['hypothesis']\ndocs=[]\n"),
-        ]);
-        insta::assert_debug_snapshot!(commands(&Setup::Auto, &project), @r#"
-        [
-            "python -m pip install --no-input pytest",
-            "(optional) python -m pip install --no-input -r requirements-dev.txt",
-            "(optional) python -m pip install --no-input -r requirements.txt",
-            "(optional) python -m pip install --no-input -r requirements/test.txt",
-            "python -m pip install --no-input -e '.[test]' || python -m pip install --no-input -e .",
-        ]
-        "#);
-    }
-
-    #[test]
-    fn extras_are_read_from_setup_cfg_and_setup_py() {
-        let project = files(&[
-            ("setup.py", "setup(extras_require={\"testing\": ['pytest'], 'docs': []})"),
-            ("setup.cfg", "[options.extras_require]\ndev =\n    tox\n[metadata]\ntest = 1\n"),
-        ]);
-        assert_eq!(declared_extras(&project), ["testing", "dev"]);
-    }
-
-    #[test]
     fn a_tool_only_pyproject_is_not_installed() {
         let project = files(&[("pyproject.toml", "[tool.ruff]\nline-length = 100\n")]);
-        assert_eq!(commands(&Setup::Auto, &project), ["python -m pip install --no-input pytest"]);
+        assert_eq!(
+            commands(&Setup::Auto, &project),
+            ["python -m pytest --version >/dev/null 2>&1 || python -m pip install --no-input pytest"]
+        );
         assert!(commands(&Setup::Bare, &project).is_empty());
     }
 
