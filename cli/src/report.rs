@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use agentless_candidate::{CandidateId, Patch};
 use agentless_localize::{Issue, Locations};
 use agentless_model::StageTotals;
 use agentless_repair::Candidate;
@@ -12,7 +13,7 @@ use agentless_sandbox::Isolation;
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::ValidationReport;
 use agentless_validate::reproduction::Verdict;
-use agentless_validate::selection::SelectionRule;
+use agentless_validate::selection::{SelectionRule, Vote};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,12 +28,10 @@ impl StageTime {
     }
 }
 
-/// One row per candidate, in the interleaved order of the vote.
+/// One row per candidate, in vote order (the order of their ids).
 #[derive(Debug, Clone, Serialize)]
 pub struct CandidateRow {
-    pub order: usize,
-    pub location_sample: usize,
-    pub sample_index: usize,
+    pub id: CandidateId,
     pub status: String,
     pub detail: Option<String>,
     /// 1-based number of its distinct patch (the `logs/patch-N.log` file).
@@ -63,12 +62,9 @@ pub struct Report {
     pub reproduction_test: Option<String>,
     pub rule: SelectionRule,
     pub min_regressions: Option<usize>,
-    /// (votes, first candidate) per distinct normalized patch among the eligible.
-    pub votes: Vec<(usize, usize)>,
-    pub chosen_patch: Option<String>,
-    /// Each candidate's raw patch in the vote order (empty when thrown away).
-    #[serde(skip)]
-    pub candidate_patches: Vec<String>,
+    /// Votes per distinct normalized patch among the eligible, most votes first.
+    pub votes: Vec<Vote>,
+    pub chosen_patch: Option<Patch>,
     pub stopped: Option<String>,
     /// What the sandboxes isolated (absent when validation did not run).
     pub isolation: Option<Isolation>,
@@ -86,7 +82,7 @@ impl Report {
         snapshot: &RepoSnapshot,
         issue: &Issue,
         locations: &Locations,
-        ordered: &[&Candidate],
+        candidates: &[Candidate],
         validation: &ValidationReport,
         stopped: Option<String>,
         usage_by_stage: BTreeMap<String, StageTotals>,
@@ -95,28 +91,24 @@ impl Report {
         elapsed: Duration,
     ) -> Self {
         let selection = &validation.selection;
-        let candidates = ordered
-            .iter()
-            .enumerate()
-            .map(|(order, candidate)| {
-                let slot = validation.candidate_patch.get(order).copied().flatten();
-                let result = slot.and_then(|slot| validation.patch_results.get(slot));
+        let mut in_vote_order: Vec<&Candidate> = candidates.iter().collect();
+        in_vote_order.sort_by_key(|candidate| candidate.id);
+        let candidates = in_vote_order
+            .into_iter()
+            .map(|candidate| {
+                let numbered = validation.result_of(candidate.id);
+                let result = numbered.map(|(_, result)| result);
                 CandidateRow {
-                    order,
-                    location_sample: candidate.location_sample,
-                    sample_index: candidate.sample_index,
-                    status: serde_json::to_value(candidate.status)
-                        .ok()
-                        .and_then(|value| value.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    id: candidate.id,
+                    status: candidate.status.as_str().to_owned(),
                     detail: candidate.detail.clone(),
-                    patch: slot.map(|slot| slot + 1),
+                    patch: numbered.map(|(number, _)| number + 1),
                     applied: result.map(|result| result.applied),
                     sandbox_error: result.and_then(|result| result.error.clone()),
                     regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
                     reproduction: result.and_then(|result| result.reproduction),
-                    eligible: selection.eligible.contains(&order),
-                    chosen: selection.chosen == Some(order),
+                    eligible: selection.eligible.contains(&candidate.id),
+                    chosen: selection.chosen == Some(candidate.id),
                 }
             })
             .collect();
@@ -139,9 +131,8 @@ impl Report {
             reproduction_test: reproduction.and_then(|plan| plan.chosen_code()).map(str::to_owned),
             rule: selection.rule,
             min_regressions: selection.min_regressions,
-            votes: selection.votes.iter().map(|vote| (vote.count, vote.first)).collect(),
-            chosen_patch: validation.chosen_patch().map(str::to_owned),
-            candidate_patches: validation.evaluated.iter().map(|evaluated| evaluated.model_patch.clone()).collect(),
+            votes: selection.votes.clone(),
+            chosen_patch: validation.chosen_patch().cloned(),
             stopped,
             isolation: validation.isolation.clone(),
             degradations: validation.degradations.clone(),
@@ -153,39 +144,17 @@ impl Report {
     }
 }
 
-impl Report {
-    /// Up to `count` distinct candidate patches, best first: the vote winners, then other applied candidates.
-    pub fn best_candidates(&self, count: usize) -> Vec<String> {
-        let mut best: Vec<String> = Vec::new();
-        let firsts = self.votes.iter().map(|(_, first)| *first);
-        let applied =
-            self.candidate_patches.iter().enumerate().filter(|(_, patch)| !patch.is_empty()).map(|(index, _)| index);
-        for index in firsts.chain(applied) {
-            let Some(patch) = self.candidate_patches.get(index) else { continue };
-            if !patch.is_empty() && !best.contains(patch) {
-                best.push(patch.clone());
-            }
-            if best.len() == count {
-                break;
-            }
-        }
-        best
-    }
-}
-
 /// One line for stderr at the end of a run.
 pub fn one_line(report: &Report) -> String {
     let applied = report.candidates.iter().filter(|row| row.status == "ok").count();
     match report.candidates.iter().find(|row| row.chosen) {
         Some(row) => format!(
-            "chose candidate {} (location sample {}, sample {}) of {} ({} applied): {} with {} vote(s)",
-            row.order + 1,
-            row.location_sample + 1,
-            row.sample_index + 1,
+            "chose candidate {} of {} ({} applied): {} with {} vote(s)",
+            row.id,
             report.candidates.len(),
             applied,
             rule_text(report.rule),
-            report.votes.first().map_or(0, |vote| vote.0)
+            report.votes.first().map_or(0, |vote| vote.count)
         ),
         None => format!("no patch chosen: {} candidate(s), {} applied", report.candidates.len(), applied),
     }
@@ -264,8 +233,9 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(md, "<details><summary>Reproduction test</summary>\n\n```python\n{test}```\n</details>\n");
     }
     let _ = writeln!(md, "## Candidates\n");
-    let _ = writeln!(md, "| # | location | sample | status | patch | applied | regressions | reproduction | vote |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "Candidates are named `L<location sample>.S<sample>`, from 0; `S0` is the greedy answer.\n");
+    let _ = writeln!(md, "| candidate | status | patch | applied | regressions | reproduction | vote |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     for row in &report.candidates {
         let vote = if row.chosen {
             "**chosen**"
@@ -283,10 +253,8 @@ pub fn markdown(report: &Report) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            row.order + 1,
-            row.location_sample + 1,
-            row.sample_index + 1,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.id,
             status,
             option_text(row.patch),
             option_text(row.applied.map(|applied| if applied { "yes" } else { "no" })),
@@ -297,8 +265,8 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         md,
-        "\nVotes among the eligible (count, first candidate): {}.\n",
-        report.votes.iter().map(|(count, first)| format!("{count}×#{}", first + 1)).collect::<Vec<_>>().join(", ")
+        "\nVotes among the eligible (count × first candidate): {}.\n",
+        report.votes.iter().map(|vote| format!("{}×{}", vote.count, vote.first)).collect::<Vec<_>>().join(", ")
     );
     let _ = writeln!(md, "## Cost and time\n");
     let _ = writeln!(md, "| stage | calls | cached | prompt tokens | completion tokens | cost (USD) |");

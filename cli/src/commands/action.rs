@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use agentless_candidate::Patch;
 use agentless_github::{ActionEnv, ActionOutcome, GitHub, Pipeline, PipelineError, PipelineOutcome, run_action};
 use agentless_localize::Issue;
 use agentless_syntax::RepoSnapshot;
@@ -50,10 +51,11 @@ impl Pipeline for ActionPipeline<'_> {
                     .await?;
             let why_no_patch = outcome.chosen.is_none().then(|| report::one_line(&outcome.report));
             // The best candidates: the first patch of each distinct normalized patch, most votes first, else the
-            // first applied candidates.
-            let best_candidates = outcome.report.best_candidates(3);
+            // first validated candidates.
+            let best_candidates =
+                outcome.validation.best_candidates(3).into_iter().map(|patch| patch.as_str().to_owned()).collect();
             Ok(PipelineOutcome {
-                patch: outcome.chosen,
+                patch: outcome.chosen.map(Patch::into_string),
                 report_markdown: report::markdown(&outcome.report),
                 cost_usd: setup.ledger.total().cost_usd,
                 run_dir,

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use agentless_localize::Locations;
+use agentless_candidate::Patch;
 use agentless_repair::{Candidate, CandidateStatus, EditRules, RepairOptions, repair};
 use agentless_syntax::RepoSnapshot;
 use anyhow::{Context, Result};
@@ -86,7 +87,7 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>>
 
 /// The per-location-sample table: how many samples, and what became of them.
 pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()> {
-    let mut samples: Vec<usize> = candidates.iter().map(|candidate| candidate.location_sample).collect();
+    let mut samples: Vec<usize> = candidates.iter().map(|candidate| candidate.id.location_sample).collect();
     samples.sort_unstable();
     samples.dedup();
     writeln!(
@@ -106,10 +107,10 @@ pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()>
     )?;
     let mut row = |label: String, rows: Vec<&Candidate>| -> Result<()> {
         let count = |status: CandidateStatus| rows.iter().filter(|candidate| candidate.status == status).count();
-        let distinct: BTreeSet<&str> = rows
+        let distinct: BTreeSet<&Patch> = rows
             .iter()
             .filter(|candidate| candidate.status == CandidateStatus::Ok)
-            .map(|candidate| candidate.normalized_patch.as_str())
+            .filter_map(|candidate| candidate.normalized_patch.as_ref())
             .collect();
         writeln!(
             out,
@@ -130,8 +131,8 @@ pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()>
     };
     for sample in &samples {
         row(
-            format!("{}", sample + 1),
-            candidates.iter().filter(|candidate| candidate.location_sample == *sample).collect(),
+            format!("L{sample}"),
+            candidates.iter().filter(|candidate| candidate.id.location_sample == *sample).collect(),
         )?;
     }
     row("total".to_owned(), candidates.iter().collect())?;

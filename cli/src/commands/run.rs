@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use agentless_candidate::Patch;
 use agentless_localize::{Issue, Locations, localize};
-use agentless_repair::{Candidate, CandidateStatus, repair};
+use agentless_repair::{Candidate, repair};
 use agentless_sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits};
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::local::{Containment, LocalOptions, LocalSandbox};
@@ -57,7 +58,7 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, progress: &ProgressBar) -> 
     write!(stdout, "{patch}")?;
     stdout.flush()?;
     if args.apply {
-        apply_to_work_tree(&snapshot, &patch).await?;
+        apply_to_work_tree(&snapshot, patch.as_str()).await?;
         eprintln!("applied to {}", snapshot.root().display());
     }
     Ok(ExitStatus::Success)
@@ -72,8 +73,9 @@ pub fn new_run_dir(snapshot: &RepoSnapshot) -> PathBuf {
 /// What a pipeline run produced.
 pub struct PipelineOutcome {
     /// The chosen diff, if any.
-    pub chosen: Option<String>,
+    pub chosen: Option<Patch>,
     pub report: Report,
+    pub validation: ValidationReport,
 }
 
 /// Localize → repair → validate → select, writing every artifact to `run_dir`; with `resume`, stages whose
@@ -127,25 +129,12 @@ pub async fn run_pipeline(
     };
     times.push(StageTime::new("repair", stage_started));
 
-    // Validate, in the interleaved order the vote breaks ties by: sample 0 of every location sample, then 1, ...
-    let mut ordered: Vec<&Candidate> = candidates.iter().collect();
-    ordered.sort_by_key(|candidate| (candidate.sample_index, candidate.location_sample));
-    let patches: Vec<CandidatePatch> = ordered
+    // Validate the candidates that have a patch (only `ok` ones do); results come back by candidate id.
+    let patches: Vec<CandidatePatch> = candidates
         .iter()
-        .map(|candidate| match candidate.status {
-            CandidateStatus::Ok => CandidatePatch {
-                model_patch: candidate.model_patch.clone(),
-                normalized_patch: candidate.normalized_patch.clone(),
-            },
-            CandidateStatus::Empty
-            | CandidateStatus::NoEdits
-            | CandidateStatus::SearchNotFound
-            | CandidateStatus::OutsideContext
-            | CandidateStatus::EscapesRepo
-            | CandidateStatus::SyntaxError
-            | CandidateStatus::WhitespaceOnly => {
-                CandidatePatch { model_patch: String::new(), normalized_patch: String::new() }
-            }
+        .filter_map(|candidate| {
+            let model_patch = candidate.model_patch.clone()?;
+            Some(CandidatePatch { id: candidate.id, model_patch, normalized_patch: candidate.normalized_patch.clone() })
         })
         .collect();
     let validation_path = run_dir.join("validation.json");
@@ -177,12 +166,12 @@ pub async fn run_pipeline(
     };
     times.push(StageTime::new("validate", stage_started));
 
-    let chosen = validation.chosen_patch().map(str::to_owned);
+    let chosen = validation.chosen_patch().cloned();
     let report = Report::new(
         snapshot,
         issue,
         &locations,
-        &ordered,
+        &candidates,
         &validation,
         repair_stopped.or_else(|| locations.stopped.clone()).or_else(|| validation.stopped.clone()),
         model.ledger.by_stage(),
@@ -193,9 +182,9 @@ pub async fn run_pipeline(
     write_json(&run_dir.join("report.json"), &report)?;
     fs_err::write(run_dir.join("report.md"), report::markdown(&report))?;
     if let Some(patch) = &chosen {
-        fs_err::write(run_dir.join("final.diff"), patch)?;
+        fs_err::write(run_dir.join("final.diff"), patch.as_str())?;
     }
-    Ok(PipelineOutcome { chosen, report })
+    Ok(PipelineOutcome { chosen, report, validation })
 }
 
 /// The artifact at `path` when resuming and it exists.

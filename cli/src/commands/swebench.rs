@@ -9,6 +9,7 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentless_candidate::Patch;
 use agentless_localize::Issue;
 use agentless_model::StageTotals;
 use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
@@ -318,7 +319,8 @@ async fn infer(mut args: SwebenchInferArgs, global: &GlobalArgs, progress: &Prog
                     let prediction = Prediction {
                         instance_id: instance.instance_id.clone(),
                         model_name_or_path: model_name.clone(),
-                        model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
+                        // SWE-bench's format: `""` when there is no patch.
+                        model_patch: Some(outcome.chosen.clone().map(Patch::into_string).unwrap_or_default()),
                     };
                     append_prediction(predictions_path, &prediction)?;
                     let validated = matches!(
