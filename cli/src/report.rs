@@ -289,3 +289,7 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(md, "Time: {} (total {:.1} s).", times.join(", "), report.seconds);
     md
 }
+
+#[cfg(test)]
+#[path = "report_tests.rs"]
+mod tests;
