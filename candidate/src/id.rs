@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn the_order_is_interleaved_sample_first() {
-        let mut ids = vec![CandidateId::new(0, 1), CandidateId::new(1, 0), CandidateId::new(0, 0), CandidateId::new(1, 1)];
+        let mut ids = [CandidateId::new(0, 1), CandidateId::new(1, 0), CandidateId::new(0, 0), CandidateId::new(1, 1)];
         ids.sort();
         let text: Vec<String> = ids.iter().map(CandidateId::to_string).collect();
         assert_eq!(text, ["L0.S0", "L1.S0", "L0.S1", "L1.S1"]);

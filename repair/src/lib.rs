@@ -251,7 +251,8 @@ impl SampleJob<'_> {
             let completion = match self.model.complete(&request).await {
                 Ok(completion) => completion,
                 Err(error) => {
-                    let reason = error.into_stop_reason().map_err(|source| RepairError::Model { location_sample, source })?;
+                    let reason =
+                        error.into_stop_reason().map_err(|source| RepairError::Model { location_sample, source })?;
                     output.stopped = Some(reason);
                     break;
                 }

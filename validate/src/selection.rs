@@ -160,11 +160,7 @@ mod tests {
 
     #[test]
     fn reproduction_dropped_when_none_passes() {
-        let candidates = numbered(vec![
-            ("a", Some(0), Some(false)),
-            ("b", Some(0), Some(false)),
-            ("b", Some(0), None),
-        ]);
+        let candidates = numbered(vec![("a", Some(0), Some(false)), ("b", Some(0), Some(false)), ("b", Some(0), None)]);
         let selection = select(&candidates);
         assert_eq!(selection.rule, SelectionRule::RegressionOnly);
         assert_eq!(selection.chosen, Some(id(1)));
@@ -207,14 +203,14 @@ mod tests {
 
     #[test]
     fn without_regression_results_the_reproduction_test_still_filters() {
-        let candidates = numbered(vec![
-            ("x", None, Some(false)),
-            ("x", None, Some(false)),
-            ("y", None, Some(true)),
-        ]);
+        let candidates = numbered(vec![("x", None, Some(false)), ("x", None, Some(false)), ("y", None, Some(true))]);
         let selection = select(&candidates);
         assert_eq!(selection.rule, SelectionRule::ReproductionOnly);
-        assert_eq!(selection.chosen, Some(id(2)), "the original votes only over reproduction passes when there are any");
+        assert_eq!(
+            selection.chosen,
+            Some(id(2)),
+            "the original votes only over reproduction passes when there are any"
+        );
         assert_eq!(selection.eligible, vec![id(2)]);
     }
 

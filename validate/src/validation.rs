@@ -110,8 +110,9 @@ impl ValidationReport {
     /// other validated candidates in vote order.
     pub fn best_candidates(&self, count: usize) -> Vec<&Patch> {
         let voted = self.selection.votes.iter().filter_map(|vote| self.result_of(vote.first));
+        let validated = self.patch_results.iter().enumerate();
         let mut best: Vec<&Patch> = Vec::new();
-        for patch in voted.map(|(_, result)| &result.patch).chain(self.patch_results.iter().map(|result| &result.patch)) {
+        for patch in voted.chain(validated).map(|(_, result)| &result.patch) {
             if best.len() == count {
                 break;
             }
@@ -559,7 +560,11 @@ mod tests {
     /// Candidate `L{location_sample}.S{sample}` whose raw and normalized patch are `patch`.
     fn candidate(location_sample: usize, sample: usize, patch: &str) -> CandidatePatch {
         let patch = Patch::new(patch.to_owned()).unwrap();
-        CandidatePatch { id: CandidateId::new(location_sample, sample), model_patch: patch.clone(), normalized_patch: Some(patch) }
+        CandidatePatch {
+            id: CandidateId::new(location_sample, sample),
+            model_patch: patch.clone(),
+            normalized_patch: Some(patch),
+        }
     }
 
     fn options() -> ValidateOptions {
@@ -645,12 +650,8 @@ mod tests {
     async fn candidates_in_any_order_get_their_own_results_joined_by_id() {
         let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Picky)];
         // Vote order: L0.S0 (x), L1.S0 (REJECT y), L0.S1 (x again), L1.S1 (z); given shuffled.
-        let candidates = [
-            candidate(1, 1, "z"),
-            candidate(0, 1, "x"),
-            candidate(1, 0, "REJECT y"),
-            candidate(0, 0, "x"),
-        ];
+        let candidates =
+            [candidate(1, 1, "z"), candidate(0, 1, "x"), candidate(1, 0, "REJECT y"), candidate(0, 0, "x")];
         let report = validate(&Unasked, &pool, "issue", &candidates, &options()).await.unwrap();
         let numbered: Vec<(String, &str, bool)> = report
             .patch_results

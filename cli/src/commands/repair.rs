@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-use agentless_localize::Locations;
 use agentless_candidate::Patch;
+use agentless_localize::Locations;
 use agentless_repair::{Candidate, CandidateStatus, EditRules, RepairOptions, repair};
 use agentless_syntax::RepoSnapshot;
 use anyhow::{Context, Result};

@@ -155,7 +155,10 @@ async fn every_status_comes_from_some_answer() {
     let empty = by_index(1, 0);
     assert_eq!((&empty.raw_patch, &empty.model_patch, &empty.normalized_patch), (&None, &None, &None));
     let line: serde_json::Value = serde_json::to_value(empty).unwrap();
-    assert_eq!((&line["id"], &line["model_patch"], &line["normalized_patch"]), (&"L1.S0".into(), &json!(null), &json!(null)));
+    assert_eq!(
+        (&line["id"], &line["model_patch"], &line["normalized_patch"]),
+        (&"L1.S0".into(), &json!(null), &json!(null))
+    );
 }
 
 #[tokio::test]
