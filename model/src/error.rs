@@ -83,6 +83,7 @@ impl ModelError {
             | ModelError::Timeout { .. }
             | ModelError::Malformed { .. }
             | ModelError::ReplayMiss { .. }
+            | ModelError::ReplayMismatch { .. }
             | ModelError::Io { .. }
             | ModelError::Json { .. }
             | ModelError::TranscriptLine { .. } => Err(self),
