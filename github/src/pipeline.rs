@@ -40,9 +40,14 @@ fn bot_outcome(outcome: agentless_pipeline::PipelineOutcome, cost_usd: f64, run_
     let why_no_patch = outcome.chosen.is_none().then(|| report::one_line(&outcome.report));
     PipelineOutcome {
         report_markdown: report::markdown(&outcome.report),
-        // The first patch of each distinct normalized patch, most votes first, else the first applied candidates.
-        best_candidates: outcome.report.best_candidates(BEST_CANDIDATES),
-        patch: outcome.chosen,
+        // The first patch of each distinct normalized patch, most votes first, else the first validated candidates.
+        best_candidates: outcome
+            .validation
+            .best_candidates(BEST_CANDIDATES)
+            .into_iter()
+            .map(|patch| patch.as_str().to_owned())
+            .collect(),
+        patch: outcome.chosen.map(String::from),
         cost_usd,
         run_dir,
         why_no_patch,

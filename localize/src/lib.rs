@@ -191,13 +191,18 @@ impl Run<'_> {
     ) -> Result<Option<Completion>, LocalizeError> {
         match result {
             Ok(completion) => Ok(Some(completion)),
-            Err(error @ ModelError::BudgetExhausted { .. }) => {
-                warn!(stage, %error, "stopping localization");
-                self.locations.stopped.get_or_insert_with(|| format!("{stage}: {error}"));
+            Err(error) => {
+                let reason = error.into_stop_reason().map_err(|source| LocalizeError::Model { stage, source })?;
+                self.stop(stage, &reason);
                 Ok(None)
             }
-            Err(source) => Err(LocalizeError::Model { stage, source }),
         }
+    }
+
+    /// Stop asking the model (the budget is spent), keeping the first reason.
+    fn stop(&mut self, stage: &str, reason: &str) {
+        warn!(stage, %reason, "stopping localization");
+        self.locations.stopped.get_or_insert_with(|| format!("{stage}: {reason}"));
     }
 
     /// File-level and irrelevant-folder requests (together), retrieval, and the combined file list.
@@ -254,11 +259,11 @@ impl Run<'_> {
                 let corpus = run_blocking(|| Corpus::build(snapshot, &candidates))?;
                 match corpus.rank_embeddings(embedder, problem).await {
                     Ok(files) => files,
-                    Err(error @ ModelError::BudgetExhausted { .. }) => {
-                        self.settle("localize.retrieval", Err(error))?;
+                    Err(error) => {
+                        let reason = error.into_stop_reason().map_err(LocalizeError::Embedding)?;
+                        self.stop("localize.retrieval", &reason);
                         Vec::new()
                     }
-                    Err(source) => return Err(LocalizeError::Embedding(source)),
                 }
             }
         };

@@ -63,3 +63,43 @@ pub enum ModelError {
         source: serde_json::Error,
     },
 }
+
+impl ModelError {
+    /// A spent budget is a clean stop, not a failure: the stage keeps what it has and records this reason (`Ok`).
+    /// Any other error is given back (`Err`) for the stage to fail with.
+    pub fn into_stop_reason(self) -> Result<String, ModelError> {
+        match self {
+            ModelError::BudgetExhausted { .. } => Ok(self.to_string()),
+            ModelError::MissingKey { .. }
+            | ModelError::UnknownProvider { .. }
+            | ModelError::BadModelSpec { .. }
+            | ModelError::MissingBaseUrl { .. }
+            | ModelError::InvalidKey { .. }
+            | ModelError::InvalidStage { .. }
+            | ModelError::HttpClient(_)
+            | ModelError::Encode(_)
+            | ModelError::Status { .. }
+            | ModelError::Transport { .. }
+            | ModelError::Timeout { .. }
+            | ModelError::Malformed { .. }
+            | ModelError::ReplayMiss { .. }
+            | ModelError::ReplayMismatch { .. }
+            | ModelError::Io { .. }
+            | ModelError::Json { .. }
+            | ModelError::TranscriptLine { .. } => Err(self),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_spent_budget_is_a_clean_stop() {
+        let spent = ModelError::BudgetExhausted { spent: 2.5, limit: 2.0 }.into_stop_reason();
+        assert_eq!(spent.ok().as_deref(), Some("budget of $2.0000 reached (spent $2.5000); no more requests are sent"));
+        let timeout = ModelError::Timeout { url: "http://127.0.0.1:1".to_owned(), attempts: 3 }.into_stop_reason();
+        assert!(matches!(timeout, Err(ModelError::Timeout { attempts: 3, .. })), "{timeout:?}");
+    }
+}

@@ -1,7 +1,6 @@
 //! The pipeline as a library: localize → repair → validate → report, every artifact in a run directory, finished
 //! stages read back on resume, the sandboxes assembled and removed, and cancellation by the caller's token.
 
-mod candidates;
 mod error;
 mod model;
 mod options;
@@ -11,6 +10,7 @@ mod sandboxes;
 
 use std::time::Instant;
 
+use agentless_candidate::Patch;
 use agentless_localize::{Issue, Locations, localize};
 use agentless_repair::{Candidate, repair};
 use agentless_sandbox::Isolation;
@@ -19,7 +19,6 @@ use agentless_syntax::RepoSnapshot;
 use agentless_validate::{CandidatePatch, ValidationReport};
 pub use tokio_util::sync::CancellationToken;
 
-pub use candidates::{candidate_patch, vote_order};
 pub use error::PipelineError;
 pub use model::{Model, ModelRecipe};
 pub use options::{PipelineOptions, SandboxKind, SandboxOptions, ValidationOptions};
@@ -49,8 +48,10 @@ pub struct RunInput<'a> {
 #[derive(Debug, Clone)]
 pub struct PipelineOutcome {
     /// The chosen diff, if any.
-    pub chosen: Option<String>,
+    pub chosen: Option<Patch>,
     pub report: Report,
+    /// Validation's results per candidate id, the vote and the choice.
+    pub validation: ValidationReport,
 }
 
 /// Localize → repair → validate → select, writing every artifact to the run directory (stages whose artifact
@@ -105,8 +106,14 @@ async fn run_stages(
     };
     times.push(StageTime::new("repair", stage_started));
 
-    let ordered = vote_order(&candidates);
-    let patches: Vec<CandidatePatch> = ordered.iter().map(|candidate| candidate_patch(candidate)).collect();
+    // Validate the candidates that have a patch (only `ok` ones do); results come back by candidate id.
+    let patches: Vec<CandidatePatch> = candidates
+        .iter()
+        .filter_map(|candidate| {
+            let model_patch = candidate.model_patch.clone()?;
+            Some(CandidatePatch { id: candidate.id, model_patch, normalized_patch: candidate.normalized_patch.clone() })
+        })
+        .collect();
     let stage_started = Instant::now();
     let validation: ValidationReport = match run_dir.resumed(RunDir::VALIDATION)? {
         Some(validation) => validation,
@@ -134,12 +141,12 @@ async fn run_stages(
     };
     times.push(StageTime::new("validate", stage_started));
 
-    let chosen = validation.chosen_patch().map(str::to_owned);
+    let chosen = validation.chosen_patch().cloned();
     let report = Report::new(
         snapshot,
         issue,
         &locations,
-        &ordered,
+        &candidates,
         &validation,
         repair_stopped.or_else(|| locations.stopped.clone()).or_else(|| validation.stopped.clone()),
         model.ledger.by_stage(),
@@ -150,7 +157,7 @@ async fn run_stages(
     run_dir.write_json(RunDir::REPORT_JSON, &report)?;
     fs_err::write(run_dir.path(RunDir::REPORT_MD), report::markdown(&report))?;
     if let Some(patch) = &chosen {
-        fs_err::write(run_dir.path(RunDir::FINAL_DIFF), patch)?;
+        fs_err::write(run_dir.path(RunDir::FINAL_DIFF), patch.as_str())?;
     }
-    Ok(PipelineOutcome { chosen, report })
+    Ok(PipelineOutcome { chosen, report, validation })
 }

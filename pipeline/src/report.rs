@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use agentless_candidate::{CandidateId, Patch};
 use agentless_localize::{Issue, Locations};
 use agentless_model::StageTotals;
 use agentless_repair::Candidate;
@@ -12,7 +13,7 @@ use agentless_sandbox::Isolation;
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::ValidationReport;
 use agentless_validate::reproduction::Verdict;
-use agentless_validate::selection::SelectionRule;
+use agentless_validate::selection::{SelectionRule, Vote};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,12 +28,10 @@ impl StageTime {
     }
 }
 
-/// One row per candidate, in the interleaved order of the vote.
+/// One row per candidate, in vote order (the order of their ids).
 #[derive(Debug, Clone, Serialize)]
 pub struct CandidateRow {
-    pub order: usize,
-    pub location_sample: usize,
-    pub sample_index: usize,
+    pub id: CandidateId,
     pub status: String,
     pub detail: Option<String>,
     /// 1-based number of its distinct patch (the `logs/patch-N.log` file).
@@ -63,12 +62,9 @@ pub struct Report {
     pub reproduction_test: Option<String>,
     pub rule: SelectionRule,
     pub min_regressions: Option<usize>,
-    /// (votes, first candidate) per distinct normalized patch among the eligible.
-    pub votes: Vec<(usize, usize)>,
-    pub chosen_patch: Option<String>,
-    /// Each candidate's raw patch in the vote order (empty when thrown away).
-    #[serde(skip)]
-    pub candidate_patches: Vec<String>,
+    /// Votes per distinct normalized patch among the eligible, most votes first.
+    pub votes: Vec<Vote>,
+    pub chosen_patch: Option<Patch>,
     pub stopped: Option<String>,
     /// What the sandboxes isolated (absent when validation did not run).
     pub isolation: Option<Isolation>,
@@ -86,7 +82,7 @@ impl Report {
         snapshot: &RepoSnapshot,
         issue: &Issue,
         locations: &Locations,
-        ordered: &[&Candidate],
+        candidates: &[Candidate],
         validation: &ValidationReport,
         stopped: Option<String>,
         usage_by_stage: BTreeMap<String, StageTotals>,
@@ -95,8 +91,9 @@ impl Report {
         elapsed: Duration,
     ) -> Self {
         let selection = &validation.selection;
-        let candidates =
-            ordered.iter().enumerate().map(|(order, candidate)| candidate_row(order, candidate, validation)).collect();
+        let mut in_vote_order: Vec<&Candidate> = candidates.iter().collect();
+        in_vote_order.sort_by_key(|candidate| candidate.id);
+        let candidates = in_vote_order.into_iter().map(|candidate| candidate_row(candidate, validation)).collect();
         let reproduction = validation.reproduction.as_ref();
         Self {
             agentless_version: env!("CARGO_PKG_VERSION"),
@@ -116,9 +113,8 @@ impl Report {
             reproduction_test: reproduction.and_then(|plan| plan.chosen_code()).map(str::to_owned),
             rule: selection.rule,
             min_regressions: selection.min_regressions,
-            votes: selection.votes.iter().map(|vote| (vote.count, vote.first)).collect(),
-            chosen_patch: validation.chosen_patch().map(str::to_owned),
-            candidate_patches: validation.evaluated.iter().map(|evaluated| evaluated.model_patch.clone()).collect(),
+            votes: selection.votes.clone(),
+            chosen_patch: validation.chosen_patch().cloned(),
             stopped,
             isolation: validation.isolation.clone(),
             degradations: validation.degradations.clone(),
@@ -130,47 +126,22 @@ impl Report {
     }
 }
 
-/// A candidate's row: what repair made of it, and what validation found for its patch (in the vote order).
-fn candidate_row(order: usize, candidate: &Candidate, validation: &ValidationReport) -> CandidateRow {
+/// A candidate's row: what repair made of it, and what validation found for its patch (joined by its id).
+fn candidate_row(candidate: &Candidate, validation: &ValidationReport) -> CandidateRow {
     let selection = &validation.selection;
-    let slot = validation.candidate_patch.get(order).copied().flatten();
-    let result = slot.and_then(|slot| validation.patch_results.get(slot));
+    let numbered = validation.result_of(candidate.id);
+    let result = numbered.map(|(_, result)| result);
     CandidateRow {
-        order,
-        location_sample: candidate.location_sample,
-        sample_index: candidate.sample_index,
-        status: serde_json::to_value(candidate.status)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        id: candidate.id,
+        status: candidate.status.as_str().to_owned(),
         detail: candidate.detail.clone(),
-        patch: slot.map(|slot| slot + 1),
+        patch: numbered.map(|(number, _)| number + 1),
         applied: result.map(|result| result.applied),
         sandbox_error: result.and_then(|result| result.error.clone()),
         regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
         reproduction: result.and_then(|result| result.reproduction),
-        eligible: selection.eligible.contains(&order),
-        chosen: selection.chosen == Some(order),
-    }
-}
-
-impl Report {
-    /// Up to `count` distinct candidate patches, best first: the vote winners, then other applied candidates.
-    pub fn best_candidates(&self, count: usize) -> Vec<String> {
-        let mut best: Vec<String> = Vec::new();
-        let firsts = self.votes.iter().map(|(_, first)| *first);
-        let applied =
-            self.candidate_patches.iter().enumerate().filter(|(_, patch)| !patch.is_empty()).map(|(index, _)| index);
-        for index in firsts.chain(applied) {
-            let Some(patch) = self.candidate_patches.get(index) else { continue };
-            if !patch.is_empty() && !best.contains(patch) {
-                best.push(patch.clone());
-            }
-            if best.len() == count {
-                break;
-            }
-        }
-        best
+        eligible: selection.eligible.contains(&candidate.id),
+        chosen: selection.chosen == Some(candidate.id),
     }
 }
 
@@ -179,14 +150,12 @@ pub fn one_line(report: &Report) -> String {
     let applied = report.candidates.iter().filter(|row| row.status == "ok").count();
     match report.candidates.iter().find(|row| row.chosen) {
         Some(row) => format!(
-            "chose candidate {} (location sample {}, sample {}) of {} ({} applied): {} with {} vote(s)",
-            row.order + 1,
-            row.location_sample + 1,
-            row.sample_index + 1,
+            "chose candidate {} of {} ({} applied): {} with {} vote(s)",
+            row.id,
             report.candidates.len(),
             applied,
             rule_text(report.rule),
-            report.votes.first().map_or(0, |vote| vote.0)
+            report.votes.first().map_or(0, |vote| vote.count)
         ),
         None => format!("no patch chosen: {} candidate(s), {} applied", report.candidates.len(), applied),
     }
@@ -265,8 +234,9 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(md, "<details><summary>Reproduction test</summary>\n\n```python\n{test}```\n</details>\n");
     }
     let _ = writeln!(md, "## Candidates\n");
-    let _ = writeln!(md, "| # | location | sample | status | patch | applied | regressions | reproduction | vote |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "Candidates are named `L<location sample>.S<sample>`, from 0; `S0` is the greedy answer.\n");
+    let _ = writeln!(md, "| candidate | status | patch | applied | regressions | reproduction | vote |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     for row in &report.candidates {
         let vote = if row.chosen {
             "**chosen**"
@@ -284,10 +254,8 @@ pub fn markdown(report: &Report) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            row.order + 1,
-            row.location_sample + 1,
-            row.sample_index + 1,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.id,
             status,
             option_text(row.patch),
             option_text(row.applied.map(|applied| if applied { "yes" } else { "no" })),
@@ -298,8 +266,8 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(
         md,
-        "\nVotes among the eligible (count, first candidate): {}.\n",
-        report.votes.iter().map(|(count, first)| format!("{count}×#{}", first + 1)).collect::<Vec<_>>().join(", ")
+        "\nVotes among the eligible (count × first candidate): {}.\n",
+        report.votes.iter().map(|vote| format!("{}×{}", vote.count, vote.first)).collect::<Vec<_>>().join(", ")
     );
     let _ = writeln!(md, "## Cost and time\n");
     let _ = writeln!(md, "| stage | calls | cached | prompt tokens | completion tokens | cost (USD) |");
@@ -324,99 +292,5 @@ pub fn markdown(report: &Report) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use agentless_model::Usage;
-
-    use super::*;
-
-    fn row(order: usize, status: &str, patch: Option<usize>, regressions: Option<usize>) -> CandidateRow {
-        CandidateRow {
-            order,
-            location_sample: order % 2,
-            sample_index: order / 2,
-            status: status.to_owned(),
-            detail: (status != "ok").then(|| "SEARCH block | not found\nsecond line".to_owned()),
-            patch,
-            applied: patch.map(|_| true),
-            sandbox_error: None,
-            regression_failures: regressions,
-            reproduction: patch.map(|_| Verdict::Resolved),
-            eligible: regressions == Some(0),
-            chosen: order == 0,
-        }
-    }
-
-    fn report() -> Report {
-        let patch = "--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-return a - b\n+return a + b\n".to_owned();
-        let mut sandbox_failed = row(3, "ok", Some(3), None);
-        sandbox_failed.sandbox_error = Some("the worker died twice".to_owned());
-        let totals = |calls: u64, cost_usd: f64| StageTotals {
-            calls,
-            cached_calls: 1,
-            usage: Usage { prompt_tokens: calls * 1000, completion_tokens: calls * 100, ..Usage::default() },
-            cost_usd,
-        };
-        Report {
-            agentless_version: "0.1.0",
-            repository: "calc".to_owned(),
-            commit: Some("0123456789abcdef0123".to_owned()),
-            instance_id: "calc-1".to_owned(),
-            found_files: vec!["calc.py".to_owned(), "util.py".to_owned()],
-            edit_location_samples: 2,
-            candidates: vec![
-                row(0, "ok", Some(1), Some(0)),
-                row(1, "search_not_found", None, None),
-                row(2, "ok", Some(2), Some(1)),
-                sandbox_failed,
-                row(4, "ok", Some(1), Some(0)),
-            ],
-            test_command: "pytest -rA".to_owned(),
-            regression_passing: Some(12),
-            regression_excluded: vec!["test_calc.py::test_sub".to_owned()],
-            reproduction_generated: 4,
-            reproduction_reproducing: 3,
-            reproduction_test: Some("assert add(1, 2) == 3\nprint('Issue resolved')\n".to_owned()),
-            rule: SelectionRule::RegressionAndReproduction,
-            min_regressions: Some(0),
-            votes: vec![(2, 0)],
-            chosen_patch: Some(patch.clone()),
-            candidate_patches: vec![patch.clone(), String::new(), "other".to_owned(), "third".to_owned(), patch],
-            stopped: None,
-            isolation: Some(Isolation {
-                mechanism: "bubblewrap".to_owned(),
-                network_cut: true,
-                host_read_only: true,
-                secrets_hidden: true,
-                processes_contained: true,
-                process_limit: None,
-                memory_limit: None,
-            }),
-            degradations: vec!["the reproduction tests of sample 2 lost to a sandbox fault".to_owned()],
-            usage_by_stage: BTreeMap::from([
-                ("localize".to_owned(), totals(3, 0.01)),
-                ("repair".to_owned(), totals(2, 0.02)),
-            ]),
-            usage_total: totals(5, 0.03),
-            times: vec![
-                StageTime { stage: "localize".to_owned(), seconds: 1.25 },
-                StageTime { stage: "repair".to_owned(), seconds: 2.5 },
-                StageTime { stage: "validate".to_owned(), seconds: 30.0 },
-            ],
-            seconds: 33.75,
-        }
-    }
-
-    #[test]
-    fn markdown_of_a_run_with_several_candidates() {
-        insta::assert_snapshot!(markdown(&report()));
-    }
-
-    #[test]
-    fn best_candidates_are_the_vote_winners_then_the_applied_ones_without_repeats() {
-        assert_eq!(
-            report().best_candidates(3),
-            [report().candidate_patches[0].clone(), "other".to_owned(), "third".to_owned()]
-        );
-        assert_eq!(report().best_candidates(1).len(), 1);
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -140,13 +140,13 @@ fn main() -> ExitCode {
         }
         answer.push_str("```\n");
         let evaluation = evaluate_answer(&answer, &context, None);
-        let reason = match evaluation.status {
-            CandidateStatus::Ok if evaluation.model_patch == gold => {
+        let reason = match (evaluation.status, &evaluation.model_patch) {
+            (CandidateStatus::Ok, Some(patch)) if patch.as_str() == gold => {
                 identical += 1;
                 continue;
             }
-            CandidateStatus::Ok => difference(&gold, &evaluation.model_patch).to_owned(),
-            status => {
+            (CandidateStatus::Ok, Some(patch)) => difference(&gold, patch.as_str()).to_owned(),
+            (status, _) => {
                 println!("{id}: {}: {}", status.as_str(), evaluation.detail.unwrap_or_default());
                 status.as_str().to_owned()
             }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use agentless_candidate::Patch;
 use agentless_syntax::normalize::{is_just_new_function, normalize_python};
 use agentless_syntax::syntax_error_count;
 use serde::{Deserialize, Serialize};
@@ -94,11 +95,12 @@ pub struct Evaluation {
     /// The files the edits changed, sorted.
     pub edited_files: Vec<String>,
     /// The diff of the edited files, when the edits applied (also for `syntax_error` and `whitespace_only`).
-    pub raw_patch: String,
-    /// `raw_patch` when the status is `Ok`, else empty.
-    pub model_patch: String,
-    /// The diff of the normalized files, when the status is `Ok`.
-    pub normalized_patch: String,
+    pub raw_patch: Option<Patch>,
+    /// `raw_patch` when the status is `Ok`.
+    pub model_patch: Option<Patch>,
+    /// The diff of the normalized files, when the status is `Ok` and normalizing leaves a change (a change to
+    /// comments only leaves none).
+    pub normalized_patch: Option<Patch>,
     /// Per applied edit, in order, the rule that matched it.
     pub match_rules: Vec<MatchRule>,
 }
@@ -109,9 +111,9 @@ impl Evaluation {
             status,
             detail: Some(detail),
             edited_files: Vec::new(),
-            raw_patch: String::new(),
-            model_patch: String::new(),
-            normalized_patch: String::new(),
+            raw_patch: None,
+            model_patch: None,
+            normalized_patch: None,
             match_rules: Vec::new(),
         }
     }
@@ -174,14 +176,14 @@ pub fn evaluate_answer_with(
     let edited_files: Vec<String> = changed.iter().map(|(path, _, _)| path.clone()).collect();
     let changes: Vec<FileChange<'_>> =
         changed.iter().map(|(path, old, new)| FileChange { path, old: Some(old), new: Some(new) }).collect();
-    let raw_patch = unified_diff(&changes);
+    let raw_patch = Patch::new(unified_diff(&changes));
     let mut evaluation = Evaluation {
         status: CandidateStatus::Ok,
         detail: (!skipped.is_empty()).then(|| format!("skipped {}", skipped.join("; "))),
         edited_files,
         raw_patch,
-        model_patch: String::new(),
-        normalized_patch: String::new(),
+        model_patch: None,
+        normalized_patch: None,
         match_rules,
     };
     let syntax_problem = match rules.syntax {
@@ -305,8 +307,9 @@ fn differs_only_in_whitespace(old: &str, new: &str) -> bool {
 }
 
 /// Agentless's `normalize_patch`: the diff of the normalized files; when a file's change only adds functions,
-/// only its `+`/`-` lines are kept, so where they were inserted does not matter.
-fn normalized_patch(changed: &[(String, String, String)]) -> String {
+/// only its `+`/`-` lines are kept, so where they were inserted does not matter. `None` when normalizing leaves no
+/// change.
+fn normalized_patch(changed: &[(String, String, String)]) -> Option<Patch> {
     let mut out = String::new();
     for (path, old, new) in changed {
         let (old, new) = match path.ends_with(".py") {
@@ -323,7 +326,7 @@ fn normalized_patch(changed: &[(String, String, String)]) -> String {
             out.push_str(&diff);
         }
     }
-    out
+    Patch::new(out)
 }
 
 #[cfg(test)]

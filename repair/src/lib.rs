@@ -16,6 +16,7 @@ pub mod patch;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use agentless_candidate::{CandidateId, Patch};
 use agentless_localize::answers::FileLocs;
 use agentless_localize::{Issue, Locations};
 use agentless_model::{ChatRequest, Completion, LanguageModel, ModelError, Usage};
@@ -63,18 +64,17 @@ impl Default for RepairOptions {
 /// One sampled answer and what became of it; a line of `candidates.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
+    /// Which location sample the shown code came from and which answer this is (sample 0 is the greedy one).
+    pub id: CandidateId,
     pub instance_id: String,
-    /// Which location sample the shown code came from.
-    pub location_sample: usize,
-    /// 0 is the greedy answer.
-    pub sample_index: usize,
     pub temperature: f32,
-    /// The patch to evaluate (empty unless `status` is `ok`).
-    pub model_patch: String,
-    /// The diff of the normalized files, the key for deduplication and voting (empty unless `ok`).
-    pub normalized_patch: String,
+    /// The patch to evaluate (`None` unless `status` is `ok`).
+    pub model_patch: Option<Patch>,
+    /// The diff of the normalized files, the key for deduplication and voting (`None` unless `ok`, and for a kept
+    /// change that normalizing erases, such as one to comments only).
+    pub normalized_patch: Option<Patch>,
     /// The diff the edits produced, also when the candidate was thrown away for its syntax or whitespace.
-    pub raw_patch: String,
+    pub raw_patch: Option<Patch>,
     pub raw_output: String,
     pub edited_files: Vec<String>,
     pub status: CandidateStatus,
@@ -106,7 +106,7 @@ pub struct RepairSummary {
     pub kept: usize,
     pub syntax_errors: usize,
     pub empty: usize,
-    /// Distinct non-empty normalized patches among the kept candidates.
+    /// Distinct normalized patches among the kept candidates.
     pub distinct_normalized: usize,
     pub by_status: BTreeMap<CandidateStatus, usize>,
     pub usage: Usage,
@@ -125,8 +125,8 @@ impl RepairSummary {
                 CandidateStatus::Ok => {
                     summary.applied += 1;
                     summary.kept += 1;
-                    if !candidate.normalized_patch.is_empty() {
-                        distinct.insert(candidate.normalized_patch.as_str());
+                    if let Some(normalized) = &candidate.normalized_patch {
+                        distinct.insert(normalized);
                     }
                 }
                 CandidateStatus::SyntaxError => {
@@ -228,7 +228,7 @@ impl SampleJob<'_> {
         )?;
         let mut output = RepairOutput { candidates: Vec::new(), stopped: None };
         if context.is_empty() {
-            let mut candidate = self.candidate(location_sample, 0, 0.0, String::new(), &context);
+            let mut candidate = self.candidate(CandidateId::new(location_sample, 0), 0.0, String::new(), &context);
             candidate.detail = Some("no edit location of this sample resolves to code in the top files".to_owned());
             output.candidates.push(candidate);
             return Ok(output);
@@ -250,11 +250,12 @@ impl SampleJob<'_> {
             };
             let completion = match self.model.complete(&request).await {
                 Ok(completion) => completion,
-                Err(error @ ModelError::BudgetExhausted { .. }) => {
-                    output.stopped = Some(error.to_string());
+                Err(error) => {
+                    let reason =
+                        error.into_stop_reason().map_err(|source| RepairError::Model { location_sample, source })?;
+                    output.stopped = Some(reason);
                     break;
                 }
-                Err(source) => return Err(RepairError::Model { location_sample, source }),
             };
             self.add_answers(&mut output, location_sample, temperature, completion, &context);
         }
@@ -270,8 +271,8 @@ impl SampleJob<'_> {
         context: &RepairContext,
     ) {
         for (position, answer) in completion.samples.into_iter().enumerate() {
-            let sample_index = output.candidates.len();
-            let mut candidate = self.candidate(location_sample, sample_index, temperature, answer, context);
+            let id = CandidateId::new(location_sample, output.candidates.len());
+            let mut candidate = self.candidate(id, temperature, answer, context);
             candidate.from_cache = completion.from_cache;
             if position == 0 {
                 candidate.usage = completion.usage;
@@ -281,19 +282,11 @@ impl SampleJob<'_> {
         }
     }
 
-    fn candidate(
-        &self,
-        location_sample: usize,
-        sample_index: usize,
-        temperature: f32,
-        raw_output: String,
-        context: &RepairContext,
-    ) -> Candidate {
+    fn candidate(&self, id: CandidateId, temperature: f32, raw_output: String, context: &RepairContext) -> Candidate {
         let evaluation = evaluate_answer_with(&raw_output, context, self.repo_root, &self.options.edits);
         Candidate {
+            id,
             instance_id: self.issue.id.clone(),
-            location_sample,
-            sample_index,
             temperature,
             model_patch: evaluation.model_patch,
             normalized_patch: evaluation.normalized_patch,

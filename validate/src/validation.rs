@@ -1,10 +1,11 @@
 //! Validation of a set of candidates: plan the regression set and the reproduction test once, run every distinct
 //! patch in the sandboxes, and select.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use agentless_model::{LanguageModel, ModelError};
+use agentless_candidate::{CandidateId, Patch};
+use agentless_model::LanguageModel;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -16,11 +17,13 @@ use crate::selection::{self, Evaluated, Selection};
 use crate::test_command::TestCommand;
 use agentless_sandbox::{Isolation, Sandbox, SandboxError};
 
-/// A candidate as validation sees it, in the interleaved sample order ties are broken by.
+/// A candidate with a patch, as validation sees it; the vote breaks ties by its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidatePatch {
-    pub model_patch: String,
-    pub normalized_patch: String,
+    pub id: CandidateId,
+    pub model_patch: Patch,
+    /// The vote key; `None` when normalizing erases the change (the candidate is run but takes no part in the vote).
+    pub normalized_patch: Option<Patch>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,9 +40,12 @@ pub struct ValidateOptions {
     pub output_cap: usize,
 }
 
-/// One distinct patch's results (shared by every candidate with the same raw patch).
+/// One distinct patch's results, shared by every candidate with this raw patch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PatchResult {
+    pub patch: Patch,
+    /// The candidates whose raw patch this is, in vote order.
+    pub candidates: Vec<CandidateId>,
     pub applied: bool,
     pub apply_log: String,
     pub regression: Option<RegressionResult>,
@@ -54,8 +60,10 @@ pub struct PatchResult {
 }
 
 impl PatchResult {
-    fn failed(cause: String) -> Self {
+    fn failed(job: &PatchJob, cause: String) -> Self {
         Self {
+            patch: job.patch.clone(),
+            candidates: job.candidates.clone(),
             applied: false,
             apply_log: String::new(),
             regression: None,
@@ -72,9 +80,9 @@ pub struct ValidationReport {
     pub test_command: TestCommand,
     pub regression: Option<RegressionPlan>,
     pub reproduction: Option<ReproductionPlan>,
-    /// For each input candidate, the index into `patch_results` of its raw patch (`None` for empty patches).
-    pub candidate_patch: Vec<Option<usize>>,
+    /// One per distinct raw patch, in the vote order of their first candidates.
     pub patch_results: Vec<PatchResult>,
+    /// Every candidate in vote order, as selection saw it.
     pub evaluated: Vec<Evaluated>,
     pub selection: Selection,
     /// Set when the budget ran out during validation; what ran is kept.
@@ -88,12 +96,39 @@ pub struct ValidationReport {
 }
 
 impl ValidationReport {
-    pub fn chosen_patch(&self) -> Option<&str> {
-        self.selection
-            .chosen
-            .and_then(|index| self.evaluated.get(index))
-            .map(|evaluated| evaluated.model_patch.as_str())
+    /// The 0-based number of the distinct patch candidate `id` shares (its `logs/patch-N.log` is `N = number + 1`)
+    /// and its results; `None` for a candidate that was not validated.
+    pub fn result_of(&self, id: CandidateId) -> Option<(usize, &PatchResult)> {
+        self.patch_results.iter().enumerate().find(|(_, result)| result.candidates.contains(&id))
     }
+
+    pub fn chosen_patch(&self) -> Option<&Patch> {
+        self.selection.chosen.and_then(|id| self.result_of(id)).map(|(_, result)| &result.patch)
+    }
+
+    /// Up to `count` distinct patches, best first: the first candidate of each vote, most votes first, then the
+    /// other validated candidates in vote order.
+    pub fn best_candidates(&self, count: usize) -> Vec<&Patch> {
+        let voted = self.selection.votes.iter().filter_map(|vote| self.result_of(vote.first));
+        let validated = self.patch_results.iter().enumerate();
+        let mut best: Vec<&Patch> = Vec::new();
+        for patch in voted.chain(validated).map(|(_, result)| &result.patch) {
+            if best.len() == count {
+                break;
+            }
+            if !best.contains(&patch) {
+                best.push(patch);
+            }
+        }
+        best
+    }
+}
+
+/// One distinct raw patch to run, and the candidates that share it.
+struct PatchJob {
+    slot: usize,
+    patch: Patch,
+    candidates: Vec<CandidateId>,
 }
 
 /// Validate `candidates` using the sandboxes in `pool` (one job per sandbox at a time).
@@ -123,7 +158,7 @@ pub async fn validate(
             )
         })
         .await;
-        plan_part(planned, "regression", &mut stopped, &mut degradations)?
+        settle_plan(planned, "regression tests", &mut stopped, &mut degradations)?
     } else {
         None
     };
@@ -140,7 +175,7 @@ pub async fn validate(
             )
         })
         .await;
-        plan_part(planned, "reproduction", &mut stopped, &mut degradations)?
+        settle_plan(planned, "reproduction tests", &mut stopped, &mut degradations)?
     } else {
         None
     };
@@ -165,41 +200,39 @@ pub async fn validate(
         tracing::warn!(stage = "validate", "{degradation}");
     }
 
-    // One run per distinct raw patch.
-    let mut distinct: Vec<&str> = Vec::new();
-    let mut slot_of: HashMap<&str, usize> = HashMap::new();
-    let candidate_patch: Vec<Option<usize>> = candidates
-        .iter()
-        .map(|candidate| {
-            let patch = candidate.model_patch.as_str();
-            if patch.trim().is_empty() {
-                return None;
-            }
-            Some(*slot_of.entry(patch).or_insert_with(|| {
-                distinct.push(patch);
-                distinct.len() - 1
-            }))
-        })
-        .collect();
+    // One run per distinct raw patch, numbered in the vote order of their first candidates.
+    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
+    in_vote_order.sort_by_key(|candidate| candidate.id);
+    let mut jobs: Vec<PatchJob> = Vec::new();
+    for candidate in &in_vote_order {
+        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
+            Some(job) => job.candidates.push(candidate.id),
+            None => jobs.push(PatchJob {
+                slot: jobs.len(),
+                patch: candidate.model_patch.clone(),
+                candidates: vec![candidate.id],
+            }),
+        }
+    }
 
     let workers = Workers::new(pool.len());
     let reproduction_code = reproduction_plan.as_ref().and_then(ReproductionPlan::chosen_code);
-    let total = distinct.len();
+    let total = jobs.len();
     let mut patch_results: Vec<Option<PatchResult>> = vec![None; total];
-    // Owned jobs: a stream of borrowed items trips the compiler's `Send` check for callers behind `async_trait`.
-    let jobs: Vec<(usize, String)> = distinct.iter().map(|patch| (*patch).to_owned()).enumerate().collect();
     let regression_plan_ref = regression_plan.as_ref();
     let workers_ref = &workers;
+    // Owned jobs: a stream of borrowed items trips the compiler's `Send` check for callers behind `async_trait`.
     let mut runs = futures::stream::iter(jobs)
-        .map(move |(slot, patch)| async move {
+        .map(move |job| async move {
+            let slot = job.slot;
             let Some(worker) = workers_ref.take().await else {
                 let cause = "no working sandbox is left (every worker failed and could not be replaced)";
-                return (slot, Ok(PatchResult::failed(cause.to_owned())));
+                return (slot, Ok(PatchResult::failed(&job, cause.to_owned())));
             };
             tracing::info!(stage = "validate", "patch {}/{total}", slot + 1);
             let sandbox = pool[worker].as_ref();
             let result = match with_recovery(sandbox, || {
-                run_patch(sandbox, &patch, regression_plan_ref, reproduction_code, options)
+                run_patch(sandbox, &job, regression_plan_ref, reproduction_code, options)
             })
             .await
             {
@@ -217,7 +250,7 @@ pub async fn validate(
                             workers_ref.retire().await;
                         }
                     }
-                    Ok(PatchResult::failed(error.to_string()))
+                    Ok(PatchResult::failed(&job, error.to_string()))
                 }
                 Err(other) => {
                     workers_ref.give_back(worker).await;
@@ -233,13 +266,14 @@ pub async fn validate(
     drop(runs);
     let patch_results: Vec<PatchResult> = patch_results.into_iter().flatten().collect();
 
-    let evaluated: Vec<Evaluated> = candidates
+    let result_of: BTreeMap<CandidateId, &PatchResult> =
+        patch_results.iter().flat_map(|result| result.candidates.iter().map(move |id| (*id, result))).collect();
+    let evaluated: Vec<Evaluated> = in_vote_order
         .iter()
-        .zip(&candidate_patch)
-        .map(|(candidate, slot)| {
-            let result = slot.and_then(|slot| patch_results.get(slot));
+        .map(|candidate| {
+            let result = result_of.get(&candidate.id);
             Evaluated {
-                model_patch: candidate.model_patch.clone(),
+                id: candidate.id,
                 normalized_patch: candidate.normalized_patch.clone(),
                 regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
                 reproduction_passed: result
@@ -253,7 +287,6 @@ pub async fn validate(
         test_command: options.test_command.clone(),
         regression: regression_plan,
         reproduction: reproduction_plan,
-        candidate_patch,
         patch_results,
         evaluated,
         selection,
@@ -263,29 +296,30 @@ pub async fn validate(
     })
 }
 
-/// Run `attempt`; on a sandbox fault, recover the sandbox (a fresh worker in the pristine state) and run it once
-/// more, noting the first fault. A second fault, or a failed recovery, is returned as the error.
-/// A plan, or `None` when a spent budget stopped it (noted in `stopped`) or the sandbox failed twice (noted as a
-/// degradation of `part`); other errors fail validation.
-fn plan_part<T>(
+/// A planning run's outcome: the plan; nothing when the budget ran out (`stopped` says so) or the sandbox failed
+/// twice (a degradation of `part`); any other error fails validation.
+fn settle_plan<T>(
     planned: Result<T, ValidateError>,
     part: &str,
     stopped: &mut Option<String>,
     degradations: &mut Vec<String>,
 ) -> Result<Option<T>, ValidateError> {
     match planned {
-        Err(ValidateError::Model(error @ ModelError::BudgetExhausted { .. })) => {
-            *stopped = Some(error.to_string());
+        Ok(plan) => Ok(Some(plan)),
+        Err(ValidateError::Model(error)) => {
+            *stopped = Some(error.into_stop_reason()?);
             Ok(None)
         }
         Err(ValidateError::Sandbox(error)) => {
-            degradations.push(format!("{part} tests unavailable: the sandbox failed twice: {error}"));
+            degradations.push(format!("{part} unavailable: the sandbox failed twice: {error}"));
             Ok(None)
         }
-        result => result.map(Some),
+        Err(error @ (ValidateError::Prompt(_) | ValidateError::NoSandbox)) => Err(error),
     }
 }
 
+/// Run `attempt`; on a sandbox fault, recover the sandbox (a fresh worker in the pristine state) and run it once
+/// more, noting the first fault. A second fault, or a failed recovery, is returned as the error.
 async fn with_recovery<T, F, Fut>(sandbox: &dyn Sandbox, mut attempt: F) -> Result<T, ValidateError>
 where
     F: FnMut() -> Fut,
@@ -378,14 +412,17 @@ impl Workers {
 
 async fn run_patch(
     sandbox: &dyn Sandbox,
-    patch: &str,
+    job: &PatchJob,
     regression_plan: Option<&RegressionPlan>,
     reproduction_code: Option<&str>,
     options: &ValidateOptions,
 ) -> Result<PatchResult, ValidateError> {
+    let patch = job.patch.as_str();
     sandbox.reset().await?;
     let outcome = sandbox.apply_patch(patch).await?;
     let mut result = PatchResult {
+        patch: job.patch.clone(),
+        candidates: job.candidates.clone(),
         applied: outcome.applied(),
         apply_log: outcome.log(),
         regression: None,
@@ -431,7 +468,7 @@ mod tests {
     use std::sync::Mutex as StdMutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use agentless_model::{ChatRequest, Completion};
+    use agentless_model::{ChatRequest, Completion, ModelError};
     use async_trait::async_trait;
 
     use super::*;
@@ -520,8 +557,14 @@ mod tests {
         }
     }
 
-    fn candidate(patch: &str) -> CandidatePatch {
-        CandidatePatch { model_patch: patch.to_owned(), normalized_patch: patch.to_owned() }
+    /// Candidate `L{location_sample}.S{sample}` whose raw and normalized patch are `patch`.
+    fn candidate(location_sample: usize, sample: usize, patch: &str) -> CandidatePatch {
+        let patch = Patch::new(patch.to_owned()).unwrap();
+        CandidatePatch {
+            id: CandidateId::new(location_sample, sample),
+            model_patch: patch.clone(),
+            normalized_patch: Some(patch),
+        }
     }
 
     fn options() -> ValidateOptions {
@@ -539,7 +582,7 @@ mod tests {
     #[tokio::test]
     async fn a_sandbox_fault_is_retried_on_a_recovered_worker_and_then_recorded_as_that_candidates_error() {
         let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Faulty::new(10))];
-        let candidates = [candidate("a ONCE"), candidate("b FAULT"), candidate("c"), candidate("")];
+        let candidates = [candidate(0, 0, "a ONCE"), candidate(0, 1, "b FAULT"), candidate(0, 2, "c")];
         let report = validate(&Unasked, &pool, "issue", &candidates, &options()).await.unwrap();
         let results: Vec<&PatchResult> = report.patch_results.iter().collect();
         assert_eq!(results.len(), 3);
@@ -550,14 +593,14 @@ mod tests {
         assert!(!results[1].applied, "{:?}", results[1]);
         assert!(results[1].error.as_deref().is_some_and(|error| error.contains("worker-1")), "{:?}", results[1]);
         assert!(results[2].applied && results[2].error.is_none());
-        assert_eq!(report.selection.chosen.map(|index| report.evaluated[index].model_patch.as_str()), Some("a ONCE"));
+        assert_eq!(report.chosen_patch().map(Patch::as_str), Some("a ONCE"));
         assert_eq!(report.isolation.as_ref().map(|isolation| isolation.mechanism.as_str()), Some("fake"));
     }
 
     #[tokio::test]
     async fn a_worker_that_cannot_be_recovered_is_retired_and_later_candidates_get_an_error() {
         let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Faulty::new(0))];
-        let candidates = [candidate("a FAULT"), candidate("b"), candidate("c")];
+        let candidates = [candidate(0, 0, "a FAULT"), candidate(0, 1, "b"), candidate(0, 2, "c")];
         let report = validate(&Unasked, &pool, "issue", &candidates, &options()).await.unwrap();
         assert!(report.patch_results[0].error.as_deref().is_some_and(|error| error.contains("recovery failed")));
         for result in &report.patch_results[1..] {
@@ -566,5 +609,78 @@ mod tests {
                 "{result:?}"
             );
         }
+    }
+
+    /// A sandbox where a patch applies unless it holds `REJECT`.
+    struct Picky;
+
+    #[async_trait]
+    impl Sandbox for Picky {
+        fn workdir(&self) -> &str {
+            "/repo"
+        }
+
+        fn isolation(&self) -> Isolation {
+            Faulty::new(0).isolation()
+        }
+
+        async fn exec(&self, _request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+            Err(SandboxError::EmptyArgv)
+        }
+
+        async fn write_file(&self, _relative_path: &str, _contents: &[u8]) -> Result<(), SandboxError> {
+            Ok(())
+        }
+
+        async fn reset(&self) -> Result<(), SandboxError> {
+            Ok(())
+        }
+
+        async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
+            let method = (!patch.contains("REJECT")).then_some(PatchMethod::GitApply);
+            Ok(PatchOutcome { method, attempts: Vec::new() })
+        }
+
+        async fn recover(&self) -> Result<(), SandboxError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn candidates_in_any_order_get_their_own_results_joined_by_id() {
+        let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Picky)];
+        // Vote order: L0.S0 (x), L1.S0 (REJECT y), L0.S1 (x again), L1.S1 (z); given shuffled.
+        let candidates =
+            [candidate(1, 1, "z"), candidate(0, 1, "x"), candidate(1, 0, "REJECT y"), candidate(0, 0, "x")];
+        let report = validate(&Unasked, &pool, "issue", &candidates, &options()).await.unwrap();
+        let numbered: Vec<(String, &str, bool)> = report
+            .patch_results
+            .iter()
+            .map(|result| {
+                let ids: Vec<String> = result.candidates.iter().map(CandidateId::to_string).collect();
+                (ids.join(" "), result.patch.as_str(), result.applied)
+            })
+            .collect();
+        assert_eq!(
+            numbered,
+            [
+                ("L0.S0 L0.S1".to_owned(), "x", true),
+                ("L1.S0".to_owned(), "REJECT y", false),
+                ("L1.S1".to_owned(), "z", true)
+            ]
+        );
+        for candidate in &candidates {
+            let (_, result) = report.result_of(candidate.id).unwrap();
+            assert_eq!(result.patch, candidate.model_patch, "{}", candidate.id);
+        }
+        assert_eq!(report.result_of(CandidateId::new(1, 0)).map(|(number, _)| number), Some(1));
+        assert_eq!(report.result_of(CandidateId::new(2, 0)).map(|(number, _)| number), None);
+        let evaluated: Vec<String> = report.evaluated.iter().map(|evaluated| evaluated.id.to_string()).collect();
+        assert_eq!(evaluated, ["L0.S0", "L1.S0", "L0.S1", "L1.S1"]);
+        // Without test results it is a vote over every candidate: x has two.
+        assert_eq!(report.selection.chosen, Some(CandidateId::new(0, 0)));
+        assert_eq!(report.chosen_patch().map(Patch::as_str), Some("x"));
+        let best: Vec<&str> = report.best_candidates(2).into_iter().map(Patch::as_str).collect();
+        assert_eq!(best, ["x", "REJECT y"]);
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
+use agentless_candidate::Patch;
 use agentless_localize::Locations;
 use agentless_pipeline::RunDir;
 use agentless_repair::{Candidate, CandidateStatus, repair};
@@ -50,7 +51,7 @@ pub async fn run(args: RepairArgs, global: &GlobalArgs, progress: &ProgressBar) 
 
 /// The per-location-sample table: how many samples, and what became of them.
 pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()> {
-    let mut samples: Vec<usize> = candidates.iter().map(|candidate| candidate.location_sample).collect();
+    let mut samples: Vec<usize> = candidates.iter().map(|candidate| candidate.id.location_sample).collect();
     samples.sort_unstable();
     samples.dedup();
     writeln!(
@@ -70,10 +71,10 @@ pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()>
     )?;
     let mut row = |label: String, rows: Vec<&Candidate>| -> Result<()> {
         let count = |status: CandidateStatus| rows.iter().filter(|candidate| candidate.status == status).count();
-        let distinct: BTreeSet<&str> = rows
+        let distinct: BTreeSet<&Patch> = rows
             .iter()
             .filter(|candidate| candidate.status == CandidateStatus::Ok)
-            .map(|candidate| candidate.normalized_patch.as_str())
+            .filter_map(|candidate| candidate.normalized_patch.as_ref())
             .collect();
         writeln!(
             out,
@@ -94,8 +95,8 @@ pub fn print_table(out: &mut impl Write, candidates: &[Candidate]) -> Result<()>
     };
     for sample in &samples {
         row(
-            format!("{}", sample + 1),
-            candidates.iter().filter(|candidate| candidate.location_sample == *sample).collect(),
+            format!("L{sample}"),
+            candidates.iter().filter(|candidate| candidate.id.location_sample == *sample).collect(),
         )?;
     }
     row("total".to_owned(), candidates.iter().collect())?;

@@ -48,7 +48,7 @@ pub async fn run(
     write!(stdout, "{patch}")?;
     stdout.flush()?;
     if args.apply {
-        apply_to_work_tree(&snapshot, &patch).await?;
+        apply_to_work_tree(&snapshot, patch.as_str()).await?;
         eprintln!("applied to {}", snapshot.root().display());
     }
     Ok(ExitStatus::Success)

@@ -21,7 +21,7 @@ fn a_koi8_r_file_is_shown_edited_and_diffed_as_declared() {
                   >>>>>>> REPLACE\n```\n";
     let evaluation = evaluate_answer(answer, &context, Some(dir.path()));
     assert_eq!(evaluation.status, CandidateStatus::Ok);
-    insta::assert_snapshot!(evaluation.model_patch, @r"
+    insta::assert_snapshot!(evaluation.model_patch.unwrap(), @r"
     diff --git a/greet.py b/greet.py
     --- a/greet.py
     +++ b/greet.py

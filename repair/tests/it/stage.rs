@@ -1,11 +1,13 @@
 //! The whole repair stage against the scripted model: every status, the prompt, the requests, budget stops,
 //! `git apply` on every kept candidate, the summary and `candidates.jsonl`.
 
+use agentless_candidate::CandidateId;
 use agentless_localize::{Issue, Locations};
 use agentless_model::{ChatRequest, ModelError};
 use agentless_repair::{CandidateStatus, MatchRule, RepairOptions, RepairOutput, RepairSummary, repair};
 use agentless_syntax::RepoSnapshot;
 use pretty_assertions::assert_eq;
+use serde_json::json;
 
 use crate::support::{COST_PER_CALL, ScriptedModel, git_apply, write_fixture};
 
@@ -110,7 +112,7 @@ async fn every_status_comes_from_some_answer() {
     let got: Vec<(usize, usize, CandidateStatus)> = output
         .candidates
         .iter()
-        .map(|candidate| (candidate.location_sample, candidate.sample_index, candidate.status))
+        .map(|candidate| (candidate.id.location_sample, candidate.id.sample, candidate.status))
         .collect();
     use CandidateStatus::*;
     let expected = vec![
@@ -134,21 +136,29 @@ async fn every_status_comes_from_some_answer() {
     assert!(output.stopped.as_deref().is_some_and(|why| why.contains("budget")), "{:?}", output.stopped);
 
     let by_index = |sample: usize, index: usize| {
-        output.candidates.iter().find(|c| c.location_sample == sample && c.sample_index == index).unwrap()
+        output.candidates.iter().find(|c| c.id == CandidateId::new(sample, index)).unwrap()
     };
     assert_eq!(by_index(0, 0).match_rules, [MatchRule::Exact]);
     assert_eq!(by_index(0, 1).edited_files, ["pkg/calc.py", "pkg/crlf.py"]);
     assert_eq!(by_index(0, 2).match_rules, [MatchRule::TrailingWhitespace, MatchRule::Exact]);
     assert_eq!(by_index(0, 3).match_rules, [MatchRule::Indentation]);
-    assert!(by_index(0, 3).model_patch.contains("\n+        self.total -= value\n"));
+    assert!(by_index(0, 3).model_patch.as_ref().unwrap().as_str().contains("\n+        self.total -= value\n"));
     assert!(by_index(3, 1).detail.as_deref().unwrap().contains("which was not shown"), "{:?}", by_index(3, 1).detail);
     assert!(by_index(3, 0).detail.as_deref().unwrap().contains("pkg/out/evil.py"));
     assert_eq!(by_index(3, 2).edited_files, ["pkg/calc.py"]);
     for candidate in &output.candidates {
-        assert_eq!(candidate.status == Ok, !candidate.model_patch.is_empty(), "{candidate:?}");
+        assert_eq!(candidate.status == Ok, candidate.model_patch.is_some(), "{candidate:?}");
         assert_eq!(candidate.status == Ok, candidate.detail.is_none(), "{candidate:?}");
     }
-    assert!(!by_index(0, 8).raw_patch.is_empty());
+    assert!(by_index(0, 8).raw_patch.is_some());
+    // An empty answer has no patch of any kind, and says so as `null` in `candidates.jsonl`.
+    let empty = by_index(1, 0);
+    assert_eq!((&empty.raw_patch, &empty.model_patch, &empty.normalized_patch), (&None, &None, &None));
+    let line: serde_json::Value = serde_json::to_value(empty).unwrap();
+    assert_eq!(
+        (&line["id"], &line["model_patch"], &line["normalized_patch"]),
+        (&"L1.S0".into(), &json!(null), &json!(null))
+    );
 }
 
 #[tokio::test]
@@ -192,12 +202,13 @@ async fn git_apply_accepts_every_kept_candidate() {
     let kept: Vec<_> = output.candidates.iter().filter(|c| c.status == CandidateStatus::Ok).collect();
     assert_eq!(kept.len(), 5);
     for candidate in &kept {
-        if let Err(error) = git_apply(repo.path(), &candidate.model_patch, true) {
-            panic!("git apply --check rejects\n{}\n{error}", candidate.model_patch);
+        let patch = candidate.model_patch.as_ref().unwrap().as_str();
+        if let Err(error) = git_apply(repo.path(), patch, true) {
+            panic!("git apply --check rejects\n{patch}\n{error}");
         }
     }
     let multi_file = kept.iter().find(|c| c.edited_files.len() == 2).unwrap();
-    git_apply(repo.path(), &multi_file.model_patch, false).unwrap();
+    git_apply(repo.path(), multi_file.model_patch.as_ref().unwrap().as_str(), false).unwrap();
     assert_eq!(
         fs_err::read_to_string(repo.path().join("pkg/crlf.py")).unwrap(),
         "def greet(name):\r\n    return 'hello ' + name\r\n"

@@ -229,7 +229,8 @@ impl Context<'_> {
                 let prediction = Prediction {
                     instance_id: instance.instance_id.clone(),
                     model_name_or_path: self.options.model_name.clone(),
-                    model_patch: Some(outcome.chosen.clone().unwrap_or_default()),
+                    // SWE-bench's format: `""` when there is no patch.
+                    model_patch: Some(outcome.chosen.clone().map(String::from).unwrap_or_default()),
                 };
                 self.predictions.append(&prediction).map_err(InferError::Predictions)?;
                 let validated = matches!(

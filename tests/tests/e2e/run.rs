@@ -47,6 +47,27 @@ fn the_example_is_fixed_offline_and_resumes() {
     assert_eq!(report["candidates"].as_array().map(Vec::len), Some(40));
     // A candidate that breaks two tests was seen and lost.
     assert!(report["candidates"].as_array().unwrap().iter().any(|row| row["regression_failures"] == 2));
+    // Report rows are the candidates of `candidates.jsonl`, by id; one thrown away has no patch (`null`) from
+    // repair to the report.
+    let candidates: Vec<serde_json::Value> = fs_err::read_to_string(out.join("candidates.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let rows = report["candidates"].as_array().unwrap();
+    let mut ids: Vec<&str> = candidates.iter().map(|candidate| candidate["id"].as_str().unwrap()).collect();
+    let row_ids: Vec<&str> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    assert_eq!(row_ids[..3], ["L0.S0", "L1.S0", "L2.S0"]);
+    ids.sort_unstable();
+    let mut sorted_row_ids = row_ids.clone();
+    sorted_row_ids.sort_unstable();
+    assert_eq!(ids, sorted_row_ids);
+    let thrown_away = candidates.iter().find(|candidate| candidate["status"] == "syntax_error").unwrap();
+    assert!(thrown_away["model_patch"].is_null() && thrown_away["normalized_patch"].is_null(), "{thrown_away}");
+    let row = rows.iter().find(|row| row["id"] == thrown_away["id"]).unwrap();
+    assert!(row["patch"].is_null() && row["applied"].is_null(), "{row}");
+    let validation = fs_err::read_to_string(out.join("validation.json")).unwrap();
+    assert!(!validation.contains(thrown_away["id"].as_str().unwrap()), "a thrown-away candidate was validated");
     // The user's example project is untouched.
     let money = fs_err::read_to_string(example_repo().join("tinyinvoice/money.py")).unwrap();
     assert!(money.contains("self.amount.quantize(CENT), self.currency"));
