@@ -17,6 +17,14 @@ pub enum PipelineError {
         #[source]
         source: agentless_sandbox::SandboxError,
     },
+    /// A setup step failed; its whole output is in `log`.
+    #[error("{context} (the whole setup log: {})", log.display())]
+    Setup {
+        context: &'static str,
+        log: PathBuf,
+        #[source]
+        source: agentless_sandbox::SandboxError,
+    },
     #[error("cannot read the repository")]
     Source(#[from] agentless_syntax::SourceError),
     #[error("cannot set up the model")]

@@ -1,5 +1,7 @@
 //! Assembling the sandboxes validation runs in (local copies or Docker workers) and removing them afterwards.
 
+use std::path::PathBuf;
+
 use agentless_model::LanguageModel;
 use agentless_sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, WorkerLimits, host_pip_cert};
 use agentless_sandbox::environment::TestEnvironment;
@@ -55,6 +57,23 @@ fn sandbox_error(context: &'static str) -> impl FnOnce(SandboxError) -> Pipeline
     move |source| PipelineError::Sandbox { context, source }
 }
 
+/// As [`sandbox_error`], keeping a failed setup step's whole output in `log` (its error shows only the last lines).
+fn setup_error(context: &'static str, log: PathBuf) -> impl FnOnce(SandboxError) -> PipelineError {
+    move |source| match &source {
+        SandboxError::Setup { command, exit_code, output } => {
+            let text = format!("$ {command}\n(exit code {exit_code})\n{output}");
+            match fs_err::write(&log, text) {
+                Ok(()) => PipelineError::Setup { context, log, source },
+                Err(write_error) => {
+                    tracing::warn!("cannot keep the setup log at {}: {write_error}", log.display());
+                    PipelineError::Sandbox { context, source }
+                }
+            }
+        }
+        _ => PipelineError::Sandbox { context, source },
+    }
+}
+
 /// Validate `patches` in a pool of fresh sandboxes, removed before returning.
 pub(crate) async fn validate_in_sandboxes(
     run: &Validation<'_>,
@@ -85,7 +104,7 @@ pub(crate) async fn validate_in_sandboxes(
                 tracing::info!(stage = "validate", "setting up local sandbox {}/{workers}", index + 1);
                 let sandbox = LocalSandbox::create(&files, &local_options)
                     .await
-                    .map_err(sandbox_error("local sandbox setup failed"))?;
+                    .map_err(setup_error("local sandbox setup failed", run.run_dir.log("setup.log")))?;
                 if index == 0 {
                     fs_err::write(run.run_dir.log("setup.log"), sandbox.setup_log())?;
                 }
@@ -112,7 +131,7 @@ pub(crate) async fn validate_in_sandboxes(
                         runtime
                             .project_image(&files, &image_options)
                             .await
-                            .map_err(sandbox_error("project image build failed"))?
+                            .map_err(setup_error("project image build failed", run.run_dir.log("setup.log")))?
                     }
                 };
                 fs_err::write(run.run_dir.log("setup.log"), &image.setup_log)?;

@@ -158,3 +158,19 @@ fn the_example_is_fixed_in_docker() {
         assert!(before.lines().any(|old| old == line) || of_a_live_run(line), "left behind: {line}");
     }
 }
+
+#[test]
+fn a_failed_setup_names_its_last_lines_and_keeps_the_whole_log() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("run");
+    let setup = "for i in $(seq 1 60); do echo pip-line-$i; done; exit 3";
+    let output = run_example(home.path(), out.to_str().unwrap(), &["--setup", setup]);
+    let err = stderr(&output);
+    assert_ne!(output.status.code(), Some(0), "{err}");
+    let log = out.join("logs/setup.log");
+    assert!(err.contains(&format!("the whole setup log: {}", log.display())), "{err}");
+    assert!(err.contains("pip-line-60") && !err.contains("pip-line-30\n"), "only the last lines: {err}");
+    assert_eq!(err.matches("pip-line-60").count(), 1, "said once: {err}");
+    let kept = fs_err::read_to_string(&log).unwrap();
+    assert!(kept.contains("pip-line-1\n") && kept.contains("pip-line-60"), "{kept}");
+}
