@@ -278,9 +278,10 @@ pub enum LocalContainment {
 pub struct PipelineArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Where candidates are tested.
-    #[arg(long, value_enum, default_value_t = SandboxKind::Local)]
-    pub sandbox: SandboxKind,
+    /// Where candidates are tested [default: local for `run` and `action`; docker for `swebench infer`, in the
+    /// instance's own image as `swebench eval` builds it].
+    #[arg(long, value_enum)]
+    pub sandbox: Option<SandboxKind>,
     /// Sandboxes working in parallel (default 2).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,

@@ -35,7 +35,13 @@ pub struct PipelineSettings {
 }
 
 impl PipelineSettings {
-    pub fn resolve(args: &PipelineArgs, config: &FileConfig, preset: &Preset) -> Result<Self> {
+    /// `default_sandbox` is the command's own: local for `run`, the instance's Docker image for `swebench infer`.
+    pub fn resolve(
+        args: &PipelineArgs,
+        config: &FileConfig,
+        preset: &Preset,
+        default_sandbox: SandboxArg,
+    ) -> Result<Self> {
         // The preset fills what neither a flag nor the file sets.
         let edit_samples = args.edit_samples.or(config.localize.edit_samples).unwrap_or(preset.edit_samples);
         let localize = localize_options(Some(edit_samples), None, None, config)?;
@@ -46,7 +52,7 @@ impl PipelineSettings {
             localize,
             repair,
             validation_options(args, config, preset),
-            sandbox_options(args, config),
+            sandbox_options(args, config, default_sandbox),
         );
         let mut model = model_recipe(&args.model, config)?;
         model.options.embeddings = embedding_model(pipeline.localize.retrieval, config)?;
@@ -62,7 +68,8 @@ pub struct InferSettings {
 
 impl InferSettings {
     pub fn resolve(args: &SwebenchInferArgs, config: &FileConfig) -> Result<Self> {
-        let pipeline = PipelineSettings::resolve(&args.pipeline, config, &Preset::named(args.preset))?;
+        let pipeline =
+            PipelineSettings::resolve(&args.pipeline, config, &Preset::named(args.preset), SandboxArg::Docker)?;
         let infer = InferOptions {
             out: args.out.clone(),
             instance_workers: args.instance_workers.max(1),
@@ -195,10 +202,10 @@ fn validation_options(args: &PipelineArgs, file: &FileConfig, preset: &Preset) -
     }
 }
 
-fn sandbox_options(args: &PipelineArgs, file: &FileConfig) -> SandboxOptions {
+fn sandbox_options(args: &PipelineArgs, file: &FileConfig, default_sandbox: SandboxArg) -> SandboxOptions {
     let config = &file.validate;
     let defaults = SandboxOptions::default();
-    let kind = match args.sandbox {
+    let kind = match args.sandbox.unwrap_or(default_sandbox) {
         SandboxArg::Local => SandboxKind::Local {
             containment: match args.containment {
                 LocalContainment::Auto => Containment::Auto,
@@ -220,7 +227,14 @@ fn sandbox_options(args: &PipelineArgs, file: &FileConfig) -> SandboxOptions {
             Some(SetupArg::Command(command)) => Setup::Command(command),
         },
         pass_env,
+        base_image_cache: Some(base_image_cache_in(file)),
     }
+}
+
+/// Where root filesystems of base images built on demand are cached: `rootfs` in the cache directory, as
+/// `agentless sandbox build-image` keeps them.
+pub fn base_image_cache_in(file: &FileConfig) -> PathBuf {
+    file.cache_dir.clone().unwrap_or_else(default_cache_dir).join("rootfs")
 }
 
 pub fn python_version(python: PythonArg) -> PythonVersion {
@@ -251,9 +265,28 @@ mod tests {
     }
 
     #[test]
+    fn swebench_infer_validates_in_docker_unless_told_otherwise() {
+        #[derive(clap::Parser)]
+        struct Infer {
+            #[command(flatten)]
+            infer: SwebenchInferArgs,
+        }
+        let infer = |flags: &[&str]| {
+            let mut argv = vec!["agentless", "--repos", "r", "--out", "o", "--model", "replay:t.jsonl"];
+            argv.extend(flags);
+            let args = <Infer as clap::Parser>::parse_from(argv).infer;
+            InferSettings::resolve(&args, &FileConfig::default()).unwrap().pipeline.pipeline.sandbox.kind
+        };
+        assert!(matches!(infer(&[]), SandboxKind::Docker { .. }), "{:?}", infer(&[]));
+        assert!(matches!(infer(&["--sandbox", "local"]), SandboxKind::Local { .. }));
+        let run = PipelineSettings::resolve(&pipeline_args(&[]), &FileConfig::default(), &LOCAL, SandboxArg::Local);
+        assert!(matches!(run.unwrap().pipeline.sandbox.kind, SandboxKind::Local { .. }));
+    }
+
+    #[test]
     fn localize_context_window_and_top_n_reach_repair() {
         let config: FileConfig = toml::from_str("[localize]\ncontext_window = 3\ntop_n = 5\n").unwrap();
-        let settings = PipelineSettings::resolve(&pipeline_args(&[]), &config, &LOCAL).unwrap();
+        let settings = PipelineSettings::resolve(&pipeline_args(&[]), &config, &LOCAL, SandboxArg::Local).unwrap();
         assert_eq!(settings.pipeline.localize.context_window, 3);
         assert_eq!(settings.pipeline.repair.context_window, 3, "repair shows the spans localization resolved");
         assert_eq!(settings.pipeline.repair.top_n, 5);
@@ -267,16 +300,21 @@ mod tests {
             "[validate]\ntest_timeout_secs = 60\nsetup = \"none\"\nworkers = 4\n[repair]\nsamples = 7\n",
         )
         .unwrap();
-        let settings =
-            PipelineSettings::resolve(&pipeline_args(&["--samples", "3", "--setup", "make deps"]), &config, &PAPER)
-                .unwrap();
+        let settings = PipelineSettings::resolve(
+            &pipeline_args(&["--samples", "3", "--setup", "make deps"]),
+            &config,
+            &PAPER,
+            SandboxArg::Local,
+        )
+        .unwrap();
         let options = &settings.pipeline;
         assert_eq!(options.repair.samples, 3);
         assert_eq!(options.validation.test_timeout, Duration::from_secs(60), "the file wins over the preset");
         assert_eq!(options.validation.reproduction_tests, 40, "the preset fills what nobody set");
         assert_eq!(options.sandbox.setup, Setup::Command("make deps".to_owned()));
         assert_eq!(options.sandbox.workers, 4);
-        let local = PipelineSettings::resolve(&pipeline_args(&[]), &FileConfig::default(), &LOCAL).unwrap();
+        let local =
+            PipelineSettings::resolve(&pipeline_args(&[]), &FileConfig::default(), &LOCAL, SandboxArg::Local).unwrap();
         assert_eq!(local.pipeline.validation.reproduction_tests, 10);
         assert_eq!(local.pipeline.validation.test_timeout, Duration::from_secs(600));
         assert_eq!(local.pipeline.sandbox.setup, Setup::Auto);
@@ -290,9 +328,13 @@ mod tests {
         assert_eq!(config.validate.setup, Some(SetupArg::Auto));
         let error = toml::from_str::<FileConfig>("[localize]\nretrieval = \"grep\"\n").unwrap_err().to_string();
         assert!(error.contains("bm25"), "{error}");
-        let settings =
-            PipelineSettings::resolve(&pipeline_args(&["--sandbox", "docker", "--python", "3.9"]), &config, &LOCAL)
-                .unwrap();
+        let settings = PipelineSettings::resolve(
+            &pipeline_args(&["--sandbox", "docker", "--python", "3.9"]),
+            &config,
+            &LOCAL,
+            SandboxArg::Local,
+        )
+        .unwrap();
         assert_eq!(settings.pipeline.sandbox.kind, SandboxKind::Docker { python: PythonVersion::Py39 });
     }
 }

@@ -1,5 +1,6 @@
 //! What shapes a pipeline run, with its defaults: the stages' options, how candidates are tested, and where.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use agentless_localize::LocalizeOptions;
@@ -85,11 +86,19 @@ pub struct SandboxOptions {
     pub setup: Setup,
     /// Host variables test processes may see besides the locale (secret-looking names are an error).
     pub pass_env: Vec<String>,
+    /// Docker: build a missing base image on demand, caching root filesystems here; `None` refuses instead.
+    pub base_image_cache: Option<PathBuf>,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        Self { kind: SandboxKind::default(), workers: 2, setup: Setup::Auto, pass_env: Vec::new() }
+        Self {
+            kind: SandboxKind::default(),
+            workers: 2,
+            setup: Setup::Auto,
+            pass_env: Vec::new(),
+            base_image_cache: None,
+        }
     }
 }
 

@@ -114,9 +114,12 @@ pub(crate) async fn validate_in_sandboxes(
             Ok(validate(run.model, &pool, run.issue, patches, &options).await?)
         }
         SandboxKind::Docker { python } => {
-            let runtime = DockerRuntime::connect(DockerRuntime::new_run_id())
+            let mut runtime = DockerRuntime::connect(DockerRuntime::new_run_id())
                 .await
                 .map_err(sandbox_error("cannot reach the Docker engine"))?;
+            if let Some(cache) = &run.sandbox.base_image_cache {
+                runtime = runtime.building_missing_base_images(cache.clone());
+            }
             let result = async {
                 let image = match run.prepared_image {
                     Some(image) => image.clone(),

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
 use crate::ExitStatus;
-use crate::args::{ActionArgs, GlobalArgs};
+use crate::args::{ActionArgs, GlobalArgs, SandboxKind};
 use crate::commands::run::{new_run_dir, show_event};
 use crate::config::FileConfig;
 use crate::preset::LOCAL;
@@ -22,7 +22,7 @@ pub async fn run(
     let env = ActionEnv::from_env().context("`agentless action` runs inside a GitHub Actions job")?;
     let github = GitHub::for_action(&env)?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&env.workspace))?;
-    let settings = PipelineSettings::resolve(&args.pipeline, &config, &LOCAL)?;
+    let settings = PipelineSettings::resolve(&args.pipeline, &config, &LOCAL, SandboxKind::Local)?;
     let run_dir = args.out.clone().unwrap_or_else(|| {
         new_run_dir(&env.workspace.file_name().map_or_else(|| "repo".into(), |name| name.to_string_lossy()))
     });

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 
 use crate::ExitStatus;
-use crate::args::{GlobalArgs, RunArgs};
+use crate::args::{GlobalArgs, RunArgs, SandboxKind};
 use crate::commands::localize::read_issue;
 use crate::config::{FileConfig, default_cache_dir};
 use crate::model::usage_line;
@@ -26,7 +26,7 @@ pub async fn run(
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
-    let settings = PipelineSettings::resolve(&args.pipeline, &config, &LOCAL)?;
+    let settings = PipelineSettings::resolve(&args.pipeline, &config, &LOCAL, SandboxKind::Local)?;
     let model = settings.model.build()?;
     // Sandbox copies and containers of runs that were killed (kill -9) go first.
     reap_dead_sandboxes(settings.pipeline.sandbox.kind).await;

@@ -105,7 +105,9 @@ async fn eval(args: SwebenchEvalArgs, progress: &ProgressBar, cancel: &Cancellat
     let backend = match args.sandbox {
         SandboxKind::Local => Backend::Local,
         SandboxKind::Docker => Backend::docker(
-            DockerRuntime::connect(DockerRuntime::new_run_id()).await?,
+            DockerRuntime::connect(DockerRuntime::new_run_id())
+                .await?
+                .building_missing_base_images(crate::config::default_cache_dir().join("rootfs")),
             WorkerLimits::default(),
             host_pip_cert().await,
         ),

@@ -7,6 +7,7 @@ mod project_image;
 mod runner;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -87,6 +88,8 @@ pub struct DockerRuntime {
     docker: Docker,
     run_id: String,
     starter: ContainerStarter,
+    /// Where root filesystems are cached when a missing base image is built on demand; `None` refuses instead.
+    base_image_cache: Option<PathBuf>,
 }
 
 /// Starts the containers of one run, with its labels; shared by the runtime and its workers (which start their
@@ -203,12 +206,47 @@ impl DockerRuntime {
             next_container: Arc::new(AtomicUsize::new(0)),
             shut_down: Arc::new(tokio::sync::RwLock::new(false)),
         };
-        let runtime = Self { docker, run_id, starter };
+        let runtime = Self { docker, run_id, starter, base_image_cache: None };
         let reaped = runtime.reap_orphans().await?;
         if !reaped.is_empty() {
             tracing::info!(count = reaped.len(), "removed containers left behind by dead runs");
         }
         Ok(runtime)
+    }
+
+    /// Build a missing base image on demand (debootstrap, root), caching its root filesystem under `cache`.
+    #[must_use]
+    pub fn building_missing_base_images(mut self, cache: PathBuf) -> Self {
+        self.base_image_cache = Some(cache);
+        self
+    }
+
+    /// Whether a missing base image is built on demand.
+    pub fn builds_missing_base_images(&self) -> bool {
+        self.base_image_cache.is_some()
+    }
+
+    /// The base image of `python`: there already, built now (with a line on stderr saying so and how long it
+    /// took), or [`SandboxError::ImageMissing`] naming the command that builds it.
+    pub async fn ensure_base_image(&self, python: PythonVersion) -> Result<(), SandboxError> {
+        if base_image_exists(&self.docker, python).await? {
+            return Ok(());
+        }
+        let Some(cache) = &self.base_image_cache else {
+            return Err(SandboxError::ImageMissing {
+                image: python.image(),
+                hint: format!("agentless sandbox build-image --python {}", python.version()),
+            });
+        };
+        tracing::warn!("building the base image {} from Debian's archive (debootstrap; minutes, once)", python.image());
+        let build = build_base_image(&self.docker, python, cache).await?;
+        tracing::warn!(
+            "built {} in {:.0} s{}",
+            build.image,
+            (build.debootstrap + build.import).as_secs_f64(),
+            if build.rootfs_cached { " (cached root filesystem)" } else { "" }
+        );
+        Ok(())
     }
 
     /// A run id unique on this machine: the pid and the time.

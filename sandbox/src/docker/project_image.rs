@@ -78,13 +78,14 @@ impl DockerRuntime {
         options: &ProjectImageOptions,
     ) -> Result<ProjectImage, SandboxError> {
         let started = Instant::now();
+        self.ensure_base_image(options.python).await?;
         let base = options.python.image();
         let base_id = match self.docker.inspect_image(&base).await {
             Ok(inspected) => inspected.id.unwrap_or_default(),
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
                 return Err(SandboxError::ImageMissing {
                     image: base,
-                    hint: "build_base_image, which needs root and debootstrap".to_owned(),
+                    hint: format!("agentless sandbox build-image --python {}", options.python.version()),
                 });
             }
             Err(source) => return Err(docker_error(format!("inspecting {base}"), source)),

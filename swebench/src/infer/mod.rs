@@ -137,7 +137,10 @@ pub async fn infer(
 ) -> Result<InferSummary, InferError> {
     let docker = match pipeline.sandbox.kind {
         agentless_pipeline::SandboxKind::Docker { .. } if options.instance_environment && !pending.is_empty() => {
-            let runtime = DockerRuntime::connect(DockerRuntime::new_run_id()).await.map_err(InferError::Docker)?;
+            let mut runtime = DockerRuntime::connect(DockerRuntime::new_run_id()).await.map_err(InferError::Docker)?;
+            if let Some(cache) = &pipeline.sandbox.base_image_cache {
+                runtime = runtime.building_missing_base_images(cache.clone());
+            }
             Some(Backend::docker(runtime, WorkerLimits::default(), host_pip_cert().await))
         }
         agentless_pipeline::SandboxKind::Docker { .. } | agentless_pipeline::SandboxKind::Local { .. } => None,

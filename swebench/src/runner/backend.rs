@@ -238,6 +238,10 @@ async fn docker_python(
     if base_image_exists(runtime.docker(), wanted).await? {
         return Ok((wanted, None));
     }
+    if runtime.builds_missing_base_images() {
+        runtime.ensure_base_image(wanted).await?;
+        return Ok((wanted, None));
+    }
     for fallback in PythonVersion::ALL {
         if base_image_exists(runtime.docker(), fallback).await? {
             let note = format!(
