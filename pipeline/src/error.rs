@@ -25,6 +25,8 @@ pub enum PipelineError {
         #[source]
         source: agentless_sandbox::SandboxError,
     },
+    #[error("`{}` holds no Python file: agentless repairs Python projects", root.display())]
+    NoPythonFiles { root: PathBuf },
     #[error("cannot read the repository")]
     Source(#[from] agentless_syntax::SourceError),
     #[error("cannot set up the model")]

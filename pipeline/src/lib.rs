@@ -77,6 +77,10 @@ async fn run_stages(
 ) -> Result<PipelineOutcome, PipelineError> {
     let started = Instant::now();
     let RunInput { snapshot, issue, run_dir, prepared_image } = *input;
+    // Checked before the first model call: nothing is spent on a run that cannot do anything.
+    if snapshot.python_files().next().is_none() {
+        return Err(PipelineError::NoPythonFiles { root: snapshot.root().to_path_buf() });
+    }
     let environment = sandboxes::test_environment(&options.sandbox)?;
     run_dir.create()?;
     tracing::info!("run directory: {}", run_dir.root().display());

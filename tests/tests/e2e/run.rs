@@ -174,3 +174,25 @@ fn a_failed_setup_names_its_last_lines_and_keeps_the_whole_log() {
     let kept = fs_err::read_to_string(&log).unwrap();
     assert!(kept.contains("pip-line-1\n") && kept.contains("pip-line-60"), "{kept}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_without_python_costs_no_model_call() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = home.path().join("docs-only");
+    fs_err::create_dir_all(&repo).unwrap();
+    fs_err::write(repo.join("README.md"), "# notes\n").unwrap();
+    fs_err::write(home.path().join("issue.md"), "The notes are wrong.\n").unwrap();
+    let server = ScriptedModelServer::start(Script::default()).await;
+    let (home_path, base_url) = (home.path().to_owned(), server.base_url());
+    let output = tokio::task::spawn_blocking(move || {
+        let repo = home_path.join("docs-only");
+        let args = ["run", "--repo", repo.to_str().unwrap(), "--issue", "issue.md", "--model", "openai-compatible:m"];
+        agentless(&home_path, &[&args[..], &["--base-url", &base_url, "--no-cache"]].concat(), &[])
+    })
+    .await
+    .unwrap();
+    let err = stderr(&output);
+    assert_ne!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("holds no Python file"), "{err}");
+    assert!(server.received().is_empty(), "no model call: {:?}", server.received());
+}
