@@ -164,7 +164,38 @@ pub async fn validate(
     let mut degradations = Vec::new();
     // A spent budget stops the planning cleanly (validation goes on without that part); a sandbox fault is retried
     // once on a recovered worker and then degrades that part; other errors fail.
-    let regression_plan = if options.regression {
+    // One run per distinct raw patch, numbered in the vote order of their first candidates.
+    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
+    in_vote_order.sort_by_key(|candidate| candidate.id);
+    let mut jobs: Vec<PatchJob> = Vec::new();
+    for candidate in &in_vote_order {
+        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
+            Some(job) => job.candidates.push(candidate.id),
+            None => jobs.push(PatchJob {
+                slot: jobs.len(),
+                patch: candidate.model_patch.clone(),
+                candidates: vec![candidate.id],
+            }),
+        }
+    }
+
+    // No test is planned (and no model asked) when no patch applies: a test could tell nothing apart.
+    let plans_wanted = options.regression || options.reproduction_tests > 0;
+    let planning = !plans_wanted
+        || match any_patch_applies(first.as_ref(), &jobs).await {
+            Ok(applies) => applies,
+            Err(error) => {
+                tracing::warn!(stage = "validate", "could not check whether a patch applies: {error}");
+                true
+            }
+        };
+    if !planning {
+        degradations.push(format!(
+            "tests not planned: none of the {} distinct patches applies to the original, so no model call was made",
+            jobs.len()
+        ));
+    }
+    let regression_plan = if options.regression && planning {
         let planned = with_recovery(first.as_ref(), || {
             regression::plan(
                 model,
@@ -180,7 +211,7 @@ pub async fn validate(
     } else {
         None
     };
-    let reproduction_plan = if options.reproduction_tests > 0 && stopped.is_none() {
+    let reproduction_plan = if options.reproduction_tests > 0 && planning && stopped.is_none() {
         let planned = with_recovery(first.as_ref(), || {
             reproduction::plan(
                 model,
@@ -212,21 +243,6 @@ pub async fn validate(
     }
     for degradation in &degradations {
         tracing::warn!(stage = "validate", "{degradation}");
-    }
-
-    // One run per distinct raw patch, numbered in the vote order of their first candidates.
-    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
-    in_vote_order.sort_by_key(|candidate| candidate.id);
-    let mut jobs: Vec<PatchJob> = Vec::new();
-    for candidate in &in_vote_order {
-        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
-            Some(job) => job.candidates.push(candidate.id),
-            None => jobs.push(PatchJob {
-                slot: jobs.len(),
-                patch: candidate.model_patch.clone(),
-                candidates: vec![candidate.id],
-            }),
-        }
     }
 
     let workers = Workers::new(pool.len());
@@ -308,6 +324,21 @@ pub async fn validate(
         isolation: Some(first.isolation()),
         degradations,
     })
+}
+
+/// Whether any of `jobs`' patches applies to the original, tried in order until one does (usually the first);
+/// the sandbox is left pristine.
+async fn any_patch_applies(sandbox: &dyn Sandbox, jobs: &[PatchJob]) -> Result<bool, SandboxError> {
+    let mut applies = false;
+    for job in jobs {
+        sandbox.reset().await?;
+        if sandbox.apply_patch(job.patch.as_str()).await?.applied() {
+            applies = true;
+            break;
+        }
+    }
+    sandbox.reset().await?;
+    Ok(applies)
 }
 
 /// A planning run's outcome: the plan; nothing when the budget ran out (`stopped` says so) or the sandbox failed
@@ -701,7 +732,7 @@ mod tests {
         assert_eq!(best, ["x", "REJECT y"]);
     }
 
-    /// A sandbox where every patch applies and the test command prints `stdout` and exits with `exit_code`.
+    /// A sandbox where a patch applies unless it holds `REJECT`, and the test command prints `stdout` and exits with `exit_code`.
     struct Tests {
         exit_code: i32,
         stdout: &'static str,
@@ -736,8 +767,9 @@ mod tests {
             Ok(())
         }
 
-        async fn apply_patch(&self, _patch: &str) -> Result<PatchOutcome, SandboxError> {
-            Ok(PatchOutcome { method: Some(PatchMethod::GitApply), attempts: Vec::new() })
+        async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
+            let method = (!patch.contains("REJECT")).then_some(PatchMethod::GitApply);
+            Ok(PatchOutcome { method, attempts: Vec::new() })
         }
 
         async fn recover(&self) -> Result<(), SandboxError> {
@@ -835,5 +867,25 @@ mod tests {
         assert_eq!(report.degradations.len(), 1);
         assert!(report.degradations[0].contains("no candidate has a patch"), "{:?}", report.degradations);
         assert!(report.degradations[0].contains("no model call"), "{:?}", report.degradations);
+    }
+
+    #[tokio::test]
+    async fn when_no_patch_applies_no_test_is_planned_and_no_model_asked() {
+        let pool: Vec<Box<dyn Sandbox>> =
+            vec![Box::new(Tests { exit_code: 0, stdout: "PASSED tests/test_calc.py::test_add\n" })];
+        let options = ValidateOptions {
+            test_command: TestCommand::from_user("pytest"),
+            regression: true,
+            reproduction_tests: 4,
+            ..options()
+        };
+        let candidates = [candidate(0, 0, "REJECT x"), candidate(0, 1, "REJECT y")];
+        let report = validate(&Unasked, &pool, "issue", &candidates, &options).await.unwrap();
+        assert!(report.regression.is_none() && report.reproduction.is_none());
+        assert_eq!(
+            report.degradations,
+            ["tests not planned: none of the 2 distinct patches applies to the original, so no model call was made"]
+        );
+        assert!(report.patch_results.iter().all(|result| !result.applied));
     }
 }
