@@ -136,6 +136,22 @@ async fn run_stages(
             };
             let validation = sandboxes::validate_in_sandboxes(&validation, &patches).await?;
             run_dir.write_json(RunDir::VALIDATION, &validation)?;
+            if let Some(plan) = &validation.regression {
+                let path = run_dir.path(RunDir::BASELINE_LOG);
+                fs_err::write(&path, &plan.baseline_output)?;
+                if let Some(health) = &plan.health
+                    && let Some(problem) = &health.problem
+                {
+                    tracing::warn!(
+                        stage = "validate",
+                        "{problem} (exit {}, {} passed, {} failed); its output: {}",
+                        health.exit_code,
+                        health.tests_passed,
+                        health.tests_failed,
+                        path.display()
+                    );
+                }
+            }
             for (slot, result) in validation.patch_results.iter().enumerate() {
                 let log = format!("{}\n\n{}", result.apply_log, result.test_log);
                 fs_err::write(run_dir.log(&format!("patch-{}.log", slot + 1)), log)?;

@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::RunDir;
 use agentless_candidate::{CandidateId, Patch};
 use agentless_localize::{Issue, Locations};
 use agentless_model::StageTotals;
 use agentless_repair::Candidate;
 use agentless_sandbox::Isolation;
 use agentless_syntax::RepoSnapshot;
-use agentless_validate::ValidationReport;
 use agentless_validate::reproduction::Verdict;
 use agentless_validate::selection::{SelectionRule, Vote};
+use agentless_validate::{ValidationReport, ValidationStrength};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +62,10 @@ pub struct Report {
     pub reproduction_reproducing: usize,
     pub reproduction_test: Option<String>,
     pub rule: SelectionRule,
+    /// Why the chosen patch won, naming what was actually used (not "fewest regressions" when none was run).
+    pub selection_reason: String,
+    /// How much validation could check: the tests actually run and the original's test health.
+    pub validation_strength: ValidationStrength,
     pub min_regressions: Option<usize>,
     /// Votes per distinct normalized patch among the eligible, most votes first.
     pub votes: Vec<Vote>,
@@ -112,6 +117,8 @@ impl Report {
             }),
             reproduction_test: reproduction.and_then(|plan| plan.chosen_code()).map(str::to_owned),
             rule: selection.rule,
+            selection_reason: validation.selection_reason(RunDir::BASELINE_LOG),
+            validation_strength: validation.strength(),
             min_regressions: selection.min_regressions,
             votes: selection.votes.clone(),
             chosen_patch: validation.chosen_patch().cloned(),
@@ -154,20 +161,10 @@ pub fn one_line(report: &Report) -> String {
             row.id,
             report.candidates.len(),
             applied,
-            rule_text(report.rule),
+            report.selection_reason,
             report.votes.first().map_or(0, |vote| vote.count)
         ),
         None => format!("no patch chosen: {} candidate(s), {} applied", report.candidates.len(), applied),
-    }
-}
-
-fn rule_text(rule: SelectionRule) -> &'static str {
-    match rule {
-        SelectionRule::RegressionAndReproduction => "fewest regressions and the reproduction test passes",
-        SelectionRule::RegressionOnly => "fewest regressions (no candidate passed a reproduction test)",
-        SelectionRule::ReproductionOnly => "the reproduction test passes (no regression results)",
-        SelectionRule::VoteOnly => "majority vote (no test results)",
-        SelectionRule::NoCandidate => "no candidate",
     }
 }
 
@@ -198,6 +195,18 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(md, "## Tests\n");
     if let Some(isolation) = &report.isolation {
         let _ = writeln!(md, "Sandbox: {isolation}.\n");
+    }
+    if let Some(health) = &report.validation_strength.baseline
+        && let Some(problem) = &health.problem
+    {
+        let _ = writeln!(
+            md,
+            "**Baseline:** {problem} (exit {}, {} passed, {} failed); its output is in `{}`.\n",
+            health.exit_code,
+            health.tests_passed,
+            health.tests_failed,
+            RunDir::BASELINE_LOG
+        );
     }
     for degradation in &report.degradations {
         let _ = writeln!(md, "**Not checked:** {degradation}\n");

@@ -7,10 +7,11 @@ use agentless_model::{StageTotals, Usage};
 use agentless_repair::{Candidate, CandidateStatus};
 use agentless_sandbox::Isolation;
 use agentless_syntax::RepoSnapshot;
+use agentless_validate::baseline::{BaselineHealth, BaselineProblem};
 use agentless_validate::reproduction::Verdict;
 use agentless_validate::selection::{Evaluated, SelectionRule, Vote, select};
 use agentless_validate::test_command::TestCommand;
-use agentless_validate::{PatchResult, ValidationReport};
+use agentless_validate::{PatchResult, ValidationReport, ValidationStrength};
 use pretty_assertions::assert_eq;
 
 use super::{CandidateRow, Report, StageTime, markdown};
@@ -68,6 +69,12 @@ fn report() -> Report {
         reproduction_reproducing: 3,
         reproduction_test: Some("assert add(1, 2) == 3\nprint('Issue resolved')\n".to_owned()),
         rule: SelectionRule::RegressionAndReproduction,
+        selection_reason: "fewest regressions and the reproduction test passes".to_owned(),
+        validation_strength: ValidationStrength {
+            regression_tests_run: 11,
+            reproduction_tests_kept: 1,
+            baseline: None,
+        },
         min_regressions: Some(0),
         votes: vec![Vote { first: CandidateId::new(0, 0), count: 2 }],
         chosen_patch: Patch::new(patch),
@@ -99,6 +106,46 @@ fn report() -> Report {
 #[test]
 fn markdown_of_a_run_with_several_candidates() {
     insta::assert_snapshot!(markdown(&report()));
+}
+
+/// A run whose tests did not collect on the original: report.md says so, with the cause and the log, and the
+/// result names what chose the patch; report.json carries the same for a machine.
+#[test]
+fn a_broken_baseline_is_reported_with_its_cause_and_log() {
+    let mut report = report();
+    report.regression_passing = Some(0);
+    report.regression_excluded = Vec::new();
+    report.reproduction_reproducing = 0;
+    report.reproduction_test = None;
+    report.rule = SelectionRule::RegressionOnly;
+    report.selection_reason = "regression tests unavailable: the original's tests failed to collect (exit 2; \
+                               logs/baseline.log); majority vote among the patches that apply (no candidate passed \
+                               a reproduction test)"
+        .to_owned();
+    report.validation_strength = ValidationStrength {
+        regression_tests_run: 0,
+        reproduction_tests_kept: 0,
+        baseline: Some(BaselineHealth {
+            exit_code: 2,
+            tests_passed: 0,
+            tests_failed: 0,
+            problem: Some(BaselineProblem::CollectionErrors),
+        }),
+    };
+    report.degradations =
+        vec!["regression tests unavailable: the original's tests failed to collect (exit 2)".to_owned()];
+    let md = markdown(&report);
+    let end = md.find("## Candidates").unwrap();
+    insta::assert_snapshot!(&md[..end]);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["validation_strength"],
+        serde_json::json!({
+            "regression_tests_run": 0,
+            "reproduction_tests_kept": 0,
+            "baseline": {"exit_code": 2, "tests_passed": 0, "tests_failed": 0, "problem": {"kind": "collection_errors"}}
+        })
+    );
 }
 
 fn candidate(location_sample: usize, sample: usize, patch: Option<&str>) -> Candidate {

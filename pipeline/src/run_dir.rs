@@ -22,6 +22,8 @@ impl RunDir {
     pub const REPORT_JSON: &'static str = "report.json";
     pub const REPORT_MD: &'static str = "report.md";
     pub const FINAL_DIFF: &'static str = "final.diff";
+    /// The whole output of the test run on the original (the regression baseline).
+    pub const BASELINE_LOG: &'static str = "logs/baseline.log";
 
     pub fn new(root: impl Into<PathBuf>, resume: bool) -> Self {
         Self { root: root.into(), resume }

@@ -1,14 +1,17 @@
 //! Validation: run candidates against the project's tests and generated reproduction tests in sandboxes, and
 //! select one patch.
 
+pub mod baseline;
 pub mod regression;
 pub mod reproduction;
 pub mod selection;
+mod strength;
 pub mod test_command;
 mod validation;
 
 use std::time::Duration;
 
+pub use strength::ValidationStrength;
 pub use validation::{CandidatePatch, PatchResult, ValidateOptions, ValidationReport, validate};
 
 use agentless_sandbox::{ExecRequest, Sandbox};

@@ -14,6 +14,7 @@ use agentless_prompts::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
+use crate::baseline::BaselineHealth;
 use crate::test_command::TestCommand;
 use agentless_sandbox::{ExecOutput, Sandbox};
 use agentless_testlog::TestStatus;
@@ -46,6 +47,13 @@ pub struct RegressionPlan {
     /// Exit code of the run on the original, and whether it timed out.
     pub baseline_exit_code: i32,
     pub baseline_timed_out: bool,
+    /// Whether the run on the original is a usable baseline, and why not (`None` only in a plan from before it was
+    /// recorded).
+    #[serde(default)]
+    pub health: Option<BaselineHealth>,
+    /// The whole output (stdout, then stderr, up to the output cap) of the run on the original.
+    #[serde(default)]
+    pub baseline_output: String,
 }
 
 /// One candidate's regression result.
@@ -83,7 +91,10 @@ pub async fn plan(
     tracing::info!(stage = STAGE, "running the tests on the original");
     let (output, baseline) = run_tests(sandbox, command, timeout, output_cap).await?;
     let passing = passed_tests(&baseline);
+    let health = BaselineHealth::of(command, &output, &baseline);
     let mut plan = RegressionPlan {
+        health: Some(health),
+        baseline_output: format!("{}\n{}", output.stdout, output.stderr),
         command: Some(command.clone()),
         baseline,
         passing: passing.clone(),

@@ -14,6 +14,7 @@ use crate::ValidateError;
 use crate::regression::{self, RegressionPlan, RegressionResult};
 use crate::reproduction::{self, ReproductionPlan, Verdict};
 use crate::selection::{self, Evaluated, Selection};
+use crate::strength::regression_degradation;
 use crate::test_command::TestCommand;
 use agentless_sandbox::{Isolation, Sandbox, SandboxError};
 
@@ -139,6 +140,23 @@ pub async fn validate(
     candidates: &[CandidatePatch],
     options: &ValidateOptions,
 ) -> Result<ValidationReport, ValidateError> {
+    if candidates.is_empty() {
+        // Nothing to test: no test is planned, so no model is asked to choose or write one.
+        let skipped = "validation skipped: no candidate has a patch, so no test was planned or run and no model \
+                       call was made";
+        tracing::warn!(stage = "validate", "{skipped}");
+        return Ok(ValidationReport {
+            test_command: options.test_command.clone(),
+            regression: None,
+            reproduction: None,
+            patch_results: Vec::new(),
+            evaluated: Vec::new(),
+            selection: selection::select(&[]),
+            stopped: None,
+            isolation: pool.first().map(|sandbox| sandbox.isolation()),
+            degradations: vec![skipped.to_owned()],
+        });
+    }
     let Some(first) = pool.first() else {
         return Err(ValidateError::NoSandbox);
     };
@@ -146,7 +164,38 @@ pub async fn validate(
     let mut degradations = Vec::new();
     // A spent budget stops the planning cleanly (validation goes on without that part); a sandbox fault is retried
     // once on a recovered worker and then degrades that part; other errors fail.
-    let regression_plan = if options.regression {
+    // One run per distinct raw patch, numbered in the vote order of their first candidates.
+    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
+    in_vote_order.sort_by_key(|candidate| candidate.id);
+    let mut jobs: Vec<PatchJob> = Vec::new();
+    for candidate in &in_vote_order {
+        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
+            Some(job) => job.candidates.push(candidate.id),
+            None => jobs.push(PatchJob {
+                slot: jobs.len(),
+                patch: candidate.model_patch.clone(),
+                candidates: vec![candidate.id],
+            }),
+        }
+    }
+
+    // No test is planned (and no model asked) when no patch applies: a test could tell nothing apart.
+    let plans_wanted = options.regression || options.reproduction_tests > 0;
+    let planning = !plans_wanted
+        || match any_patch_applies(first.as_ref(), &jobs).await {
+            Ok(applies) => applies,
+            Err(error) => {
+                tracing::warn!(stage = "validate", "could not check whether a patch applies: {error}");
+                true
+            }
+        };
+    if !planning {
+        degradations.push(format!(
+            "tests not planned: none of the {} distinct patches applies to the original, so no model call was made",
+            jobs.len()
+        ));
+    }
+    let regression_plan = if options.regression && planning {
         let planned = with_recovery(first.as_ref(), || {
             regression::plan(
                 model,
@@ -162,7 +211,7 @@ pub async fn validate(
     } else {
         None
     };
-    let reproduction_plan = if options.reproduction_tests > 0 && stopped.is_none() {
+    let reproduction_plan = if options.reproduction_tests > 0 && planning && stopped.is_none() {
         let planned = with_recovery(first.as_ref(), || {
             reproduction::plan(
                 model,
@@ -180,13 +229,9 @@ pub async fn validate(
         None
     };
     if let Some(plan) = &regression_plan
-        && plan.passing.is_empty()
+        && let Some(degradation) = regression_degradation(plan)
     {
-        degradations.push(format!(
-            "regression tests unavailable: no test passed on the original (the test command exited with {}{})",
-            plan.baseline_exit_code,
-            if plan.baseline_timed_out { ", timed out" } else { "" }
-        ));
+        degradations.push(degradation);
     }
     if let Some(plan) = &reproduction_plan
         && plan.chosen_code().is_none()
@@ -198,21 +243,6 @@ pub async fn validate(
     }
     for degradation in &degradations {
         tracing::warn!(stage = "validate", "{degradation}");
-    }
-
-    // One run per distinct raw patch, numbered in the vote order of their first candidates.
-    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
-    in_vote_order.sort_by_key(|candidate| candidate.id);
-    let mut jobs: Vec<PatchJob> = Vec::new();
-    for candidate in &in_vote_order {
-        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
-            Some(job) => job.candidates.push(candidate.id),
-            None => jobs.push(PatchJob {
-                slot: jobs.len(),
-                patch: candidate.model_patch.clone(),
-                candidates: vec![candidate.id],
-            }),
-        }
     }
 
     let workers = Workers::new(pool.len());
@@ -294,6 +324,21 @@ pub async fn validate(
         isolation: Some(first.isolation()),
         degradations,
     })
+}
+
+/// Whether any of `jobs`' patches applies to the original, tried in order until one does (usually the first);
+/// the sandbox is left pristine.
+async fn any_patch_applies(sandbox: &dyn Sandbox, jobs: &[PatchJob]) -> Result<bool, SandboxError> {
+    let mut applies = false;
+    for job in jobs {
+        sandbox.reset().await?;
+        if sandbox.apply_patch(job.patch.as_str()).await?.applied() {
+            applies = true;
+            break;
+        }
+    }
+    sandbox.reset().await?;
+    Ok(applies)
 }
 
 /// A planning run's outcome: the plan; nothing when the budget ran out (`stopped` says so) or the sandbox failed
@@ -468,10 +513,13 @@ mod tests {
     use std::sync::Mutex as StdMutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use agentless_model::{ChatRequest, Completion, ModelError};
+    use agentless_model::{ChatRequest, Completion, ModelError, Usage};
     use async_trait::async_trait;
 
     use super::*;
+    use crate::ValidationStrength;
+    use crate::baseline::{BaselineHealth, BaselineProblem};
+    use crate::selection::SelectionRule;
     use agentless_sandbox::{ExecOutput, ExecRequest, PatchMethod, PatchOutcome};
 
     /// A model that is never asked (neither regression nor reproduction tests are planned here).
@@ -682,5 +730,162 @@ mod tests {
         assert_eq!(report.chosen_patch().map(Patch::as_str), Some("x"));
         let best: Vec<&str> = report.best_candidates(2).into_iter().map(Patch::as_str).collect();
         assert_eq!(best, ["x", "REJECT y"]);
+    }
+
+    /// A sandbox where a patch applies unless it holds `REJECT`, and the test command prints `stdout` and exits with `exit_code`.
+    struct Tests {
+        exit_code: i32,
+        stdout: &'static str,
+    }
+
+    #[async_trait]
+    impl Sandbox for Tests {
+        fn workdir(&self) -> &str {
+            "/repo"
+        }
+
+        fn isolation(&self) -> Isolation {
+            Faulty::new(0).isolation()
+        }
+
+        async fn exec(&self, _request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+            Ok(ExecOutput {
+                exit_code: self.exit_code,
+                stdout: self.stdout.to_owned(),
+                stderr: String::new(),
+                timed_out: false,
+                truncated: false,
+                duration: Duration::ZERO,
+            })
+        }
+
+        async fn write_file(&self, _relative_path: &str, _contents: &[u8]) -> Result<(), SandboxError> {
+            Ok(())
+        }
+
+        async fn reset(&self) -> Result<(), SandboxError> {
+            Ok(())
+        }
+
+        async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
+            let method = (!patch.contains("REJECT")).then_some(PatchMethod::GitApply);
+            Ok(PatchOutcome { method, attempts: Vec::new() })
+        }
+
+        async fn recover(&self) -> Result<(), SandboxError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn tests_that_fail_to_collect_on_the_original_are_reported_not_passed_off_as_no_regressions() {
+        let uncollectable = Tests {
+            exit_code: 2,
+            stdout: "==================================== ERRORS ====================================\n\
+                     ______________________ ERROR collecting tests/test_calc.py ______________________\n\
+                     ImportError while importing test module '/repo/tests/test_calc.py'.\n\
+                     E   ModuleNotFoundError: No module named 'yaml'\n\
+                     !!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!\n",
+        };
+        let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(uncollectable)];
+        let options = ValidateOptions { test_command: TestCommand::from_user("pytest"), regression: true, ..options() };
+        let report = validate(&Unasked, &pool, "issue", &[candidate(0, 0, "x")], &options).await.unwrap();
+        let strength = report.strength();
+        assert_eq!(
+            strength,
+            ValidationStrength {
+                regression_tests_run: 0,
+                reproduction_tests_kept: 0,
+                baseline: Some(BaselineHealth {
+                    exit_code: 2,
+                    tests_passed: 0,
+                    tests_failed: 0,
+                    problem: Some(BaselineProblem::CollectionErrors),
+                }),
+            }
+        );
+        assert_eq!(
+            report.degradations,
+            ["regression tests unavailable: the original's tests failed to collect (exit 2)"]
+        );
+        assert_eq!(report.selection.rule, SelectionRule::RegressionOnly);
+        assert_eq!(
+            report.selection_reason("logs/baseline.log"),
+            "regression tests unavailable: the original's tests failed to collect (exit 2; logs/baseline.log); \
+             majority vote among the patches that apply (no candidate passed a reproduction test)"
+        );
+        let plan = report.regression.as_ref().unwrap();
+        assert!(plan.baseline_output.contains("No module named 'yaml'"), "{}", plan.baseline_output);
+        let json = serde_json::to_value(&strength).unwrap();
+        assert_eq!(json["baseline"]["problem"]["kind"], "collection_errors");
+    }
+
+    #[tokio::test]
+    async fn a_healthy_baseline_keeps_the_plain_reason() {
+        let pool: Vec<Box<dyn Sandbox>> =
+            vec![Box::new(Tests { exit_code: 0, stdout: "PASSED tests/test_calc.py::test_add\n" })];
+        let options = ValidateOptions { test_command: TestCommand::from_user("pytest"), regression: true, ..options() };
+        let report = validate(&Answers, &pool, "issue", &[candidate(0, 0, "x")], &options).await.unwrap();
+        assert_eq!(report.strength().regression_tests_run, 1);
+        assert_eq!(report.strength().baseline.and_then(|health| health.problem), None);
+        assert!(report.degradations.is_empty(), "{:?}", report.degradations);
+        assert_eq!(
+            report.selection_reason("logs/baseline.log"),
+            "fewest regressions (no candidate passed a reproduction test)"
+        );
+    }
+
+    /// A model that answers every request with an empty list.
+    struct Answers;
+
+    #[async_trait]
+    impl LanguageModel for Answers {
+        fn name(&self) -> &str {
+            "answers"
+        }
+
+        async fn complete(&self, _request: &ChatRequest) -> Result<Completion, ModelError> {
+            Ok(Completion { samples: vec![String::new()], usage: Usage::default(), cost_usd: 0.0, from_cache: false })
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_candidate_validation_asks_the_model_nothing_and_says_why() {
+        // Tests that pass on the original would otherwise send a regression-selection request (and reproduction
+        // generation is on): `Unasked` panics on any call.
+        let pool: Vec<Box<dyn Sandbox>> =
+            vec![Box::new(Tests { exit_code: 0, stdout: "PASSED tests/test_calc.py::test_add\n" })];
+        let options = ValidateOptions {
+            test_command: TestCommand::from_user("pytest"),
+            regression: true,
+            reproduction_tests: 4,
+            ..options()
+        };
+        let report = validate(&Unasked, &pool, "issue", &[], &options).await.unwrap();
+        assert!(report.regression.is_none() && report.reproduction.is_none());
+        assert_eq!(report.selection.rule, SelectionRule::NoCandidate);
+        assert_eq!(report.degradations.len(), 1);
+        assert!(report.degradations[0].contains("no candidate has a patch"), "{:?}", report.degradations);
+        assert!(report.degradations[0].contains("no model call"), "{:?}", report.degradations);
+    }
+
+    #[tokio::test]
+    async fn when_no_patch_applies_no_test_is_planned_and_no_model_asked() {
+        let pool: Vec<Box<dyn Sandbox>> =
+            vec![Box::new(Tests { exit_code: 0, stdout: "PASSED tests/test_calc.py::test_add\n" })];
+        let options = ValidateOptions {
+            test_command: TestCommand::from_user("pytest"),
+            regression: true,
+            reproduction_tests: 4,
+            ..options()
+        };
+        let candidates = [candidate(0, 0, "REJECT x"), candidate(0, 1, "REJECT y")];
+        let report = validate(&Unasked, &pool, "issue", &candidates, &options).await.unwrap();
+        assert!(report.regression.is_none() && report.reproduction.is_none());
+        assert_eq!(
+            report.degradations,
+            ["tests not planned: none of the 2 distinct patches applies to the original, so no model call was made"]
+        );
+        assert!(report.patch_results.iter().all(|result| !result.applied));
     }
 }

@@ -45,6 +45,13 @@ fn the_example_is_fixed_offline_and_resumes() {
     let report: serde_json::Value =
         serde_json::from_str(&fs_err::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["candidates"].as_array().map(Vec::len), Some(40));
+    // What validation could check is there for a machine, and the run on the original is kept.
+    let strength = &report["validation_strength"];
+    assert!(strength["regression_tests_run"].as_u64().is_some_and(|run| run > 0), "{strength}");
+    assert_eq!(strength["reproduction_tests_kept"], 1, "{strength}");
+    assert!(strength["baseline"]["problem"].is_null(), "{strength}");
+    let baseline = fs_err::read_to_string(out.join("logs/baseline.log")).unwrap();
+    assert!(baseline.contains("test_subtotal"), "{baseline}");
     // A candidate that breaks two tests was seen and lost.
     assert!(report["candidates"].as_array().unwrap().iter().any(|row| row["regression_failures"] == 2));
     // Report rows are the candidates of `candidates.jsonl`, by id; one thrown away has no patch (`null`) from
@@ -113,6 +120,36 @@ async fn resume_skips_finished_stages() {
     assert_eq!(stdout(&resumed), stdout(&first));
     assert!(stderr(&resumed).contains("resumed"), "{}", stderr(&resumed));
     assert_eq!(fs_err::read_to_string(out.join("candidates.jsonl")).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_patch_validation_asks_the_model_nothing_and_says_why() {
+    let mut script = Script::load(&workspace_root().join("examples/tinyinvoice.script.json")).unwrap();
+    script.stages.remove("repair");
+    let server = ScriptedModelServer::start(script.answer("repair", &["I cannot fix this."])).await;
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("run");
+    let (home_path, out_path, base_url) = (home.path().to_owned(), out.clone(), server.base_url());
+    let output = tokio::task::spawn_blocking(move || {
+        let repo = example_repo();
+        let issue = workspace_root().join("examples/tinyinvoice.issue.md");
+        let mut args = vec!["run", "--repo", repo.to_str().unwrap(), "--issue", issue.to_str().unwrap()];
+        args.extend(["--out", out_path.to_str().unwrap(), "--model", "openai-compatible:scripted"]);
+        args.extend(["--base-url", &base_url, "--no-cache"]);
+        agentless(&home_path, &args, &[])
+    })
+    .await
+    .unwrap();
+    assert!(server.received().iter().any(|request| request.stage == "repair"), "{}", stderr(&output));
+    let validation: Vec<String> = server
+        .received()
+        .into_iter()
+        .map(|request| request.stage)
+        .filter(|stage| stage.starts_with("validate"))
+        .collect();
+    assert_eq!(validation, Vec::<String>::new(), "validation asked the model with nothing to validate");
+    let report = fs_err::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("no candidate has a patch"), "{report}");
 }
 
 /// Labels of containers left behind by agentless runs.
