@@ -37,6 +37,12 @@ pub enum PipelineError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "cannot resume `{}`: {} changed since it started (start a new run with another --out)",
+        run_dir.display(),
+        changed.join(", ")
+    )]
+    ResumeChanged { run_dir: PathBuf, changed: Vec<String> },
     #[error("cannot write an artifact")]
     Serialize(#[source] serde_json::Error),
     #[error(transparent)]

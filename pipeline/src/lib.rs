@@ -8,6 +8,7 @@ pub mod report;
 mod run_dir;
 mod sandboxes;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use agentless_candidate::Patch;
@@ -69,6 +70,21 @@ pub async fn run(
     }
 }
 
+/// What a run's results depend on, as text compared on resume. A work tree is named by its commit only: edits
+/// not committed are not seen.
+fn run_inputs(options: &PipelineOptions, model: &Model, input: &RunInput<'_>) -> BTreeMap<&'static str, String> {
+    let revision = input.snapshot.commit().unwrap_or("no commit");
+    BTreeMap::from([
+        ("issue", input.issue.text.clone()),
+        ("repository", format!("{} at {revision}", input.snapshot.root().display())),
+        ("model", agentless_model::LanguageModel::name(&model.client).to_owned()),
+        ("localize settings", format!("{:?}", options.localize)),
+        ("repair settings", format!("{:?}", options.repair)),
+        ("validation settings", format!("{:?}", options.validation)),
+        ("setup", format!("{:?}", options.sandbox.setup)),
+    ])
+}
+
 async fn run_stages(
     options: &PipelineOptions,
     model: &Model,
@@ -83,6 +99,7 @@ async fn run_stages(
     }
     let environment = sandboxes::test_environment(&options.sandbox)?;
     run_dir.create()?;
+    run_dir.check_inputs(&run_inputs(options, model, input))?;
     tracing::info!("run directory: {}", run_dir.root().display());
     let mut times = Vec::new();
 

@@ -1,5 +1,6 @@
 //! The run directory: every artifact written atomically, and read back on resume.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -22,6 +23,9 @@ impl RunDir {
     pub const REPORT_JSON: &'static str = "report.json";
     pub const REPORT_MD: &'static str = "report.md";
     pub const FINAL_DIFF: &'static str = "final.diff";
+    /// What the run's results depend on (the issue, the repository revision, the model, the settings), checked
+    /// on resume.
+    pub const INPUTS: &'static str = "inputs.json";
     /// The whole output of the test run on the original (the regression baseline).
     pub const BASELINE_LOG: &'static str = "logs/baseline.log";
 
@@ -55,6 +59,28 @@ impl RunDir {
     pub fn create(&self) -> Result<(), PipelineError> {
         fs_err::create_dir_all(self.root.join("logs"))?;
         Ok(())
+    }
+
+    /// Resuming: refuse when `inputs` differ from those the run was started with, naming what changed (a run
+    /// directory from before this check has none and is taken as it is). Then record `inputs`.
+    pub(crate) fn check_inputs(&self, inputs: &BTreeMap<&'static str, String>) -> Result<(), PipelineError> {
+        let path = self.path(Self::INPUTS);
+        if self.resume && path.is_file() {
+            let recorded: BTreeMap<String, String> = serde_json::from_str(&fs_err::read_to_string(&path)?)
+                .map_err(|source| PipelineError::Resume { path: path.clone(), source })?;
+            let changed: Vec<String> = inputs
+                .keys()
+                .map(|key| (*key).to_owned())
+                .chain(recorded.keys().cloned())
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
+                .filter(|key| inputs.get(key.as_str()) != recorded.get(key))
+                .collect();
+            if !changed.is_empty() {
+                return Err(PipelineError::ResumeChanged { run_dir: self.root.clone(), changed });
+            }
+        }
+        self.write_json(Self::INPUTS, inputs)
     }
 
     /// The JSON artifact `name` when resuming and it exists.

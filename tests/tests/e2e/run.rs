@@ -83,6 +83,16 @@ fn the_example_is_fixed_offline_and_resumes() {
     let again = run_example(home.path(), out.to_str().unwrap(), &[]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--resume"), "{}", stderr(&again));
+
+    // Resuming with a setting that changes results is refused, naming it; nothing of the run is rewritten.
+    let report_before = fs_err::read_to_string(out.join("report.json")).unwrap();
+    let changed = run_example(home.path(), out.to_str().unwrap(), &["--resume", "--samples", "3"]);
+    let err = stderr(&changed);
+    assert_eq!(changed.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot resume") && err.contains("repair settings"), "{err}");
+    assert!(!err.contains("localize settings"), "only what changed is named: {err}");
+    assert!(stdout(&changed).is_empty(), "no old diff is printed");
+    assert_eq!(fs_err::read_to_string(out.join("report.json")).unwrap(), report_before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
