@@ -26,6 +26,8 @@ impl RunDir {
     /// What the run's results depend on (the issue, the repository revision, the model, the settings), checked
     /// on resume.
     pub const INPUTS: &'static str = "inputs.json";
+    /// The sandbox's setup: every step's output, or a failed step's whole output.
+    pub const SETUP_LOG: &'static str = "logs/setup.log";
     /// The whole output of the test run on the original (the regression baseline).
     pub const BASELINE_LOG: &'static str = "logs/baseline.log";
 

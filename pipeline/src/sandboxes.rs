@@ -104,9 +104,9 @@ pub(crate) async fn validate_in_sandboxes(
                 tracing::info!(stage = "validate", "setting up local sandbox {}/{workers}", index + 1);
                 let sandbox = LocalSandbox::create(&files, &local_options)
                     .await
-                    .map_err(setup_error("local sandbox setup failed", run.run_dir.log("setup.log")))?;
+                    .map_err(setup_error("local sandbox setup failed", run.run_dir.path(RunDir::SETUP_LOG)))?;
                 if index == 0 {
-                    fs_err::write(run.run_dir.log("setup.log"), sandbox.setup_log())?;
+                    fs_err::write(run.run_dir.path(RunDir::SETUP_LOG), sandbox.setup_log())?;
                 }
                 pool.push(Box::new(sandbox));
             }
@@ -134,10 +134,10 @@ pub(crate) async fn validate_in_sandboxes(
                         runtime
                             .project_image(&files, &image_options)
                             .await
-                            .map_err(setup_error("project image build failed", run.run_dir.log("setup.log")))?
+                            .map_err(setup_error("project image build failed", run.run_dir.path(RunDir::SETUP_LOG)))?
                     }
                 };
-                fs_err::write(run.run_dir.log("setup.log"), &image.setup_log)?;
+                fs_err::write(run.run_dir.path(RunDir::SETUP_LOG), &image.setup_log)?;
                 let sandboxes = runtime
                     .start_workers(&image, workers, &WorkerLimits::default(), run.environment)
                     .await

@@ -100,7 +100,7 @@ pub(crate) async fn image_exists(docker: &Docker, image: &str) -> Result<bool, S
     }
 }
 
-/// Build `agentless/python:X.Y` unless it exists.
+/// Build `agentless/python:X.Y` unless it exists, saying on stderr (a warning) that the slow build starts.
 pub async fn ensure_base_image(
     docker: &Docker,
     version: PythonVersion,
@@ -109,6 +109,7 @@ pub async fn ensure_base_image(
     if base_image_exists(docker, version).await? {
         return Ok(None);
     }
+    tracing::warn!("building the base image {} from Debian's archive (debootstrap; minutes, once)", version.image());
     build_base_image(docker, version, cache_dir).await.map(Some)
 }
 

@@ -229,23 +229,23 @@ impl DockerRuntime {
     /// The base image of `python`: there already, built now (with a line on stderr saying so and how long it
     /// took), or [`SandboxError::ImageMissing`] naming the command that builds it.
     pub async fn ensure_base_image(&self, python: PythonVersion) -> Result<(), SandboxError> {
-        if base_image_exists(&self.docker, python).await? {
-            return Ok(());
-        }
         let Some(cache) = &self.base_image_cache else {
+            if base_image_exists(&self.docker, python).await? {
+                return Ok(());
+            }
             return Err(SandboxError::ImageMissing {
                 image: python.image(),
                 hint: format!("agentless sandbox build-image --python {}", python.version()),
             });
         };
-        tracing::warn!("building the base image {} from Debian's archive (debootstrap; minutes, once)", python.image());
-        let build = build_base_image(&self.docker, python, cache).await?;
-        tracing::warn!(
-            "built {} in {:.0} s{}",
-            build.image,
-            (build.debootstrap + build.import).as_secs_f64(),
-            if build.rootfs_cached { " (cached root filesystem)" } else { "" }
-        );
+        if let Some(build) = ensure_base_image(&self.docker, python, cache).await? {
+            tracing::warn!(
+                "built {} in {:.0} s{}",
+                build.image,
+                (build.debootstrap + build.import).as_secs_f64(),
+                if build.rootfs_cached { " (cached root filesystem)" } else { "" }
+            );
+        }
         Ok(())
     }
 
