@@ -109,8 +109,36 @@ pub async fn ensure_base_image(
     if base_image_exists(docker, version).await? {
         return Ok(None);
     }
+    let _lock = BuildLock::acquire(cache_dir, version).await?;
+    // Another task or process may have built it while this one waited for the lock.
+    if base_image_exists(docker, version).await? {
+        return Ok(None);
+    }
     tracing::warn!("building the base image {} from Debian's archive (debootstrap; minutes, once)", version.image());
-    build_base_image(docker, version, cache_dir).await.map(Some)
+    build_locked(docker, version, cache_dir).await.map(Some)
+}
+
+/// An exclusive `flock` on `<cache>/base-<suite>.lock`, held while one base image is built: concurrent workers and
+/// concurrent `agentless` processes share the debootstrap folder and tarball of a suite, so only one may build it.
+/// The kernel releases the lock when its holder exits, however it exits.
+struct BuildLock {
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+impl BuildLock {
+    async fn acquire(cache_dir: &Path, version: PythonVersion) -> Result<Self, SandboxError> {
+        fs_err::create_dir_all(cache_dir)?;
+        let path = cache_dir.join(format!("base-{}.lock", version.debian_suite()));
+        let file = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let (file, _) = file.into_parts();
+        let lock = tokio::task::spawn_blocking(move || {
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+                .map_err(|(_, errno)| std::io::Error::from(errno))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(BuildLock { _lock: lock })
+    }
 }
 
 /// Debootstrap the release into a folder under `cache_dir` (unless `rootfs-<suite>-<packages hash>.tar` is cached
@@ -118,6 +146,16 @@ pub async fn ensure_base_image(
 /// `agentless` user (uid 1000) and `/work`, tar it and import it as `agentless/python:X.Y`. Needs root and the
 /// `debootstrap` package, and reaches deb.debian.org.
 pub async fn build_base_image(
+    docker: &Docker,
+    version: PythonVersion,
+    cache_dir: &Path,
+) -> Result<BaseImageBuild, SandboxError> {
+    let _lock = BuildLock::acquire(cache_dir, version).await?;
+    build_locked(docker, version, cache_dir).await
+}
+
+/// [`build_base_image`] with the suite's [`BuildLock`] already held.
+async fn build_locked(
     docker: &Docker,
     version: PythonVersion,
     cache_dir: &Path,
@@ -300,5 +338,22 @@ mod tests {
         let SandboxError::HostCommand { exit_code, output, .. } = error else { panic!("{error}") };
         assert_eq!(exit_code, 3);
         assert!(output.starts_with("boom\n"), "{output}");
+    }
+
+    #[test]
+    fn one_build_lock_per_suite_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let held = BuildLock::acquire(dir.path(), PythonVersion::Py39).await.unwrap();
+            // Another suite is not blocked by it.
+            drop(BuildLock::acquire(dir.path(), PythonVersion::Py311).await.unwrap());
+            let path = dir.path().to_owned();
+            let waiter = tokio::spawn(async move { BuildLock::acquire(&path, PythonVersion::Py39).await.map(drop) });
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(!waiter.is_finished(), "a second build of the same suite must wait for the first");
+            drop(held);
+            waiter.await.unwrap().unwrap();
+        });
     }
 }
