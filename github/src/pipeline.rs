@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use agentless_localize::Issue;
-use agentless_pipeline::{CancellationToken, Event, ModelRecipe, PipelineOptions, RunDir, RunInput, report};
+use agentless_pipeline::{
+    CancellationToken, Event, ModelRecipe, PipelineOptions, RunDir, RunInput, SandboxSource, report,
+};
 use agentless_syntax::RepoSnapshot;
 
 use crate::{IssueFixer, PipelineError, PipelineOutcome};
@@ -29,7 +31,12 @@ impl IssueFixer for AgentlessPipeline<'_> {
         let model = self.model.build()?;
         let issue = Issue { id: snapshot.name().to_owned(), text: issue_text.to_owned() };
         let run_dir = RunDir::new(&self.run_dir, false);
-        let input = RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, prepared_image: None };
+        let input = RunInput {
+            snapshot: &snapshot,
+            issue: &issue,
+            run_dir: &run_dir,
+            sandbox_source: SandboxSource::FromSnapshot,
+        };
         let outcome = agentless_pipeline::run(&self.options, &model, &input, self.on_event, &self.cancel).await?;
         Ok(bot_outcome(outcome, model.ledger.total().cost_usd, self.run_dir.clone()))
     }

@@ -51,3 +51,18 @@ pub enum PipelineError {
     #[error("the run was cancelled")]
     Cancelled,
 }
+
+impl PipelineError {
+    /// A failure of the machinery around the tests (a sandbox that cannot be set up or started, an image that
+    /// cannot be built), not of the run's inputs: validation degrades to the fallback instead of failing the run.
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Sandbox { .. }
+                | PipelineError::Setup { .. }
+                | PipelineError::Validate(
+                    agentless_validate::ValidateError::Sandbox(_) | agentless_validate::ValidateError::NoSandbox
+                )
+        )
+    }
+}

@@ -17,7 +17,7 @@ use agentless_validate::selection::{SelectionRule, Vote};
 use agentless_validate::{ValidationReport, ValidationStrength};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StageTime {
     pub stage: String,
     pub seconds: f64,

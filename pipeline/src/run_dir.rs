@@ -27,6 +27,8 @@ impl RunDir {
     /// on resume.
     pub const INPUTS: &'static str = "inputs.json";
     /// The sandbox's setup: every step's output, or a failed step's whole output.
+    /// Model usage and wall time per stage, summed over the processes that worked on the run.
+    pub const SPEND: &'static str = "spend.json";
     pub const SETUP_LOG: &'static str = "logs/setup.log";
     /// The whole output of the test run on the original (the regression baseline).
     pub const BASELINE_LOG: &'static str = "logs/baseline.log";

@@ -36,14 +36,18 @@ pub(crate) fn test_environment(sandbox: &SandboxOptions) -> Result<TestEnvironme
         .map_err(|source| PipelineError::Sandbox { context: "refused a variable for the tests", source })
 }
 
-/// The validate stage's options: the test command given or detected from the snapshot.
-fn validate_options(options: &ValidationOptions, snapshot: &RepoSnapshot) -> ValidateOptions {
-    let test_command = match &options.test_command {
+/// The test command given, or detected from the snapshot.
+pub(crate) fn test_command(options: &ValidationOptions, snapshot: &RepoSnapshot) -> TestCommand {
+    match &options.test_command {
         Some(command) => TestCommand::from_user(command),
         None => TestCommand::detect(snapshot.files()),
-    };
+    }
+}
+
+/// The validate stage's options.
+fn validate_options(options: &ValidationOptions, snapshot: &RepoSnapshot) -> ValidateOptions {
     ValidateOptions {
-        test_command,
+        test_command: test_command(options, snapshot),
         regression: options.regression,
         reproduction_tests: options.reproduction_tests,
         reproduction_temperature: options.reproduction_temperature,

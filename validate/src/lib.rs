@@ -12,7 +12,7 @@ mod validation;
 use std::time::Duration;
 
 pub use strength::ValidationStrength;
-pub use validation::{CandidatePatch, PatchResult, ValidateOptions, ValidationReport, validate};
+pub use validation::{CandidatePatch, PatchResult, ValidateOptions, ValidationReport, unvalidated, validate};
 
 use agentless_sandbox::{ExecRequest, Sandbox};
 

@@ -164,20 +164,7 @@ pub async fn validate(
     let mut degradations = Vec::new();
     // A spent budget stops the planning cleanly (validation goes on without that part); a sandbox fault is retried
     // once on a recovered worker and then degrades that part; other errors fail.
-    // One run per distinct raw patch, numbered in the vote order of their first candidates.
-    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
-    in_vote_order.sort_by_key(|candidate| candidate.id);
-    let mut jobs: Vec<PatchJob> = Vec::new();
-    for candidate in &in_vote_order {
-        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
-            Some(job) => job.candidates.push(candidate.id),
-            None => jobs.push(PatchJob {
-                slot: jobs.len(),
-                patch: candidate.model_patch.clone(),
-                candidates: vec![candidate.id],
-            }),
-        }
-    }
+    let (in_vote_order, jobs) = distinct_patches(candidates);
 
     // No test is planned (and no model asked) when no patch applies: a test could tell nothing apart.
     let plans_wanted = options.regression || options.reproduction_tests > 0;
@@ -295,23 +282,7 @@ pub async fn validate(
     }
     drop(runs);
     let patch_results: Vec<PatchResult> = patch_results.into_iter().flatten().collect();
-
-    let result_of: BTreeMap<CandidateId, &PatchResult> =
-        patch_results.iter().flat_map(|result| result.candidates.iter().map(move |id| (*id, result))).collect();
-    let evaluated: Vec<Evaluated> = in_vote_order
-        .iter()
-        .map(|candidate| {
-            let result = result_of.get(&candidate.id);
-            Evaluated {
-                id: candidate.id,
-                normalized_patch: candidate.normalized_patch.clone(),
-                regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
-                reproduction_passed: result
-                    .and_then(|result| result.reproduction)
-                    .map(|verdict| verdict == Verdict::Resolved),
-            }
-        })
-        .collect();
+    let evaluated = evaluate(&in_vote_order, &patch_results);
     let selection = selection::select(&evaluated);
     Ok(ValidationReport {
         test_command: options.test_command.clone(),
@@ -324,6 +295,68 @@ pub async fn validate(
         isolation: Some(first.isolation()),
         degradations,
     })
+}
+
+/// The report of candidates no test could be run for (`cause`: the sandbox could not be set up, the instance's
+/// environment failed to build): no model call, every distinct patch carries `cause`, and selection falls back to
+/// the original's majority vote over the normalized candidates. Infrastructure never loses a prediction.
+pub fn unvalidated(candidates: &[CandidatePatch], test_command: TestCommand, cause: &str) -> ValidationReport {
+    let (in_vote_order, jobs) = distinct_patches(candidates);
+    let patch_results: Vec<PatchResult> = jobs.iter().map(|job| PatchResult::failed(job, cause.to_owned())).collect();
+    let evaluated = evaluate(&in_vote_order, &patch_results);
+    ValidationReport {
+        test_command,
+        regression: None,
+        reproduction: None,
+        patch_results,
+        selection: selection::select(&evaluated),
+        evaluated,
+        stopped: None,
+        isolation: None,
+        degradations: vec![format!(
+            "validation could not run ({cause}): no test was run and no model asked; the patch is chosen by a \
+             majority vote over the normalized candidates, as the original does without test results"
+        )],
+    }
+}
+
+/// The candidates in vote order, and one job per distinct raw patch, numbered in the vote order of their first
+/// candidates.
+fn distinct_patches(candidates: &[CandidatePatch]) -> (Vec<&CandidatePatch>, Vec<PatchJob>) {
+    let mut in_vote_order: Vec<&CandidatePatch> = candidates.iter().collect();
+    in_vote_order.sort_by_key(|candidate| candidate.id);
+    let mut jobs: Vec<PatchJob> = Vec::new();
+    for candidate in &in_vote_order {
+        match jobs.iter_mut().find(|job| job.patch == candidate.model_patch) {
+            Some(job) => job.candidates.push(candidate.id),
+            None => jobs.push(PatchJob {
+                slot: jobs.len(),
+                patch: candidate.model_patch.clone(),
+                candidates: vec![candidate.id],
+            }),
+        }
+    }
+    (in_vote_order, jobs)
+}
+
+/// Every candidate as selection sees it, joined to its patch's results by candidate id.
+fn evaluate(in_vote_order: &[&CandidatePatch], patch_results: &[PatchResult]) -> Vec<Evaluated> {
+    let result_of: BTreeMap<CandidateId, &PatchResult> =
+        patch_results.iter().flat_map(|result| result.candidates.iter().map(move |id| (*id, result))).collect();
+    in_vote_order
+        .iter()
+        .map(|candidate| {
+            let result = result_of.get(&candidate.id);
+            Evaluated {
+                id: candidate.id,
+                normalized_patch: candidate.normalized_patch.clone(),
+                regression_failures: result.and_then(|result| result.regression.as_ref()).map(|r| r.failing.len()),
+                reproduction_passed: result
+                    .and_then(|result| result.reproduction)
+                    .map(|verdict| verdict == Verdict::Resolved),
+            }
+        })
+        .collect()
 }
 
 /// Whether any of `jobs`' patches applies to the original, tried in order until one does (usually the first);
@@ -833,6 +866,30 @@ mod tests {
         assert_eq!(report.degradations.len(), 1);
         assert!(report.degradations[0].contains("no candidate has a patch"), "{:?}", report.degradations);
         assert!(report.degradations[0].contains("no model call"), "{:?}", report.degradations);
+    }
+
+    #[test]
+    fn without_a_sandbox_the_majority_of_normalized_candidates_is_chosen_and_the_cause_kept() {
+        // Two raw patches normalize alike (votes 2), a third stands alone; the earliest is L0.S1, not the winner.
+        let mut spaced = candidate(0, 2, "diff b  \n");
+        spaced.normalized_patch = Patch::new("diff b\n".to_owned());
+        let candidates =
+            [candidate(0, 1, "diff a\n"), spaced, candidate(0, 4, "diff b\n"), candidate(0, 3, "diff a\n")];
+        let report = unvalidated(&candidates, TestCommand::from_user("pytest"), "the environment image failed");
+        // a: L0.S1 + L0.S3 (2 votes); b: L0.S2 + L0.S4 (2 votes) -> tie to the earliest sample, L0.S1.
+        assert_eq!(report.selection.rule, SelectionRule::VoteOnly);
+        assert_eq!(report.selection.chosen, Some(CandidateId::new(0, 1)));
+        assert_eq!(report.chosen_patch().map(Patch::as_str), Some("diff a\n"));
+        assert_eq!(report.patch_results.len(), 3, "one result per distinct raw patch");
+        assert!(
+            report.patch_results.iter().all(|result| result.error.as_deref() == Some("the environment image failed"))
+        );
+        assert!(report.degradations[0].contains("the environment image failed"), "{:?}", report.degradations);
+        let mut lone = candidates.to_vec();
+        lone.push(candidate(0, 5, "diff b\n"));
+        let report = unvalidated(&lone, TestCommand::from_user("pytest"), "cause");
+        // 3 votes beat 2; the first candidate of the winning vote gives its raw patch.
+        assert_eq!(report.chosen_patch().map(Patch::as_str), Some("diff b  \n"));
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use agentless_pipeline::{CancellationToken, Event, RunDir, RunInput, reap_dead_sandboxes, report};
+use agentless_pipeline::{CancellationToken, Event, RunDir, RunInput, SandboxSource, reap_dead_sandboxes, report};
 use agentless_syntax::{RepoSnapshot, SourceKind};
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
@@ -34,7 +34,8 @@ pub async fn run(
     if !args.resume && run_dir.is_finished() {
         bail!("`{}` holds a finished run; pass --resume to reuse it or choose another --out", run_dir.root().display());
     }
-    let input = RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, prepared_image: None };
+    let input =
+        RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, sandbox_source: SandboxSource::FromSnapshot };
     let outcome = agentless_pipeline::run(&settings.pipeline, &model, &input, &show_event(progress), cancel).await?;
     progress.finish_and_clear();
     eprintln!("{}", report::one_line(&outcome.report));

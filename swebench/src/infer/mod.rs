@@ -14,8 +14,9 @@ use agentless_localize::Issue;
 use agentless_model::StageTotals;
 use agentless_pipeline::{
     CancellationToken, Event, ModelRecipe, PipelineError, PipelineOptions, PipelineOutcome, RunDir, RunInput,
+    SandboxSource,
 };
-use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
+use agentless_sandbox::docker::{DockerRuntime, ProjectImage, WorkerLimits, host_pip_cert};
 use agentless_sandbox::{SandboxError, Setup};
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::selection::SelectionRule;
@@ -287,7 +288,8 @@ impl Context<'_> {
             .map_err(|source| InstanceError::Pipeline { instance_id: instance_id.clone(), source: source.into() })?;
         let run_dir = RunDir::new(self.options.out.join(&instance.instance_id), true);
         let mut options = self.pipeline.clone();
-        let mut prepared_image = None;
+        // The instance image, or why it could not be built.
+        let mut instance_image: Option<Result<ProjectImage, String>> = None;
         if self.options.instance_environment {
             match self.docker {
                 // The instance's own image, as `eval` builds it (its environment image shared by the (repo,
@@ -295,25 +297,35 @@ impl Context<'_> {
                 Some(docker) if !run_dir.validation_finished() => {
                     self.observer.event(Event::Stage("validate: building the instance image"));
                     let setup = InstanceSetup::read(self.repos, &UpstreamSpecs, instance).map_err(setup_error)?;
-                    let images = docker
-                        .instance_image(&setup.recipe())
-                        .await
-                        .map_err(|source| InstanceError::Image { instance_id: instance_id.clone(), source })?;
                     run_dir
                         .create()
                         .map_err(|source| InstanceError::Pipeline { instance_id: instance_id.clone(), source })?;
-                    let log = format!(
-                        "{}environment image {}\n{}instance image {}\n{}",
-                        setup.log,
-                        images.environment.image,
-                        images.environment.setup_log,
-                        images.instance.image,
-                        images.instance.setup_log
-                    );
+                    let log = match docker.instance_image(&setup.recipe()).await {
+                        Ok(images) => {
+                            let log = format!(
+                                "{}environment image {}\n{}instance image {}\n{}",
+                                setup.log,
+                                images.environment.image,
+                                images.environment.setup_log,
+                                images.instance.image,
+                                images.instance.setup_log
+                            );
+                            instance_image = Some(Ok(images.instance));
+                            log
+                        }
+                        // The instance still gets a prediction: validation falls back to the original's vote.
+                        Err(source) => {
+                            let error = InstanceError::Image { instance_id: instance_id.clone(), source };
+                            let cause = error_chain(&error);
+                            tracing::warn!("{cause}; its prediction is chosen without tests");
+                            let log = format!("{}{cause}\n", setup.log);
+                            instance_image = Some(Err(cause));
+                            log
+                        }
+                    };
                     fs_err::write(run_dir.log("instance-image.log"), log).map_err(|source| {
                         InstanceError::Pipeline { instance_id: instance_id.clone(), source: source.into() }
                     })?;
-                    prepared_image = Some(images.instance);
                 }
                 Some(_) => {}
                 None => {
@@ -330,8 +342,12 @@ impl Context<'_> {
             options.validation.test_command = regression_command(instance);
         }
         let issue = Issue { id: instance.instance_id.clone(), text: instance.problem_statement.clone() };
-        let input =
-            RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, prepared_image: prepared_image.as_ref() };
+        let sandbox_source = match &instance_image {
+            Some(Ok(image)) => SandboxSource::Prepared(image),
+            Some(Err(cause)) => SandboxSource::Unavailable(cause),
+            None => SandboxSource::FromSnapshot,
+        };
+        let input = RunInput { snapshot: &snapshot, issue: &issue, run_dir: &run_dir, sandbox_source };
         let on_event = |event: Event<'_>| self.observer.event(event);
         agentless_pipeline::run(&options, model, &input, &on_event, self.cancel)
             .await
