@@ -223,6 +223,10 @@ impl EnvironmentPlan {
             ));
             env_script.push(OLD_UNITTEST_DESCRIPTIONS.to_owned());
         }
+        if crate::loopback::applies(&instance.repo) {
+            notes.push(crate::loopback::NOTE.to_owned());
+            env_script.extend(crate::loopback::setup_lines());
+        }
         if spec.test_cmd.starts_with(TOX_CURRENT_ENV) {
             notes.push(format!(
                 "tests run with {VENV_AS_USER_BASE}: `{TOX_CURRENT_ENV}` runs them with the interpreter behind the \

@@ -278,3 +278,17 @@ fn constraints_stay_with_the_virtualenv() {
     let expected = format!("global.constraint='{}'", venv.join("agentless-constraints.txt").display());
     assert!(listed.contains(&expected), "{listed}");
 }
+
+#[test]
+fn requests_gets_httpbin_in_a_virtualenv_of_its_own_and_the_loopback_hook() {
+    let nothing = |_: &str, _: &str| None;
+    let plan = EnvironmentPlan::for_instance(&instance("psf/requests", "2.4"), &nothing).unwrap();
+    assert!(plan.notes.iter().any(|note| note == crate::loopback::NOTE));
+    let setup = plan.env_script.join("\n");
+    assert!(setup.contains("python -m venv \"$VIRTUAL_ENV-httpbin\""), "{setup}");
+    assert!(setup.contains("env -u PIP_CONSTRAINT \"$VIRTUAL_ENV-httpbin\"/bin/python -m pip install"), "{setup}");
+    assert!(setup.contains("agentless_loopback.pth"), "{setup}");
+    let astroid = EnvironmentPlan::for_instance(&instance("pylint-dev/astroid", "2.15"), &nothing).unwrap();
+    assert!(!astroid.env_script.join("\n").contains("httpbin"));
+    assert!(!astroid.notes.iter().any(|note| note == crate::loopback::NOTE));
+}

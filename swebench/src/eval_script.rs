@@ -111,7 +111,8 @@ impl Default for EvalScriptOptions {
     }
 }
 
-/// The eval script lines, in upstream's order (see `shared/research/swebench.md` §4).
+/// The eval script lines, in upstream's order (see `shared/research/swebench.md` §4); for psf/requests the loopback
+/// stand-ins for the network start before the test command and stop after it ([`crate::loopback`]).
 pub fn eval_script_lines(instance: &Instance, spec: &RepoVersionSpec, options: &EvalScriptOptions) -> Vec<String> {
     let repo_dir = &options.repo_dir;
     let base_commit = &instance.base_commit;
@@ -130,15 +131,21 @@ pub fn eval_script_lines(instance: &Instance, spec: &RepoVersionSpec, options: &
         spec.install.to_owned(),
         reset_tests.clone(),
         format!("git apply -v - <<'{HEREDOC_DELIMITER}'\n{}\n{HEREDOC_DELIMITER}", instance.test_patch),
-        format!(": '{START_TEST_OUTPUT}'"),
-        test_command.join(" "),
     ]);
+    let loopback = crate::loopback::applies(&instance.repo);
+    if loopback {
+        lines.extend(crate::loopback::start_lines());
+    }
+    lines.extend([format!(": '{START_TEST_OUTPUT}'"), test_command.join(" ")]);
     if options.record_exit_code {
         lines.push(format!("{TEST_EXIT_CODE_VAR}=$?"));
     }
     lines.push(format!(": '{END_TEST_OUTPUT}'"));
     if options.record_exit_code {
         lines.push(format!("echo \"{TEST_EXIT_CODE}: ${TEST_EXIT_CODE_VAR}\""));
+    }
+    if loopback {
+        lines.extend(crate::loopback::stop_lines());
     }
     lines.push(reset_tests);
     lines
@@ -274,6 +281,30 @@ new file mode 100644
         let instance = instance("django/django");
         let spec = crate::specs::spec("django/django", "3.0").unwrap();
         insta::assert_snapshot!(eval_script(&instance, &spec, &EvalScriptOptions::default()));
+    }
+
+    #[test]
+    fn requests_eval_script_starts_httpbin_on_loopback() {
+        let instance = Instance {
+            instance_id: "psf__requests-2317".to_owned(),
+            base_commit: "091991be0da19de9108dbe5e3752917fea3d7fdc".to_owned(),
+            version: "2.4".to_owned(),
+            test_patch: TEST_PATCH.replace("tests/auth_tests/test_validators.py", "test_requests.py"),
+            ..instance("psf/requests")
+        };
+        let spec = crate::specs::spec("psf/requests", "2.4").unwrap();
+        let script = eval_script(&instance, &spec, &EvalScriptOptions::default());
+        let position = |needle: &str| script.find(needle).unwrap_or_else(|| panic!("no {needle} in {script}"));
+        assert!(position("httpbin:app") < position(START_TEST_OUTPUT));
+        assert!(position("export HTTPBIN_URL=") < position(START_TEST_OUTPUT));
+        assert!(position(crate::loopback::LOG_MARKER) > position(END_TEST_OUTPUT));
+        insta::assert_snapshot!(script);
+        let django = eval_script(
+            &self::instance("django/django"),
+            &crate::specs::spec("django/django", "3.0").unwrap(),
+            &EvalScriptOptions::default(),
+        );
+        assert!(!django.contains("httpbin"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod grading;
 pub mod infer;
 mod json_ascii;
 pub mod lite_s;
+pub mod loopback;
 pub mod predictions;
 pub mod report;
 pub mod runner;

@@ -341,6 +341,9 @@ impl InstanceJob<'_> {
         if output.timed_out {
             test_output.push_str(&format!("\n{TESTS_TIMEOUT} after {} s\n", options.timeout.as_secs()));
         }
+        if crate::loopback::applies(&self.instance.repo) && crate::loopback::startup_failed(&test_output) {
+            log.push_str(&format!("note: {}\n", crate::loopback::STARTUP_FAILED_NOTE));
+        }
         fs_err::write(self.folder.join(LOG_TEST_OUTPUT), &test_output)?;
         let report = InstanceReport::grade(self.instance, self.prediction, &test_output, parser, eval_type);
         fs_err::write(self.folder.join(LOG_REPORT), report.to_json(&self.instance.instance_id)?)?;
