@@ -1,6 +1,7 @@
 //! The command line: one clap-derive definition of every command and flag.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -346,6 +347,60 @@ pub enum SandboxCommand {
         #[arg(long)]
         force: bool,
     },
+    /// The images and containers this tool made (known by their labels; no other is shown): kind, repository,
+    /// version, tag, size, when built and last used; totals at the end.
+    List {
+        /// One JSON document instead of the tables.
+        #[arg(long)]
+        json: bool,
+        /// Directory of the caches (the images' last-use stamps are kept there).
+        #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// Remove the containers of runs that are gone, then images this tool made, children before parents: every one
+    /// but the base images unless the options narrow it. An image still in use is skipped; another's is never
+    /// touched. Exit 1 when some removal failed.
+    Prune {
+        /// Only images last used (by a container, theirs or an image's layered on them) longer ago than AGE:
+        /// 90m, 12h, 7d, 2w.
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        older_than: Option<Duration>,
+        /// Keep SWE-bench environment images, system-package layers and base images (slow to build, shared).
+        #[arg(long, conflicts_with = "all")]
+        keep_environments: bool,
+        /// Base images too (rebuilding one takes minutes of debootstrap).
+        #[arg(long)]
+        all: bool,
+        /// Only the images of this repository (as listed, e.g. django/django).
+        #[arg(long, value_name = "NAME")]
+        repository: Option<String>,
+        /// Print what would be removed and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON document instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// Directory of the caches (the images' last-use stamps are kept there).
+        #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+/// `90s`, `90m`, `12h`, `7d`, `2w`.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not an age such as 90m, 12h, 7d or 2w"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("`{text}`: the unit is one of s, m, h, d, w (as in 7d)")),
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
 }
 
 #[derive(Debug, Args)]
@@ -477,4 +532,19 @@ pub struct SwebenchCloneArgs {
     /// Only print the commands.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_take_a_unit() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_age("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        assert!(parse_age("7").is_err());
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("7y").is_err());
+    }
 }

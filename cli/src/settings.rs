@@ -2,7 +2,7 @@
 //! the flag's field) > `agentless.toml` > preset > the library's default. Commands get typed options from here
 //! and never look at a flag or the file again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentless_localize::{LocalizeOptions, Retrieval};
@@ -228,7 +228,14 @@ fn sandbox_options(args: &PipelineArgs, file: &FileConfig, default_sandbox: Sand
         },
         pass_env,
         base_image_cache: Some(base_image_cache_in(file)),
+        image_use: Some(image_use_folder(&file.cache_dir.clone().unwrap_or_else(default_cache_dir))),
     }
+}
+
+/// Where the last-use stamps of Docker images are kept (one per image id, touched when a container is created from
+/// it): `image-use` in the cache directory.
+pub fn image_use_folder(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("image-use")
 }
 
 /// Where root filesystems of base images built on demand are cached: `rootfs` in the cache directory, as

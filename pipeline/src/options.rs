@@ -88,6 +88,9 @@ pub struct SandboxOptions {
     pub pass_env: Vec<String>,
     /// Docker: build a missing base image on demand, caching root filesystems here; `None` refuses instead.
     pub base_image_cache: Option<PathBuf>,
+    /// Docker: touch the last-use stamp of an image in this folder whenever a container is created from it (what
+    /// `agentless sandbox list` and `prune --older-than` go by); `None` records none.
+    pub image_use: Option<PathBuf>,
 }
 
 impl Default for SandboxOptions {
@@ -98,6 +101,7 @@ impl Default for SandboxOptions {
             setup: Setup::Auto,
             pass_env: Vec::new(),
             base_image_cache: None,
+            image_use: None,
         }
     }
 }

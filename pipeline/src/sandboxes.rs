@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use agentless_model::LanguageModel;
-use agentless_sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, WorkerLimits, host_pip_cert};
+use agentless_sandbox::docker::{
+    DockerRuntime, ImageKind, ImageLabels, ProjectImage, ProjectImageOptions, WorkerLimits, host_pip_cert,
+};
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::local::{LocalOptions, LocalSandbox};
 use agentless_sandbox::{ProjectFiles, Sandbox, SandboxError};
@@ -124,6 +126,9 @@ pub(crate) async fn validate_in_sandboxes(
             if let Some(cache) = &run.sandbox.base_image_cache {
                 runtime = runtime.building_missing_base_images(cache.clone());
             }
+            if let Some(folder) = &run.sandbox.image_use {
+                runtime = runtime.recording_image_use(folder.clone());
+            }
             let result = async {
                 let image = match run.prepared_image {
                     Some(image) => image.clone(),
@@ -134,6 +139,11 @@ pub(crate) async fn validate_in_sandboxes(
                             setup: run.sandbox.setup.clone(),
                             system_packages: Vec::new(),
                             pip_cert: host_pip_cert().await,
+                            labels: ImageLabels {
+                                kind: ImageKind::Project,
+                                repository: Some(run.snapshot.name().to_owned()),
+                                version: None,
+                            },
                         };
                         runtime
                             .project_image(&files, &image_options)

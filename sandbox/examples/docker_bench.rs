@@ -10,7 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use agentless_sandbox::docker::{DockerRuntime, DockerSandbox, ProjectImageOptions, PythonVersion, WorkerLimits};
+use agentless_sandbox::docker::{
+    DockerRuntime, DockerSandbox, ImageKind, ImageLabels, ProjectImageOptions, PythonVersion, WorkerLimits,
+};
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::{ExecRequest, Sandbox, SandboxError, Setup};
 
@@ -95,7 +97,13 @@ async fn main() -> Result<(), SandboxError> {
     }
 
     let files = calc_project()?;
-    let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };
+    let options = ProjectImageOptions {
+        python,
+        setup: Setup::Bare,
+        system_packages: Vec::new(),
+        pip_cert: None,
+        labels: ImageLabels::new(ImageKind::Project),
+    };
     let image = runtime.project_image(&files, &options).await?;
     println!(
         "project image {}: {} in {:.1?}",

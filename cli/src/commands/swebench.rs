@@ -107,7 +107,8 @@ async fn eval(args: SwebenchEvalArgs, progress: &ProgressBar, cancel: &Cancellat
         SandboxKind::Docker => Backend::docker(
             DockerRuntime::connect(DockerRuntime::new_run_id())
                 .await?
-                .building_missing_base_images(crate::config::default_cache_dir().join("rootfs")),
+                .building_missing_base_images(crate::config::default_cache_dir().join("rootfs"))
+                .recording_image_use(crate::settings::image_use_folder(&crate::config::default_cache_dir())),
             WorkerLimits::default(),
             host_pip_cert().await,
         ),

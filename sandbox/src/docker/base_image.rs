@@ -11,14 +11,14 @@ use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures::TryStreamExt;
 use tokio::io::AsyncReadExt;
 
-use super::{AGENT_UID, AGENT_USER, LABEL_BASE, docker_error};
+use super::{AGENT_UID, AGENT_USER, ImageKind, LABEL_BASE, LABEL_KIND, LABEL_VERSION, docker_error};
 use crate::SandboxError;
 
 const MIRROR: &str = "http://deb.debian.org/debian";
 /// Python with its headers and a C toolchain (projects with C extensions build from source, as in SWE-bench's
 /// images), git and patch for applying candidates, procps for process groups.
 const PACKAGES: &str = "python3,python3-venv,python3-pip,python3-dev,git,ca-certificates,build-essential,pkg-config,libffi-dev,patch,procps";
-const IMAGE_REPOSITORY: &str = "agentless/python";
+pub(super) const IMAGE_REPOSITORY: &str = "agentless/python";
 
 /// The Pythons Debian can give, by release: the Python of a base image and of a SWE-bench environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,6 +189,8 @@ async fn build_locked(
             "ENV LANG=C.UTF-8".to_owned(),
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
             format!("LABEL {LABEL_BASE}={}", version.version()),
+            format!("LABEL {LABEL_KIND}={}", ImageKind::Base.label()),
+            format!("LABEL {LABEL_VERSION}={}", version.version()),
             "CMD [\"sleep\", \"infinity\"]".to_owned(),
         ])
         .build();

@@ -3,6 +3,7 @@
 //! (with a spare started ahead, so a reset is a swap), and the exec loop with timeout, cap and bounded drain.
 
 mod base_image;
+mod housekeeping;
 mod project_image;
 mod runner;
 
@@ -26,6 +27,10 @@ use std::pin::Pin;
 use tokio::io::AsyncWrite;
 
 pub use base_image::{BaseImageBuild, PythonVersion, base_image_exists, build_base_image, ensure_base_image};
+pub use housekeeping::{
+    ContainerRecord, ImageKind, ImageLabels, ImageOutcome, ImageRecord, Inventory, LastUsed, PrunePlan, PruneReport,
+    PruneRules, SkippedImage, UseSource, inventory, prune, short_id,
+};
 pub use project_image::{ProjectImage, ProjectImageOptions, host_pip_cert};
 
 use super::environment::TestEnvironment;
@@ -46,6 +51,13 @@ pub const LABEL_OWNER_START: &str = "agentless.owner-start";
 pub const LABEL_BASE: &str = "agentless.base";
 /// Label on project images: the content hash.
 pub const LABEL_PROJECT: &str = "agentless.project";
+/// Label on every image built since it existed: what it is ([`ImageKind`]).
+pub const LABEL_KIND: &str = "agentless.kind";
+/// Label on every image built since it existed: the repository it holds (empty when none or unknown).
+pub const LABEL_REPOSITORY: &str = "agentless.repository";
+/// Label on every image built since it existed: the version of what it holds (the Python of a base image, the
+/// SWE-bench version of an environment; empty when unknown).
+pub const LABEL_VERSION: &str = "agentless.version";
 
 /// The checkout inside the images.
 pub const REPO_DIR: &str = "/work/repo";
@@ -104,6 +116,8 @@ struct ContainerStarter {
     /// (which takes it for writing before listing the run's containers) finds every container in a state it can
     /// remove.
     shut_down: Arc<tokio::sync::RwLock<bool>>,
+    /// Where the last-use stamps of images are touched when a container is created from them; `None` records none.
+    image_use: Option<Arc<PathBuf>>,
 }
 
 impl ContainerStarter {
@@ -154,6 +168,9 @@ impl ContainerStarter {
                 }
                 source => docker_error(format!("creating a container from {image}"), source),
             })?;
+        if let Some(folder) = &self.image_use {
+            housekeeping::record_image_use(&self.docker, folder, image).await;
+        }
         if let Err(source) = self.docker.start_container(&created.id, None).await {
             remove_container(&self.docker, &created.id).await;
             return Err(docker_error(format!("starting container {name}"), source));
@@ -205,6 +222,7 @@ impl DockerRuntime {
             labels: Arc::new(labels),
             next_container: Arc::new(AtomicUsize::new(0)),
             shut_down: Arc::new(tokio::sync::RwLock::new(false)),
+            image_use: None,
         };
         let runtime = Self { docker, run_id, starter, base_image_cache: None };
         let reaped = runtime.reap_orphans().await?;
@@ -218,6 +236,14 @@ impl DockerRuntime {
     #[must_use]
     pub fn building_missing_base_images(mut self, cache: PathBuf) -> Self {
         self.base_image_cache = Some(cache);
+        self
+    }
+
+    /// Touch the last-use stamp of an image in `folder` whenever a container is created from it (what `sandbox list`
+    /// shows and `sandbox prune --older-than` goes by; see [`inventory`]).
+    #[must_use]
+    pub fn recording_image_use(mut self, folder: PathBuf) -> Self {
+        self.starter.image_use = Some(Arc::new(folder));
         self
     }
 
@@ -310,10 +336,7 @@ impl DockerRuntime {
     pub async fn reap_orphans(&self) -> Result<Vec<String>, SandboxError> {
         let mut reaped = Vec::new();
         for (id, labels) in list_labelled(&self.docker, LABEL_RUN).await? {
-            let pid = labels.get(LABEL_OWNER_PID).and_then(|pid| pid.parse::<u32>().ok());
-            let start = labels.get(LABEL_OWNER_START).map(String::as_str).unwrap_or_default();
-            let alive = pid
-                .is_some_and(|pid| process_start_time(pid).is_some_and(|actual| start.is_empty() || actual == start));
+            let (_, alive) = owner_of(&labels);
             if !alive {
                 remove_container(&self.docker, &id).await;
                 reaped.push(id);
@@ -357,6 +380,16 @@ impl Drop for DockerRuntime {
         });
         let _ = cleanup.join();
     }
+}
+
+/// The owner pid of a container with these labels, and whether that process still runs (the same pid with the
+/// same start time, so a reused pid is not taken for it).
+fn owner_of(labels: &HashMap<String, String>) -> (Option<u32>, bool) {
+    let pid = labels.get(LABEL_OWNER_PID).and_then(|pid| pid.parse::<u32>().ok());
+    let start = labels.get(LABEL_OWNER_START).map(String::as_str).unwrap_or_default();
+    let alive =
+        pid.is_some_and(|pid| process_start_time(pid).is_some_and(|actual| start.is_empty() || actual == start));
+    (pid, alive)
 }
 
 /// How many times [`remove_run`] lists and removes the run's containers while some are left (one being removed in

@@ -10,8 +10,8 @@ use bollard::query_parameters::CommitContainerOptionsBuilder;
 
 use super::base_image::image_exists;
 use super::{
-    AGENT_UID, AGENT_USER, DockerRuntime, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR, container_exec,
-    docker_error, remove_container, upload_archive,
+    AGENT_UID, AGENT_USER, DockerRuntime, ImageKind, ImageLabels, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR,
+    container_exec, docker_error, remove_container, upload_archive,
 };
 use crate::project::{ProjectFiles, Setup, content_hash};
 use crate::{ExecRequest, SandboxError};
@@ -20,7 +20,11 @@ use crate::{ExecRequest, SandboxError};
 const RECIPE_VERSION: &str = "project-image-v3";
 /// Bump when the way system-package layers are built changes.
 const SYSTEM_RECIPE_VERSION: &str = "system-image-v1";
-const IMAGE_REPOSITORY: &str = "agentless/project";
+pub(super) const IMAGE_REPOSITORY: &str = "agentless/project";
+/// The commit comments of the images; an image built before [`super::LABEL_KIND`] existed is known by them.
+pub(super) const COMMENT_PROJECT_IMAGE: &str = "agentless project image";
+pub(super) const COMMENT_SYSTEM_IMAGE: &str = "agentless system packages";
+pub(super) const COMMENT_DERIVED_IMAGE: &str = "agentless derived project image";
 const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const STEP_OUTPUT_CAP: usize = 64 * 1024;
@@ -45,6 +49,9 @@ pub struct ProjectImageOptions {
     /// The CA bundle pip needs to reach PyPI from the build container (see [`host_pip_cert`]); copied in and
     /// passed as `--cert`.
     pub pip_cert: Option<PathBuf>,
+    /// What the image is, for `sandbox list` and `sandbox prune` (a system-packages layer built on the way is
+    /// labelled as such).
+    pub labels: ImageLabels,
 }
 
 /// A built (or reused) project image.
@@ -105,7 +112,8 @@ impl DockerRuntime {
         tracing::info!(%image, files = files.files().len(), "building the project image");
         let container = self.start_container(&build_from, None).await?;
         let built = self.prepare_project_container(&container, files, options).await.map(|log| system_log + &log);
-        let setup_log = self.commit_and_remove(&container, built, tag, &hash, "agentless project image").await?;
+        let setup_log =
+            self.commit_and_remove(&container, built, tag, &hash, COMMENT_PROJECT_IMAGE, &options.labels).await?;
         Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
     }
 
@@ -135,12 +143,13 @@ impl DockerRuntime {
         };
         let mut log = "# as root\n".to_owned();
         let built = self.build_step(&container, &request, "root", &mut log).await.map(|()| log);
-        let log = self.commit_and_remove(&container, built, tag, &hash, "agentless system packages").await?;
+        let labels = ImageLabels::new(ImageKind::SystemPackages);
+        let log = self.commit_and_remove(&container, built, tag, &hash, COMMENT_SYSTEM_IMAGE, &labels).await?;
         Ok((image, hash, log))
     }
 
-    /// Commit a prepared build container as `agentless/project:<tag>` labelled with `hash` (when `built` is the setup
-    /// log), then remove the container either way.
+    /// Commit a prepared build container as `agentless/project:<tag>` labelled with `hash` and `labels` (when
+    /// `built` is the setup log), then remove the container either way.
     async fn commit_and_remove(
         &self,
         container: &str,
@@ -148,6 +157,7 @@ impl DockerRuntime {
         tag: &str,
         hash: &str,
         comment: &str,
+        labels: &ImageLabels,
     ) -> Result<String, SandboxError> {
         let committed = match built {
             Ok(setup_log) => {
@@ -159,7 +169,9 @@ impl DockerRuntime {
                     .pause(true)
                     .build();
                 let config = ContainerConfig {
-                    labels: Some([(LABEL_PROJECT.to_owned(), hash.to_owned())].into_iter().collect()),
+                    labels: Some(
+                        labels.to_map().into_iter().chain([(LABEL_PROJECT.to_owned(), hash.to_owned())]).collect(),
+                    ),
                     ..ContainerConfig::default()
                 };
                 self.docker
@@ -302,7 +314,7 @@ impl DockerRuntime {
         }
         .await;
         let setup_log =
-            self.commit_and_remove(&container, built, tag, &hash, "agentless derived project image").await?;
+            self.commit_and_remove(&container, built, tag, &hash, COMMENT_DERIVED_IMAGE, &options.labels).await?;
         Ok(ProjectImage { image, reused: false, setup_log, duration: started.elapsed() })
     }
 }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use agentless_sandbox::docker::{
-    DockerRuntime, DockerSandbox, LABEL_OWNER_PID, LABEL_RUN, ProjectImage, ProjectImageOptions, PythonVersion,
-    WorkerLimits,
+    DockerRuntime, DockerSandbox, ImageKind, ImageLabels, LABEL_OWNER_PID, LABEL_RUN, ProjectImage,
+    ProjectImageOptions, PythonVersion, WorkerLimits,
 };
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::{ExecRequest, PatchMethod, Sandbox, SandboxError, Setup, TIMEOUT_EXIT_CODE, TRUNCATION_MARKER};
@@ -78,6 +78,7 @@ async fn system_packages_are_installed_by_root_in_a_shared_layer() {
         setup: Setup::Command(setup.to_owned()),
         system_packages: vec!["jq".to_owned()],
         pip_cert: None,
+        labels: ImageLabels::new(ImageKind::Project),
     };
     let first = runtime.project_image(&crate::support::project(), &options("jq --version > jq.txt")).await.unwrap();
     // A new setup, so a new project image, built on the same system layer: nothing is installed again.
@@ -267,6 +268,7 @@ async fn generated_files_stay_out_of_the_baseline() {
         setup: Setup::Command(setup.to_owned()),
         system_packages: Vec::new(),
         pip_cert: None,
+        labels: ImageLabels::new(ImageKind::Project),
     };
     let image = runtime.project_image(&crate::support::project(), &options).await.unwrap();
     let sandbox = runtime.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();

@@ -2,5 +2,6 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
 
 mod docker;
+mod housekeeping;
 mod local;
 mod support;

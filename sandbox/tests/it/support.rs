@@ -4,7 +4,9 @@ use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use agentless_sandbox::docker::{DockerRuntime, ProjectImage, ProjectImageOptions, PythonVersion};
+use agentless_sandbox::docker::{
+    DockerRuntime, ImageKind, ImageLabels, ProjectImage, ProjectImageOptions, PythonVersion,
+};
 use agentless_sandbox::{ExecRequest, ProjectFiles, SandboxError, Setup};
 
 /// Set (to anything) to make a missing Docker engine fail the Docker tests instead of skipping them.
@@ -90,7 +92,13 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
     if let Some(build) = agentless_sandbox::docker::ensure_base_image(runtime.docker(), python, &cache).await? {
         eprintln!("built {} in {:?} + {:?}", build.image, build.debootstrap, build.import);
     }
-    let options = ProjectImageOptions { python, setup: Setup::Bare, system_packages: Vec::new(), pip_cert: None };
+    let options = ProjectImageOptions {
+        python,
+        setup: Setup::Bare,
+        system_packages: Vec::new(),
+        pip_cert: None,
+        labels: ImageLabels::new(ImageKind::Project),
+    };
     let image = runtime.project_image(&project(), &options).await?;
     runtime.shutdown().await?;
     Ok(Some(image))

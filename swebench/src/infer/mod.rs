@@ -142,6 +142,9 @@ pub async fn infer(
             if let Some(cache) = &pipeline.sandbox.base_image_cache {
                 runtime = runtime.building_missing_base_images(cache.clone());
             }
+            if let Some(folder) = &pipeline.sandbox.image_use {
+                runtime = runtime.recording_image_use(folder.clone());
+            }
             Some(Backend::docker(runtime, WorkerLimits::default(), host_pip_cert().await))
         }
         agentless_pipeline::SandboxKind::Docker { .. } | agentless_pipeline::SandboxKind::Local { .. } => None,

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use agentless_sandbox::docker::{
-    DockerRuntime, DockerSandbox, ProjectImage, ProjectImageOptions, PythonVersion, WorkerLimits, base_image_exists,
+    DockerRuntime, DockerSandbox, ImageKind, ImageLabels, ProjectImage, ProjectImageOptions, PythonVersion,
+    WorkerLimits, base_image_exists,
 };
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::local::{LocalOptions, LocalSandbox};
@@ -83,12 +84,20 @@ pub struct SandboxRecipe<'a> {
     /// Names the environment (e.g. repository, version and environment commit): recipes with the same key build
     /// the same environment image.
     pub environment_key: &'a str,
+    /// The repository (`owner/name`) and its SWE-bench version, labelled on the images.
+    pub repository: &'a str,
+    pub version: &'a str,
 }
 
 impl SandboxRecipe<'_> {
     /// The whole setup of `files` in one step, as a sandbox without image layers runs it.
     pub fn single_step_setup(&self) -> String {
         single_step_setup(self.instance_prelude, self.dependencies_script, self.install_script)
+    }
+
+    /// The labels of an image of this recipe: `kind`, the repository and the version.
+    fn image_labels(&self, kind: ImageKind) -> ImageLabels {
+        ImageLabels { kind, repository: Some(self.repository.to_owned()), version: Some(self.version.to_owned()) }
     }
 }
 
@@ -186,6 +195,7 @@ impl DockerBackend {
             )),
             system_packages: recipe.system_packages.to_vec(),
             pip_cert: self.pip_cert.clone(),
+            labels: recipe.image_labels(ImageKind::Environment),
         };
         // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
         let build_lock = {
@@ -201,6 +211,7 @@ impl DockerBackend {
             setup: bash(&format!("{}\n{}", recipe.instance_prelude, recipe.install_script)),
             system_packages: Vec::new(),
             pip_cert: self.pip_cert.clone(),
+            labels: recipe.image_labels(ImageKind::Instance),
         };
         let instance = self.runtime.derived_project_image(&environment.image, recipe.files, &instance_options).await?;
         Ok(InstanceImages { environment, instance, python_note })

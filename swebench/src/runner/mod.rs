@@ -361,6 +361,9 @@ pub struct InstanceSetup {
     environment_prelude: String,
     instance_prelude: String,
     environment_key: String,
+    /// The instance's repository and SWE-bench version, labelled on its images.
+    repository: String,
+    version: String,
     /// Notes and the scripts, for `run_instance.log`.
     pub log: String,
 }
@@ -408,7 +411,17 @@ impl InstanceSetup {
         let environment_prelude = clone.scm_version_prelude(environment_commit);
         let instance_prelude = clone.scm_version_prelude(&instance.base_commit);
         let environment_key = format!("{}@{}@{environment_commit}", instance.repo, instance.version);
-        Ok(Self { environment, files, environment_files, environment_prelude, instance_prelude, environment_key, log })
+        Ok(Self {
+            environment,
+            files,
+            environment_files,
+            environment_prelude,
+            instance_prelude,
+            environment_key,
+            repository: instance.repo.clone(),
+            version: instance.version.clone(),
+            log,
+        })
     }
 
     /// The whole setup of the base commit as one script, with no checkout read: for a caller that makes the
@@ -438,6 +451,8 @@ impl InstanceSetup {
             environment_prelude: &self.environment_prelude,
             instance_prelude: &self.instance_prelude,
             environment_key: &self.environment_key,
+            repository: &self.repository,
+            version: &self.version,
         }
     }
 }
