@@ -1,4 +1,6 @@
-//! The command line: one clap-derive definition of every command and flag.
+//! The command line: one clap-derive definition of every command and flag, laid out as uv's help is: the options
+//! every command takes under their own heading, a `[default: …]` on every option that has one, `[env: …]` for the
+//! variables, and examples after each command's options.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,6 +8,16 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env::EnvVars;
+use crate::examples;
+
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+/// The heading of the model's options (`ModelArgs`).
+const MODEL: &str = "Model options";
+/// The heading of the sampling options of `run`, `action` and `swebench infer`.
+const SAMPLING: &str = "Sampling options";
+/// The heading of the validation and sandbox options of `run`, `action` and `swebench infer`.
+const VALIDATION: &str = "Validation options";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -13,7 +25,10 @@ use crate::env::EnvVars;
     version,
     about = "Repair issues in Python repositories the Agentless way: localize, repair, validate.",
     long_about = None,
-    propagate_version = true
+    propagate_version = true,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    after_help = examples::AGENTLESS
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -24,43 +39,86 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// More logging on stderr (-v info, -vv debug, -vvv trace); AGENTLESS_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (a tracing filter in AGENTLESS_LOG wins) [env:
+    /// AGENTLESS_LOG=]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
     /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Configuration file (default: ./agentless.toml, then agentless.toml in the repository).
-    #[arg(long, global = true, env = EnvVars::AGENTLESS_CONFIG, value_name = "FILE")]
+    /// Configuration file [default: ./agentless.toml, else agentless.toml in the repository]
+    #[arg(long, global = true, env = EnvVars::AGENTLESS_CONFIG, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     /// Hide progress bars.
-    #[arg(long, global = true, env = EnvVars::AGENTLESS_NO_PROGRESS, value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(
+        long,
+        global = true,
+        env = EnvVars::AGENTLESS_NO_PROGRESS,
+        value_parser = clap::builder::FalseyValueParser::new(),
+        help_heading = GLOBAL
+    )]
     pub no_progress: bool,
+    /// Print help (a summary with -h).
+    #[arg(short, long, global = true, action = clap::ArgAction::Help, help_heading = GLOBAL)]
+    pub help: Option<bool>,
+    /// Print the version.
+    #[arg(short = 'V', long, global = true, action = clap::ArgAction::Version, help_heading = GLOBAL)]
+    pub version: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse every Python file and print counts, or the structure in the Agentless JSON layout.
+    #[command(after_help = examples::INDEX)]
     Index(IndexArgs),
-    /// Print the Agentless skeleton of files: classes, signatures, `...` bodies, module-level assignments.
+    /// Print the Agentless skeleton of Python files: classes, signatures, `...` bodies, module-level assignments.
+    #[command(after_help = examples::SKELETON)]
     Skeleton(SkeletonArgs),
     /// Localize an issue: suspicious files, related elements, and sampled edit locations.
+    #[command(after_help = examples::LOCALIZE)]
     Localize(LocalizeArgs),
     /// Sample candidate patches as SEARCH/REPLACE edits for each location sample.
+    #[command(after_help = examples::REPAIR)]
     Repair(RepairArgs),
     /// The whole pipeline: localize, repair, validate in sandboxes, and print the chosen diff.
+    #[command(after_help = examples::RUN)]
     Run(Box<RunArgs>),
     /// Manage the Docker images candidates are tested in.
+    #[command(after_help = examples::SANDBOX)]
     Sandbox(SandboxArgs),
     /// The GitHub Action bot: run on a labelled issue or a `/agentless` comment and open a draft pull request.
+    #[command(after_help = examples::ACTION, after_long_help = examples::action_long())]
     Action(Box<ActionArgs>),
     /// SWE-bench: evaluate predictions, run the pipeline on instances, merge shards, clone the repositories.
+    #[command(after_help = examples::SWEBENCH)]
     Swebench(SwebenchArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a folder.
+    #[command(after_help = examples::MAN)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write agentless.1 and agentless-COMMAND.1 for every command into this folder instead of printing
+    /// agentless.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ActionArgs {
-    /// The run directory (uploaded as the workflow's artifact).
+    /// The run directory (uploaded as the workflow's artifact) [default: a new folder under the cache directory's
+    /// `runs/`]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -96,7 +154,7 @@ pub struct IndexArgs {
     /// Parse everything again instead of reusing the content-hash cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Directory of the caches.
+    /// Directory of the caches [default: $XDG_CACHE_HOME/agentless, else ~/.cache/agentless]
     #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }
@@ -105,40 +163,50 @@ pub struct IndexArgs {
 pub struct SkeletonArgs {
     #[command(flatten)]
     pub repo: RepoArgs,
-    /// Repository-relative paths of the files.
+    /// Repository-relative paths of Python files (`.py`).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
-    /// The model as PROVIDER:NAME, e.g. openai:gpt-4o-2024-05-13, anthropic:claude-3-5-sonnet-20241022,
-    /// openai-compatible:qwen2.5-coder (with --base-url), replay:TRANSCRIPT.jsonl or replay-strict:TRANSCRIPT.jsonl.
-    #[arg(long, env = EnvVars::AGENTLESS_MODEL, value_name = "PROVIDER:NAME")]
+    /// The model as PROVIDER:NAME: openai:…, anthropic:…, openai-compatible:… (with --base-url),
+    /// replay:TRANSCRIPT.jsonl or replay-strict:TRANSCRIPT.jsonl [default: openai:gpt-4o-2024-05-13]
+    ///
+    /// For example openai:gpt-4o-2024-05-13, anthropic:claude-3-5-sonnet-20241022 or
+    /// openai-compatible:qwen2.5-coder. The API key is read from the provider's variable: OPENAI_API_KEY for
+    /// openai, ANTHROPIC_API_KEY for anthropic, AGENTLESS_API_KEY for openai-compatible (sent only when set), or
+    /// the variable `env_key` names in the provider's `[providers.NAME]` table of agentless.toml.
+    ///
+    /// API keys: [env: OPENAI_API_KEY=, ANTHROPIC_API_KEY=, AGENTLESS_API_KEY=]
+    #[arg(long, env = EnvVars::AGENTLESS_MODEL, value_name = "PROVIDER:NAME", help_heading = MODEL)]
     pub model: Option<String>,
-    /// Base URL of the provider's API (e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama).
-    #[arg(long, env = EnvVars::AGENTLESS_BASE_URL, value_name = "URL")]
+    /// Base URL of the provider's API, e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for
+    /// Ollama [default: https://api.openai.com/v1 for openai, https://api.anthropic.com/v1 for anthropic]
+    #[arg(long, env = EnvVars::AGENTLESS_BASE_URL, value_name = "URL", help_heading = MODEL)]
     pub base_url: Option<String>,
-    /// Stop sending requests once this many US dollars are spent; what was found so far is kept.
-    #[arg(long, env = EnvVars::AGENTLESS_MAX_COST, value_name = "USD")]
+    /// Stop sending requests once this many US dollars are spent; what was found so far is kept [default: no
+    /// limit]
+    #[arg(long, env = EnvVars::AGENTLESS_MAX_COST, value_name = "USD", help_heading = MODEL)]
     pub max_cost: Option<f64>,
-    /// Directory of the response cache.
-    #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
+    /// Directory of the caches; responses are kept in its `responses/` [default: $XDG_CACHE_HOME/agentless, else
+    /// ~/.cache/agentless]
+    #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR", help_heading = MODEL)]
     pub cache_dir: Option<PathBuf>,
     /// Send every request even when the cache has its answer.
-    #[arg(long)]
+    #[arg(long, help_heading = MODEL)]
     pub no_cache: bool,
     /// Write every request and answer to this JSONL transcript (replay it with --model replay:FILE).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = MODEL)]
     pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
-    /// A file holding the issue text (title and body).
-    #[arg(long, value_name = "FILE")]
+    /// A file holding the issue text (title and body), or `-` to read it from stdin.
+    #[arg(long, value_name = "FILE|-")]
     pub issue: PathBuf,
-    /// The id recorded in the outputs (default: the repository's name).
+    /// The id recorded in the outputs [default: the repository's name]
     #[arg(long, value_name = "ID")]
     pub instance_id: Option<String>,
 }
@@ -154,13 +222,13 @@ pub struct LocalizeArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Number of edit-location samples.
+    /// Number of edit-location samples [default: 4]
     #[arg(long, value_name = "N")]
     pub edit_samples: Option<u32>,
-    /// How many top files localization works on (the original's --top_n).
+    /// How many top files localization works on (the original's --top_n) [default: 3]
     #[arg(long, value_name = "N")]
     pub top_n: Option<usize>,
-    /// Lexical retrieval (bm25), embeddings from the configured embedding model, or none.
+    /// Lexical retrieval (bm25), embeddings from the configured embedding model, or none [default: bm25]
     #[arg(long, value_name = "KIND")]
     pub retrieval: Option<RetrievalKind>,
 }
@@ -187,10 +255,10 @@ pub struct RepairArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Samples per location sample: one greedy, the rest at --temperature (default 10).
+    /// Samples per location sample: one greedy, the rest at --temperature [default: 10]
     #[arg(long, value_name = "N")]
     pub samples: Option<u32>,
-    /// Temperature of the non-greedy samples (default 0.8).
+    /// Temperature of the non-greedy samples [default: 0.8]
     #[arg(long, value_name = "T")]
     pub temperature: Option<f32>,
 }
@@ -209,7 +277,7 @@ pub struct RunArgs {
     pub repo: RepoArgs,
     #[command(flatten)]
     pub issue: IssueArgs,
-    /// The run directory (default: a new folder under the cache directory's `runs/`).
+    /// The run directory [default: a new folder under the cache directory's `runs/`]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Reuse what an earlier run left in --out: finished stages are not redone.
@@ -280,50 +348,52 @@ pub struct PipelineArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Where candidates are tested [default: local for `run` and `action`; docker for `swebench infer`, in the
-    /// instance's own image as `swebench eval` builds it].
-    #[arg(long, value_enum)]
+    /// instance's own image as `swebench eval` builds it]
+    #[arg(long, value_enum, help_heading = VALIDATION)]
     pub sandbox: Option<SandboxKind>,
-    /// Sandboxes working in parallel (default 2).
-    #[arg(long, value_name = "N")]
+    /// Sandboxes of this run working in parallel [default: 2]
+    #[arg(long, value_name = "N", help_heading = VALIDATION)]
     pub workers: Option<usize>,
-    /// The test command (default: detected; pytest with -rA, Django's runtests.py, or exit code).
-    #[arg(long, value_name = "CMD")]
+    /// The test command [default: detected: pytest with -rA, Django's runtests.py, or the exit code]
+    #[arg(long, value_name = "CMD", help_heading = VALIDATION)]
     pub test_cmd: Option<String>,
     /// How the virtualenv gets the test dependencies: `auto` (requirements files and `pip install -e .[test]`),
-    /// `none` (an empty virtualenv), or a shell command.
-    #[arg(long, value_name = "CMD")]
+    /// `none` (an empty virtualenv), or a shell command [default: auto; `swebench infer`: the instance's own
+    /// environment]
+    #[arg(long, value_name = "CMD", help_heading = VALIDATION)]
     pub setup: Option<SetupArg>,
     /// Python of the Docker image.
-    #[arg(long, value_enum, value_name = "X.Y", default_value_t = PythonArg::Py311)]
+    #[arg(long, value_enum, value_name = "X.Y", default_value_t = PythonArg::Py311, help_heading = VALIDATION)]
     pub python: PythonArg,
     /// A host environment variable test processes may see (repeatable; also `pass_env` in `[validate]`). Test
     /// processes otherwise get only PATH, HOME, TMPDIR, the locale and the virtualenv's variables; names that look
     /// like secrets (*_API_KEY, *_KEY, *TOKEN*, *SECRET*, *PASSWORD*, *CREDENTIAL*, GITHUB_*, AGENTLESS_*) are refused.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = VALIDATION)]
     pub pass_env: Vec<String>,
     /// How the local sandbox contains test processes: `auto` uses bubblewrap (`bwrap`) when it works here — no
     /// network, the host read-only, home and secrets hidden, every process killed with the run — and otherwise
     /// none, where tests run as you with the network and can write wherever you can (the copy, virtualenv, home
     /// and temp are still restored before every candidate). The run prints which one it got.
-    #[arg(long, value_enum, default_value_t = LocalContainment::Auto)]
+    #[arg(long, value_enum, default_value_t = LocalContainment::Auto, help_heading = VALIDATION)]
     pub containment: LocalContainment,
-    /// Reproduction tests to generate, 0 for none (default 10; `swebench infer`: 40).
-    #[arg(long, value_name = "N")]
+    /// Reproduction tests to generate, 0 for none [default: 10; `swebench infer --preset paper`: 40]
+    #[arg(long, value_name = "N", help_heading = VALIDATION)]
     pub reproduction_tests: Option<u32>,
     /// Do not run the regression tests.
-    #[arg(long)]
+    #[arg(long, help_heading = VALIDATION)]
     pub no_regression: bool,
-    /// Seconds each test run may take (default 600; `swebench infer`: 1200); reproduction runs get at most 600.
-    #[arg(long, value_name = "SECONDS")]
+    /// Seconds each test run may take; reproduction runs get at most 600 [default: 600; `swebench infer --preset
+    /// paper`: 1200]
+    #[arg(long, value_name = "SECONDS", help_heading = VALIDATION)]
     pub test_timeout: Option<u64>,
-    /// Number of edit-location samples.
-    #[arg(long, value_name = "N")]
+    /// Number of edit-location samples [default: 4]
+    #[arg(long, value_name = "N", help_heading = SAMPLING)]
     pub edit_samples: Option<u32>,
-    /// Samples per location sample (one greedy, the rest at --temperature).
-    #[arg(long, value_name = "N")]
+    /// Samples per location sample: one greedy, the rest at --temperature [default: 10]
+    #[arg(long, value_name = "N", help_heading = SAMPLING)]
     pub samples: Option<u32>,
-    /// Temperature of the non-greedy repair samples.
-    #[arg(long, value_name = "T")]
+    /// Temperature of the non-greedy repair samples [default: 0.8]
+    #[arg(long, value_name = "T", help_heading = SAMPLING)]
     pub temperature: Option<f32>,
 }
 
@@ -336,11 +406,13 @@ pub struct SandboxArgs {
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// Build the base image `agentless/python:X.Y` from a Debian root filesystem (needs root and debootstrap).
+    #[command(after_help = examples::SANDBOX_BUILD_IMAGE)]
     BuildImage {
         /// 3.9 (bullseye), 3.11 (bookworm) or 3.13 (trixie).
         #[arg(long, value_enum, value_name = "X.Y", default_value_t = PythonArg::Py311)]
         python: PythonArg,
-        /// Directory of the caches (the root filesystem tarball is kept there).
+        /// Directory of the caches; the root filesystem tarball is kept in its `rootfs/` [default:
+        /// $XDG_CACHE_HOME/agentless, else ~/.cache/agentless]
         #[arg(long, env = EnvVars::AGENTLESS_CACHE_DIR, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
         /// Build even when the image exists.
@@ -413,12 +485,16 @@ pub struct SwebenchArgs {
 pub enum SwebenchCommand {
     /// Grade predictions as the SWE-bench harness does: per-instance environments, the model patch, the test patch,
     /// the per-version test command, the repository's log parser; report.json per instance and a summary.
+    #[command(after_help = examples::SWEBENCH_EVAL)]
     Eval(Box<SwebenchEvalArgs>),
     /// Run the whole pipeline on each instance and append to DIR/predictions.jsonl (resumable, shardable).
+    #[command(after_help = examples::SWEBENCH_INFER)]
     Infer(Box<SwebenchInferArgs>),
     /// Join the predictions.jsonl of shard folders into one file (later shards win on duplicates).
+    #[command(after_help = examples::SWEBENCH_MERGE)]
     Merge(SwebenchMergeArgs),
     /// Clone the repositories a dataset needs into --repos (needs the network; prints each command).
+    #[command(after_help = examples::SWEBENCH_CLONE)]
     Clone(SwebenchCloneArgs),
 }
 
@@ -427,11 +503,11 @@ pub struct SwebenchDatasetArgs {
     /// lite, lite-dev, verified, lite-s, or a .json/.jsonl file in SWE-bench's format.
     #[arg(long, value_name = "NAME|FILE", default_value = "lite")]
     pub dataset: String,
-    /// The folder holding the named datasets (default: the first `shared/data` above the current directory).
+    /// The folder holding the named datasets [default: the first `shared/data` above the current directory]
     #[arg(long, env = EnvVars::AGENTLESS_SWEBENCH_DATA, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Only these instances (comma-separated ids).
-    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    /// Only these instances: ids separated by spaces or commas, as upstream's --instance_ids [default: all]
+    #[arg(long, value_name = "ID", num_args = 1.., value_delimiter = ',')]
     pub instances: Vec<String>,
 }
 
@@ -448,15 +524,15 @@ pub struct SwebenchEvalArgs {
     /// Output folder: <run-id>/<model>/<instance>/ artifacts, <model>.<run-id>.json summary and .txt table.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Name of this evaluation run.
-    #[arg(long, value_name = "ID", default_value = "eval")]
-    pub run_id: String,
-    /// Instances evaluated in parallel.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub workers: usize,
+    /// Name of this evaluation run [default: a new one per run, eval-YYYYMMDD-HHMMSS (UTC), printed on stderr]
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Instances evaluated in parallel (upstream's --max_workers).
+    #[arg(long, visible_alias = "max-workers", value_name = "N", default_value_t = 2)]
+    pub instance_workers: usize,
     /// Seconds the tests of one instance may take (SWE-bench's default).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
-    pub timeout: u64,
+    #[arg(long, alias = "timeout", value_name = "SECONDS", default_value_t = 1800)]
+    pub test_timeout: u64,
     /// Where instances run: Docker project images (per instance, cached by content) or local virtualenvs.
     #[arg(long, value_enum, default_value_t = SandboxKind::Docker)]
     pub sandbox: SandboxKind,
@@ -481,8 +557,8 @@ pub struct SwebenchInferArgs {
     /// Only the I-th of N deterministic slices of the instances (1-based), e.g. 2/4.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<agentless_swebench::infer::Shard>,
-    /// Instances worked on at once (each also uses --workers sandboxes for validation).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// Instances worked on at once, each with --workers sandboxes for validation (upstream's --max_workers).
+    #[arg(long, visible_alias = "max-workers", value_name = "N", default_value_t = 1)]
     pub instance_workers: usize,
     /// Defaults for every count, temperature and timeout not given: `paper` (the original's documented SWE-bench
     /// run: 40 reproduction tests, 1200 s regression timeout) or `local` (as `agentless run`).
@@ -536,7 +612,108 @@ pub struct SwebenchCloneArgs {
 
 #[cfg(test)]
 mod tests {
+    use agentless_localize::LocalizeOptions;
+    use agentless_pipeline::SandboxOptions;
+    use agentless_repair::RepairOptions;
+    use clap::{CommandFactory as _, Parser as _};
+
     use super::*;
+    use crate::config::DEFAULT_MODEL;
+    use crate::preset::{LOCAL, PAPER};
+
+    /// The help (short and long) of the argument `id` of the command at `path`.
+    fn help_of(path: &[&str], id: &str) -> String {
+        let mut command = Cli::command();
+        command.build();
+        let command = path.iter().fold(&command, |command, name| command.find_subcommand(name).unwrap());
+        let arg = command.get_arguments().find(|arg| arg.get_id() == id).unwrap();
+        let text = |help: Option<&clap::builder::StyledStr>| help.map(ToString::to_string).unwrap_or_default();
+        format!("{}\n{}", text(arg.get_help()), text(arg.get_long_help()))
+    }
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_defaults_in_the_help_are_the_ones_settings_use() {
+        let (localize, repair, sandbox) =
+            (LocalizeOptions::default(), RepairOptions::default(), SandboxOptions::default());
+        // `run`, `action` and `swebench infer` take the preset's samples; they must agree with the libraries'.
+        assert_eq!(
+            (LOCAL.edit_samples, LOCAL.samples, LOCAL.temperature),
+            (PAPER.edit_samples, PAPER.samples, PAPER.temperature)
+        );
+        assert_eq!(
+            (LOCAL.edit_samples, LOCAL.samples, LOCAL.temperature),
+            (localize.edit_samples, repair.samples, repair.temperature)
+        );
+        let expected = [
+            (&["run"][..], "model", format!("[default: {DEFAULT_MODEL}]")),
+            (&["run"], "edit_samples", format!("[default: {}]", LOCAL.edit_samples)),
+            (&["run"], "samples", format!("[default: {}]", LOCAL.samples)),
+            (&["run"], "temperature", format!("[default: {}]", LOCAL.temperature)),
+            (&["run"], "workers", format!("[default: {}]", sandbox.workers)),
+            (
+                &["run"],
+                "reproduction_tests",
+                format!(
+                    "[default: {}; `swebench infer --preset paper`: {}]",
+                    LOCAL.reproduction_tests, PAPER.reproduction_tests
+                ),
+            ),
+            (
+                &["swebench", "infer"],
+                "test_timeout",
+                format!(
+                    "[default: {}; `swebench infer --preset paper`: {}]",
+                    LOCAL.test_timeout_secs, PAPER.test_timeout_secs
+                ),
+            ),
+            (&["localize"], "edit_samples", format!("[default: {}]", localize.edit_samples)),
+            (&["localize"], "top_n", format!("[default: {}]", localize.top_n)),
+            (&["localize"], "retrieval", format!("[default: {}]", format!("{:?}", localize.retrieval).to_lowercase())),
+            (&["repair"], "samples", format!("[default: {}]", repair.samples)),
+            (&["repair"], "temperature", format!("[default: {}]", repair.temperature)),
+        ];
+        for (path, id, default) in expected {
+            let help = help_of(path, id).split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(help.contains(&default), "{path:?} --{id}: `{default}` missing from `{help}`");
+        }
+    }
+
+    #[test]
+    fn the_model_help_names_every_key_variable() {
+        let help = help_of(&["localize"], "model");
+        for name in [EnvVars::OPENAI_API_KEY, EnvVars::ANTHROPIC_API_KEY, EnvVars::AGENTLESS_API_KEY] {
+            assert!(help.contains(&format!("{name}=")), "{name} missing from `{help}`");
+        }
+    }
+
+    #[test]
+    fn swebench_flags_read_as_upstream_and_workers_means_sandboxes_everywhere() {
+        let parse = |flags: &[&str]| {
+            let mut argv = vec!["agentless", "swebench"];
+            argv.extend(flags);
+            Cli::try_parse_from(argv).map(|cli| cli.command)
+        };
+        let eval = ["eval", "--predictions", "gold", "--repos", "r", "--out", "o"];
+        let Ok(Command::Swebench(SwebenchArgs { command: SwebenchCommand::Eval(args) })) =
+            parse(&[&eval[..], &["--instances", "a", "b,c", "--max-workers", "3", "--timeout", "9"]].concat())
+        else {
+            panic!("eval does not parse");
+        };
+        assert_eq!(args.dataset.instances, ["a", "b", "c"]);
+        assert_eq!((args.instance_workers, args.test_timeout, args.run_id), (3, 9, None));
+        let error = parse(&[&eval[..], &["--workers", "3"]].concat()).err().unwrap();
+        assert_eq!(error.kind(), clap::error::ErrorKind::UnknownArgument, "{error}");
+        let infer = ["infer", "--repos", "r", "--out", "o", "--max-workers", "4", "--workers", "3"];
+        let Ok(Command::Swebench(SwebenchArgs { command: SwebenchCommand::Infer(args) })) = parse(&infer) else {
+            panic!("infer does not parse");
+        };
+        assert_eq!((args.instance_workers, args.pipeline.workers), (4, Some(3)));
+    }
 
     #[test]
     fn ages_take_a_unit() {

@@ -4,6 +4,7 @@ pub mod args;
 mod commands;
 pub mod config;
 pub mod env;
+mod examples;
 mod logging;
 mod model;
 mod preset;
@@ -55,6 +56,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             Command::Sandbox(args) => commands::sandbox::run(args).await,
             Command::Action(args) => commands::action::run(*args, &cli.global, &progress, &cancel).await,
             Command::Swebench(args) => commands::swebench::run(args, &cli.global, &progress, &cancel).await,
+            Command::Completions(args) => commands::docs::completions(&args),
+            Command::Man(args) => commands::docs::man(&args),
         }
     };
     let mut command = Box::pin(command);

@@ -22,10 +22,7 @@ fn main() -> ExitCode {
 
 /// Print `error:` and each cause; a closed stdout (`agentless ... | head`) is a success, as in ripgrep and ruff.
 fn report(error: &anyhow::Error) -> ExitCode {
-    if error
-        .chain()
-        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
-    {
+    if error.chain().any(|cause| io_error_kind(cause) == Some(io::ErrorKind::BrokenPipe)) {
         return ExitStatus::Success.into();
     }
     let mut stderr = io::stderr().lock();
@@ -34,4 +31,12 @@ fn report(error: &anyhow::Error) -> ExitCode {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
     ExitStatus::Error.into()
+}
+
+/// The kind of an I/O error, also when serde_json wraps it (its `source` skips the I/O error itself).
+fn io_error_kind(cause: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
+    if let Some(io) = cause.downcast_ref::<io::Error>() {
+        return Some(io.kind());
+    }
+    cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
 }

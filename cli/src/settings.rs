@@ -3,7 +3,7 @@
 //! and never look at a flag or the file again.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentless_localize::{LocalizeOptions, Retrieval};
 use agentless_model::ModelSpec;
@@ -238,6 +238,45 @@ pub fn image_use_folder(cache_dir: &Path) -> PathBuf {
     cache_dir.join("image-use")
 }
 
+/// The name of a `swebench eval` run: `--run-id`, else `eval-YYYYMMDD-HHMMSS` of `now` (UTC), with `-2`, `-3`, …
+/// appended while `out` already holds a run of that name (its folder or a `<model>.<run-id>.json` summary), so that a
+/// run never mixes with an earlier one.
+pub fn eval_run_id(given: Option<&str>, out: &Path, now: SystemTime) -> String {
+    if let Some(given) = given {
+        return given.to_owned();
+    }
+    let seconds = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let (days, time) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    let stamp = format!("eval-{year:04}{month:02}{day:02}-{:02}{:02}{:02}", time / 3600, time % 3600 / 60, time % 60);
+    let names: Vec<String> = fs_err::read_dir(out)
+        .map(|entries| entries.flatten().map(|entry| entry.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    let taken = |run_id: &str| names.iter().any(|name| name == run_id || name.ends_with(&format!(".{run_id}.json")));
+    let mut run_id = stamp.clone();
+    let mut suffix = 1;
+    while taken(&run_id) {
+        suffix += 1;
+        run_id = format!("{stamp}-{suffix}");
+    }
+    run_id
+}
+
+/// The (year, month, day) of a day counted from 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's
+/// `civil_from_days`, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let shifted = days + 719_468;
+    let era = shifted / 146_097;
+    let day_of_era = shifted % 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Where root filesystems of base images built on demand are cached: `rootfs` in the cache directory, as
 /// `agentless sandbox build-image` keeps them.
 pub fn base_image_cache_in(file: &FileConfig) -> PathBuf {
@@ -325,6 +364,20 @@ mod tests {
         assert_eq!(local.pipeline.validation.reproduction_tests, 10);
         assert_eq!(local.pipeline.validation.test_timeout, Duration::from_secs(600));
         assert_eq!(local.pipeline.sandbox.setup, Setup::Auto);
+    }
+
+    #[test]
+    fn an_eval_run_is_named_after_its_start_unless_named_and_never_reuses_a_folder() {
+        let out = tempfile::tempdir().unwrap();
+        // 2026-12-02 04:20:13 UTC; 2024-02-29 23:59:59 UTC (a leap day); the epoch.
+        let at = |seconds: u64| UNIX_EPOCH + Duration::from_secs(seconds);
+        assert_eq!(eval_run_id(None, out.path(), at(1_796_185_213)), "eval-20261202-042013");
+        assert_eq!(eval_run_id(None, out.path(), at(1_709_251_199)), "eval-20240229-235959");
+        assert_eq!(eval_run_id(None, out.path(), at(0)), "eval-19700101-000000");
+        fs_err::create_dir_all(out.path().join("eval-19700101-000000")).unwrap();
+        fs_err::write(out.path().join("gold.eval-19700101-000000-2.json"), "{}").unwrap();
+        assert_eq!(eval_run_id(None, out.path(), at(0)), "eval-19700101-000000-3");
+        assert_eq!(eval_run_id(Some("eval-19700101-000000"), out.path(), at(0)), "eval-19700101-000000");
     }
 
     #[test]

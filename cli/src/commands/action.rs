@@ -3,6 +3,8 @@
 
 use agentless_github::{ActionEnv, ActionOutcome, AgentlessPipeline, GitHub, run_action};
 use agentless_pipeline::CancellationToken;
+use std::io::Write as _;
+
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
@@ -35,7 +37,7 @@ pub async fn run(
         on_event: &show,
     };
     let outcome = run_action(&env, &pipeline, &github).await?;
-    println!("{outcome}");
+    writeln!(std::io::stdout(), "{outcome}")?;
     Ok(match outcome {
         ActionOutcome::Skipped { .. } | ActionOutcome::PullRequest { .. } => ExitStatus::Success,
         ActionOutcome::NoPatch { .. } => ExitStatus::Failure,

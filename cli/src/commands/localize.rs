@@ -44,9 +44,18 @@ pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar
     })
 }
 
+/// The issue from `--issue FILE`, or from stdin for `--issue -`.
 pub fn read_issue(args: &IssueArgs, snapshot: &RepoSnapshot) -> Result<Issue> {
-    let text = fs_err::read_to_string(&args.issue).context("cannot read the issue")?;
+    let from_stdin = args.issue.as_os_str() == "-";
+    let text = if from_stdin {
+        std::io::read_to_string(std::io::stdin().lock()).context("cannot read the issue from stdin")?
+    } else {
+        fs_err::read_to_string(&args.issue).context("cannot read the issue")?
+    };
     if text.trim().is_empty() {
+        if from_stdin {
+            bail!("the issue read from stdin is empty");
+        }
         bail!("the issue file `{}` is empty", args.issue.display());
     }
     let id = args.instance_id.clone().unwrap_or_else(|| snapshot.name().to_owned());

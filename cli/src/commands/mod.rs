@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod action;
+pub mod docs;
 pub mod index;
 pub mod localize;
 pub mod repair;

@@ -2,6 +2,7 @@
 //! left in the engine and pruning it.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentless_sandbox::docker::{
@@ -22,18 +23,19 @@ pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
             let version = python_version(python);
             let docker = connect().await?;
             if !force && base_image_exists(&docker, version).await? {
-                println!("{} exists (--force rebuilds it)", version.image());
+                writeln!(std::io::stdout(), "{} exists (--force rebuilds it)", version.image())?;
                 return Ok(ExitStatus::Success);
             }
             let cache = cache_dir.unwrap_or_else(default_cache_dir).join("rootfs");
             let build = build_base_image(&docker, version, &cache).await?;
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "built {} (debootstrap {:.1} s{}, import {:.1} s)",
                 build.image,
                 build.debootstrap.as_secs_f64(),
                 if build.rootfs_cached { ", cached root filesystem" } else { "" },
                 build.import.as_secs_f64()
-            );
+            )?;
             Ok(ExitStatus::Success)
         }
         SandboxCommand::List { json, cache_dir } => {
@@ -41,9 +43,9 @@ pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
             let image_use = image_use_folder(&cache_dir.unwrap_or_else(default_cache_dir));
             let listed = inventory(&docker, Some(&image_use)).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&listed)?);
+                writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&listed)?)?;
             } else {
-                print!("{}", render_inventory(&listed, now()));
+                write!(std::io::stdout(), "{}", render_inventory(&listed, now()))?;
             }
             Ok(ExitStatus::Success)
         }
@@ -55,17 +57,17 @@ pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
             let plan = PrunePlan::new(&listed, &rules, now());
             if dry_run {
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&plan)?);
+                    writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&plan)?)?;
                 } else {
-                    print!("{}", render_plan(&plan));
+                    write!(std::io::stdout(), "{}", render_plan(&plan))?;
                 }
                 return Ok(ExitStatus::Success);
             }
             let report = prune(&docker, &plan, Some(&image_use)).await;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                print!("{}", render_report(&report));
+                write!(std::io::stdout(), "{}", render_report(&report))?;
             }
             Ok(if report.failed() { ExitStatus::Failure } else { ExitStatus::Success })
         }

@@ -13,6 +13,9 @@ pub async fn run(args: SkeletonArgs) -> Result<ExitStatus> {
     let mut texts = Vec::with_capacity(args.paths.len());
     for path in &args.paths {
         let path = path.trim_start_matches("./");
+        if !path.ends_with(".py") {
+            bail!("`{path}` is not a Python file: skeletons are made of `.py` files");
+        }
         if !snapshot.contains(path) {
             bail!("`{path}` is not a file of `{}`", args.repo.repo.display());
         }

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use agentless_pipeline::{CancellationToken, Event, report};
 use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
@@ -29,7 +29,7 @@ use crate::config::FileConfig;
 use crate::env::EnvVars;
 use crate::model::{thousands, usage_line};
 use crate::preset::Preset;
-use crate::settings::InferSettings;
+use crate::settings::{InferSettings, eval_run_id};
 
 pub async fn run(
     args: SwebenchArgs,
@@ -70,7 +70,10 @@ fn load_named_or_file(spec: &str, data_dir: Option<&Path>) -> Result<Dataset> {
     Ok(Dataset::load(spec, &data_dir)?)
 }
 
-fn pick_instances(instances: &[Instance], ids: &[String]) -> Result<Vec<Instance>> {
+/// The instances `--instances` names, in the dataset's order; each value may hold several ids separated by spaces
+/// (a quoted list), commas are split by clap.
+fn pick_instances(instances: &[Instance], given: &[String]) -> Result<Vec<Instance>> {
+    let ids: Vec<String> = given.iter().flat_map(|value| value.split_whitespace()).map(str::to_owned).collect();
     if ids.is_empty() {
         return Ok(instances.to_vec());
     }
@@ -114,11 +117,15 @@ async fn eval(args: SwebenchEvalArgs, progress: &ProgressBar, cancel: &Cancellat
         ),
     };
     let backend = Arc::new(backend);
+    let run_id = eval_run_id(args.run_id.as_deref(), &args.out, SystemTime::now());
+    if args.run_id.is_none() {
+        eprintln!("run id: {run_id} (--run-id names the next one)");
+    }
     let options = EvalOptions {
         out: args.out.clone(),
-        run_id: args.run_id.clone(),
-        workers: args.workers,
-        timeout: Duration::from_secs(args.timeout),
+        run_id,
+        workers: args.instance_workers,
+        timeout: Duration::from_secs(args.test_timeout),
         run_empty_patches: args.run_empty || args.predictions == EMPTY_MODEL_NAME,
     };
     let repos = RepoStore::new(&args.repos);
@@ -294,7 +301,7 @@ async fn clone(args: &SwebenchCloneArgs) -> Result<ExitStatus> {
             eprintln!("{}: exists, skipped", step.target.display());
             continue;
         }
-        println!("{}", step.command());
+        writeln!(std::io::stdout(), "{}", step.command())?;
         if !args.dry_run && !step.run().await.context("cannot run git")? {
             failed.push(step.repo);
         }

@@ -1,6 +1,29 @@
-//! The command line itself: help, errors, exit codes, index and skeleton output.
+//! The command line itself: help, completions, manual pages, errors, exit codes, a closed stdout, index and
+//! skeleton output.
 
-use crate::{agentless, example_repo, stderr, stdout};
+use std::io::Read as _;
+use std::process::Stdio;
+
+use crate::{agentless, agentless_command, example_repo, stderr, stdout};
+
+/// Every command, as the words that name it.
+const COMMANDS: &[&str] = &[
+    "index",
+    "skeleton",
+    "localize",
+    "repair",
+    "run",
+    "sandbox",
+    "sandbox build-image",
+    "action",
+    "swebench",
+    "swebench eval",
+    "swebench infer",
+    "swebench merge",
+    "swebench clone",
+    "completions",
+    "man",
+];
 
 #[test]
 fn help_lists_the_commands() {
@@ -8,10 +31,92 @@ fn help_lists_the_commands() {
     let output = agentless(home.path(), &["--help"], &[]);
     assert!(output.status.success());
     let help = stdout(&output);
-    for command in ["index", "skeleton", "localize", "repair", "run", "sandbox", "action"] {
+    for command in ["index", "skeleton", "localize", "repair", "run", "sandbox", "action", "completions", "man"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
     insta::assert_snapshot!("help", help);
+}
+
+/// Every command's `--help`: its options, then the global ones under their own heading, then its examples.
+#[test]
+fn help_of_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    for command in COMMANDS {
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push("--help");
+        let output = agentless(home.path(), &args, &[]);
+        assert!(output.status.success(), "{command}: {}", stderr(&output));
+        let help = stdout(&output);
+        assert!(help.contains("\nGlobal options:\n") && help.contains("\nExamples:\n"), "{command}:\n{help}");
+        let global = help.split("\nGlobal options:\n").nth(1).unwrap_or_default();
+        assert!(global.contains("--verbose") && global.contains("--help"), "{command}:\n{help}");
+        insta::assert_snapshot!(format!("help_{}", command.replace(' ', "_")), help);
+    }
+    // -h is the summary.
+    let short = agentless(home.path(), &["run", "-h"], &[]);
+    insta::assert_snapshot!("help_run_short", stdout(&short));
+}
+
+#[test]
+fn completions_for_every_shell_and_manual_pages() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "_agentless()"),
+        ("zsh", "#compdef agentless"),
+        ("fish", "complete -c agentless"),
+        ("elvish", "edit:completion:arg-completer[agentless]"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let output = agentless(home.path(), &["completions", shell], &[]);
+        assert!(output.status.success(), "{shell}: {}", stderr(&output));
+        let script = stdout(&output);
+        assert!(script.contains(marker) && script.contains("instance-workers"), "{shell}:\n{script}");
+    }
+    let page = agentless(home.path(), &["man"], &[]);
+    assert!(page.status.success(), "{}", stderr(&page));
+    let page = stdout(&page);
+    assert!(page.contains(".TH agentless 1") && page.contains("swebench"), "{page}");
+    let dir = home.path().join("man1");
+    let written = agentless(home.path(), &["man", "--dir", dir.to_str().unwrap()], &[]);
+    assert!(written.status.success(), "{}", stderr(&written));
+    for page in ["agentless.1", "agentless-run.1", "agentless-swebench-eval.1"] {
+        assert!(dir.join(page).is_file(), "{page} missing from {}", dir.display());
+    }
+}
+
+/// `agentless … | head`: the reader goes away, the command ends with 0 and says nothing (as ripgrep and ruff).
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let repo = tempfile::tempdir().unwrap();
+    let module: String =
+        (0..20_000).map(|index| format!("def function_{index}(value):\n    return value\n\n")).collect();
+    fs_err::write(repo.path().join("big.py"), module).unwrap();
+    let repo = repo.path().to_str().unwrap();
+    for args in
+        [&["skeleton", "--repo", repo, "big.py"][..], &["index", "--repo", repo, "--format", "json", "--no-cache"]]
+    {
+        let home = tempfile::tempdir().unwrap();
+        let mut child =
+            agentless_command(home.path(), args, &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        // The reader closes before the command writes anything, so its first write fails.
+        drop(child.stdout.take());
+        let mut errors = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut errors).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {errors}");
+        assert!(!errors.contains("error"), "{args:?}: {errors}");
+    }
+}
+
+#[test]
+fn skeleton_refuses_a_file_that_is_not_python() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    fs_err::write(repo.path().join("README.rst"), "Title\n=====\n\nclass Text:\n    pass\n").unwrap();
+    let output = agentless(home.path(), &["skeleton", "--repo", repo.path().to_str().unwrap(), "README.rst"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert_eq!(stdout(&output), "");
+    insta::assert_snapshot!(stderr(&output), @"error: `README.rst` is not a Python file: skeletons are made of `.py` files");
 }
 
 #[test]

@@ -263,3 +263,55 @@ async fn embedding_retrieval_uses_the_embeddings_endpoint() {
     let cached = format!("{n} call(s) ({n} cached)", n = chat_calls + embedded);
     assert!(stdout(&again).contains(&cached), "expected `{cached}`:\n{}", stdout(&again));
 }
+
+/// `--issue -` reads the issue from stdin; an empty stdin is an error that says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_issue_can_come_from_stdin() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let server = ScriptedModelServer::start(example_script()).await;
+    let home = tempfile::tempdir().unwrap();
+    let issue = fs_err::read_to_string(workspace_root().join("examples/tinyinvoice.issue.md")).unwrap()
+        + "\nSeen on invoice INV-STDIN-4711.\n";
+    let (home_path, base_url) = (home.path().to_path_buf(), server.base_url());
+    let output = tokio::task::spawn_blocking(move || {
+        let (repo, out) = (example_repo(), home_path.join("out"));
+        let args = [
+            "localize",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--issue",
+            "-",
+            "--out",
+            out.to_str().unwrap(),
+            "--model",
+            "openai:gpt-4o-2024-05-13",
+            "--base-url",
+            &base_url,
+        ];
+        let mut child = crate::agentless_command(&home_path, &args, &[("OPENAI_API_KEY", KEY)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(issue.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "stderr:\n{}", stderr(&output));
+    let prompt = server.received_for("localize.file")[0].prompt();
+    assert!(prompt.contains("Seen on invoice INV-STDIN-4711."), "{prompt}");
+
+    // Nothing on stdin (`agentless` gives the command none).
+    let repo = example_repo();
+    let empty = agentless(
+        home.path(),
+        &["localize", "--repo", repo.to_str().unwrap(), "--issue", "-", "--out", "out", "--model", "replay:none.jsonl"],
+        &[],
+    );
+    assert_eq!(empty.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&empty), @"error: the issue read from stdin is empty");
+}

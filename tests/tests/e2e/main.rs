@@ -22,6 +22,11 @@ pub fn example_repo() -> PathBuf {
 
 /// Run the binary with a clean environment: no keys, no user config, caches in `home`.
 pub fn agentless(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    agentless_command(home, args, env).output().expect("run agentless")
+}
+
+/// The command `agentless` runs, for tests that feed its stdin or read its stdout as it goes.
+pub fn agentless_command(home: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
     let bin = agentless_bin();
     assert!(bin.is_file(), "{} is missing: build it with `cargo build --bin agentless`", bin.display());
     let mut command = std::process::Command::new(bin);
@@ -31,7 +36,7 @@ pub fn agentless(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (key, value) in env {
         command.env(key, value);
     }
-    command.output().expect("run agentless")
+    command
 }
 
 pub fn stdout(output: &Output) -> String {
