@@ -421,6 +421,7 @@ pub enum SandboxCommand {
     },
     /// The images and containers this tool made (known by their labels; no other is shown): kind, repository,
     /// version, tag, size, when built and last used; totals at the end.
+    #[command(after_help = examples::SANDBOX_LIST)]
     List {
         /// One JSON document instead of the tables.
         #[arg(long)]
@@ -432,6 +433,7 @@ pub enum SandboxCommand {
     /// Remove the containers of runs that are gone, then images this tool made, children before parents: every one
     /// but the base images unless the options narrow it. An image still in use is skipped; another's is never
     /// touched. Exit 1 when some removal failed.
+    #[command(after_help = examples::SANDBOX_PRUNE)]
     Prune {
         /// Only images last used (by a container, theirs or an image's layered on them) longer ago than AGE:
         /// 90m, 12h, 7d, 2w.

@@ -40,9 +40,25 @@ Examples:
 
 pub const SANDBOX: &str = "\
 Examples:
+  sudo agentless sandbox build-image --python 3.11
+  agentless sandbox list
+  agentless sandbox prune --older-than 7d --keep-environments --dry-run";
+
+pub const SANDBOX_BUILD_IMAGE: &str = "\
+Examples:
   sudo agentless sandbox build-image --python 3.11";
 
-pub const SANDBOX_BUILD_IMAGE: &str = SANDBOX;
+pub const SANDBOX_LIST: &str = "\
+Examples:
+  agentless sandbox list
+  agentless sandbox list --json | jq '.images[] | select(.kind == \"instance\")'";
+
+pub const SANDBOX_PRUNE: &str = "\
+Examples:
+  agentless sandbox prune --dry-run                       # what would go, and the bytes it would free
+  agentless sandbox prune --older-than 7d --keep-environments
+  agentless sandbox prune --repository django/django
+  agentless sandbox prune --all                           # base images too";
 
 pub const ACTION: &str = "\
 Examples:

@@ -75,7 +75,7 @@ pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
 }
 
 async fn connect() -> Result<Docker> {
-    Docker::connect_with_local_defaults()
+    agentless_sandbox::docker::local_engine()
         .context("no Docker engine is reachable")?
         .negotiate_version()
         .await

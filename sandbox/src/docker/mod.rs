@@ -202,11 +202,21 @@ impl ContainerStarter {
     }
 }
 
+/// How long one engine request may take. bollard's default, 2 minutes, is too short for committing a 700 MB
+/// project image or removing one while builds and tests load the machine: a commit that took longer lost its
+/// SWE-bench instance. Runaway test processes are bounded by their own timeouts, not this one.
+pub const ENGINE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// A client of the local engine (`DOCKER_HOST` or `/var/run/docker.sock`) with [`ENGINE_REQUEST_TIMEOUT`].
+pub fn local_engine() -> Result<Docker, bollard::errors::Error> {
+    Ok(Docker::connect_with_local_defaults()?.with_timeout(ENGINE_REQUEST_TIMEOUT))
+}
+
 impl DockerRuntime {
     /// Connect to the local engine (`DOCKER_HOST` or `/var/run/docker.sock`), negotiate the API version, and reap the
     /// containers of dead runs.
     pub async fn connect(run_id: impl Into<String>) -> Result<Self, SandboxError> {
-        let docker = Docker::connect_with_local_defaults().map_err(SandboxError::EngineUnreachable)?;
+        let docker = local_engine().map_err(SandboxError::EngineUnreachable)?;
         let docker = docker.negotiate_version().await.map_err(SandboxError::EngineUnreachable)?;
         docker.ping().await.map_err(SandboxError::EngineUnreachable)?;
         let run_id = run_id.into();
@@ -370,7 +380,7 @@ impl Drop for DockerRuntime {
                 return;
             };
             runtime.block_on(async {
-                if let Ok(docker) = Docker::connect_with_local_defaults()
+                if let Ok(docker) = local_engine()
                     && let Ok(docker) = docker.negotiate_version().await
                     && let Err(error) = remove_run(&docker, &run_id).await
                 {

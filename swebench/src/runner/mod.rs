@@ -214,7 +214,7 @@ pub async fn evaluate(
                     };
                     job.run().await
                 }
-                Err(error) => InstanceOutcome::Error(error.to_string()),
+                Err(error) => InstanceOutcome::Error(crate::infer::error_chain(&error)),
             };
             (instance.instance_id.clone(), outcome, started.elapsed())
         }
@@ -256,8 +256,10 @@ impl InstanceJob<'_> {
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(error) => {
-                log.push_str(&format!("error: {error}\n"));
-                InstanceOutcome::Error(error.to_string())
+                // With its causes: "committing the image" alone does not say the engine timed out.
+                let message = crate::infer::error_chain(&error);
+                log.push_str(&format!("error: {message}\n"));
+                InstanceOutcome::Error(message)
             }
         };
         if let Err(error) =

@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "run",
     "sandbox",
     "sandbox build-image",
+    "sandbox list",
+    "sandbox prune",
     "action",
     "swebench",
     "swebench eval",
