@@ -216,7 +216,10 @@ impl EnvironmentPlan {
             (None, Some(pins)) => env_script.push(pip_install_wheel_pins_first(&pins, "", &mut notes)),
             (None, None) => {}
         }
-        if old_python {
+        // The Lite ids of Django 3.0–3.2 (specs asking 3.6) are unittest descriptions by the old rule (a docstring
+        // starting with a newline gives none); those of Django 4.0 (asking 3.8) by the new one (its first non-empty
+        // line), as 5 Lite instances of 4.0 show: conda's 3.8 prints them as 3.9 does.
+        if requested_minor.is_some_and(|minor| minor < 8) {
             notes.push(format!(
                 "unittest descriptions as Python {} prints them (a docstring starting with a newline gives none)",
                 spec.python

@@ -142,6 +142,10 @@ fn requirements_follow_includes_and_fall_back_to_the_base_commit() {
         ]
     );
     assert_eq!(plan.env_script[1], "python -m pip install pip==21.2.2 setuptools==58.0.4 wheel==0.37.1");
+    // Django 4.0 asks for 3.8, whose descriptions SWE-bench's ids follow as 3.9 prints them: no hook.
+    let plan = EnvironmentPlan::for_instance(&instance("django/django", "4.0"), &files).unwrap();
+    assert!(!plan.notes.iter().any(|note| note.contains("unittest descriptions")), "{:?}", plan.notes);
+    assert!(!plan.env_script.iter().any(|line| line.contains("agentless_old_unittest")));
 }
 
 #[test]
