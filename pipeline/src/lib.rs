@@ -272,8 +272,8 @@ fn keep_validation(
     Ok(())
 }
 
-/// An error and its causes, every line of them.
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes, joined by `: `.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(source) = cause {

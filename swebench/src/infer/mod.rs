@@ -369,17 +369,8 @@ pub fn regression_command(instance: &Instance) -> Option<String> {
     Some(format!("{} {}", crate::environment::test_command(&spec), directives.join(" ")))
 }
 
-/// An error and its causes on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
-}
+/// An error and its causes on one line (the pipeline's rule, one for every front-end).
+pub use agentless_pipeline::error_chain;
 
 #[cfg(test)]
 pub(crate) mod tests {
