@@ -24,6 +24,25 @@ fn run_example(home: &std::path::Path, out: &str, extra: &[&str]) -> std::proces
     agentless(home, &args, &[])
 }
 
+/// `agentless run` on the example into `out`, answered by `server` with no response cache (every request reaches it).
+fn scripted_run(
+    home: &std::path::Path,
+    out: &std::path::Path,
+    server: &ScriptedModelServer,
+    extra: &'static [&'static str],
+) -> tokio::task::JoinHandle<std::process::Output> {
+    let (home, out, base_url) = (home.to_owned(), out.to_owned(), server.base_url());
+    tokio::task::spawn_blocking(move || {
+        let repo = example_repo();
+        let issue = workspace_root().join("examples/tinyinvoice.issue.md");
+        let mut args = vec!["run", "--repo", repo.to_str().unwrap(), "--issue", issue.to_str().unwrap()];
+        args.extend(["--out", out.to_str().unwrap(), "--model", "openai-compatible:scripted"]);
+        args.extend(["--base-url", &base_url, "--no-cache"]);
+        args.extend_from_slice(extra);
+        agentless(&home, &args, &[])
+    })
+}
+
 const EXPECTED_FIX: &str =
     "+        return Money(self.amount.quantize(CENT, rounding=\"ROUND_HALF_UP\"), self.currency)";
 
@@ -102,18 +121,7 @@ async fn resume_skips_finished_stages() {
     let server = ScriptedModelServer::start(script).await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("run");
-    let run = |extra: &'static [&'static str]| {
-        let (home, out, base_url) = (home.path().to_owned(), out.clone(), server.base_url());
-        tokio::task::spawn_blocking(move || {
-            let repo = example_repo();
-            let issue = workspace_root().join("examples/tinyinvoice.issue.md");
-            let mut args = vec!["run", "--repo", repo.to_str().unwrap(), "--issue", issue.to_str().unwrap()];
-            args.extend(["--out", out.to_str().unwrap(), "--model", "openai-compatible:scripted"]);
-            args.extend(["--base-url", &base_url, "--no-cache"]);
-            args.extend_from_slice(extra);
-            agentless(&home, &args, &[])
-        })
-    };
+    let run = |extra: &'static [&'static str]| scripted_run(home.path(), &out, &server, extra);
     let first = run(&[]).await.unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let sent = server.received();
@@ -156,18 +164,7 @@ async fn a_stage_the_budget_stopped_is_run_again_on_resume() {
     let server = ScriptedModelServer::start(script).await;
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("run");
-    let run = |extra: &'static [&'static str]| {
-        let (home, out, base_url) = (home.path().to_owned(), out.clone(), server.base_url());
-        tokio::task::spawn_blocking(move || {
-            let repo = example_repo();
-            let issue = workspace_root().join("examples/tinyinvoice.issue.md");
-            let mut args = vec!["run", "--repo", repo.to_str().unwrap(), "--issue", issue.to_str().unwrap()];
-            args.extend(["--out", out.to_str().unwrap(), "--model", "openai-compatible:scripted"]);
-            args.extend(["--base-url", &base_url, "--no-cache"]);
-            args.extend_from_slice(extra);
-            agentless(&home, &args, &[])
-        })
-    };
+    let run = |extra: &'static [&'static str]| scripted_run(home.path(), &out, &server, extra);
     let stopped = run(&["--max-cost", "0"]).await.unwrap();
     assert!(server.received().is_empty(), "requests were sent past the budget");
     assert!(!out.join("locations.json").exists(), "a stopped localization was kept as finished");
