@@ -405,7 +405,8 @@ pub struct SandboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
-    /// Build the base image `agentless/python:X.Y` from a Debian root filesystem (needs root and debootstrap).
+    /// Build the base image `agentless/python:X.Y` from a Debian root filesystem (needs root and debootstrap), or
+    /// from a registry's Python image with `--from`.
     #[command(after_help = examples::SANDBOX_BUILD_IMAGE)]
     BuildImage {
         /// 3.9 (bullseye), 3.11 (bookworm) or 3.13 (trixie).
@@ -418,6 +419,10 @@ pub enum SandboxCommand {
         /// Build even when the image exists.
         #[arg(long)]
         force: bool,
+        /// Make it from this registry image instead of Debian's archive, e.g. `python:3.11-slim` (pulled unless the
+        /// engine has it; git, a compiler and the `agentless` user are added; needs neither root nor debootstrap).
+        #[arg(long, value_name = "IMAGE")]
+        from: Option<String>,
     },
     /// The images and containers this tool made (known by their labels; no other is shown): kind, repository,
     /// version, tag, size, when built and last used; totals at the end.

@@ -46,7 +46,8 @@ Examples:
 
 pub const SANDBOX_BUILD_IMAGE: &str = "\
 Examples:
-  sudo agentless sandbox build-image --python 3.11";
+  sudo agentless sandbox build-image --python 3.11
+  agentless sandbox build-image --python 3.11 --from python:3.11-slim";
 
 pub const SANDBOX_LIST: &str = "\
 Examples:

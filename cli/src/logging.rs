@@ -1,8 +1,10 @@
-//! Logs and progress on stderr: a tracing subscriber whose `-v` levels `AGENTLESS_LOG` overrides, and a spinner
-//! that shows the pipeline stage named by `stage` fields of log events.
+//! Logs and progress on stderr: a tracing subscriber whose `-v` levels `AGENTLESS_LOG` overrides, and the pipeline
+//! stage named by `stage` fields of log events, shown by a spinner on a terminal or, when stderr is a file or a CI
+//! job log, as one plain line each time the stage changes.
 
 use std::io::{self, IsTerminal, Write};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::field::{Field, Visit};
@@ -21,7 +23,8 @@ pub fn color_enabled() -> bool {
 
 /// Install the subscriber; returns the progress spinner (hidden when progress is off or stderr is not a terminal).
 pub fn init(global: &GlobalArgs) -> ProgressBar {
-    let progress = if global.no_progress || global.quiet || !io::stderr().is_terminal() {
+    let terminal = io::stderr().is_terminal();
+    let progress = if global.no_progress || global.quiet || !terminal {
         ProgressBar::hidden()
     } else {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -50,7 +53,13 @@ pub fn init(global: &GlobalArgs) -> ProgressBar {
         .without_time()
         .with_writer(move || SuspendingWriter { bar: writer_bar.clone() })
         .with_filter(filter);
-    let stages = StageLayer { bar: progress.clone() };
+    // In a job log the INFO lines of `-v` already say where the run is.
+    let shown = match (global.quiet, terminal, global.verbose) {
+        (true, _, _) => StageDisplay::Hidden,
+        (false, false, 0) => StageDisplay::Lines(StageLines::default()),
+        (false, _, _) => StageDisplay::Spinner(progress.clone()),
+    };
+    let stages = StageLayer { shown };
     // A second initialisation (only possible in tests) keeps the first subscriber.
     let _ = tracing_subscriber::registry().with(fmt).with(stages).try_init();
     progress
@@ -72,9 +81,48 @@ impl Write for SuspendingWriter {
     }
 }
 
-/// Sets the spinner's message from INFO events that carry a `stage` field.
+/// Shows the stage of INFO events that carry a `stage` field.
 struct StageLayer {
-    bar: ProgressBar,
+    shown: StageDisplay,
+}
+
+enum StageDisplay {
+    /// `--quiet`.
+    Hidden,
+    /// The spinner's message follows every stage event (a hidden spinner when progress is off).
+    Spinner(ProgressBar),
+    /// stderr is not a terminal: a line when the stage changes, so a job log shows where a run is.
+    Lines(StageLines),
+}
+
+/// The stage last printed, and when the process started, for [`StageDisplay::Lines`].
+struct StageLines {
+    started: Instant,
+    last: Mutex<Option<String>>,
+}
+
+impl Default for StageLines {
+    fn default() -> Self {
+        Self { started: Instant::now(), last: Mutex::new(None) }
+    }
+}
+
+impl StageLines {
+    /// The line to print for an event of `stage`, or `None` when its pipeline stage (`validate` of
+    /// `validate.regression`) is the one last printed.
+    fn line(&self, stage: &str, message: Option<&str>) -> Option<String> {
+        let stage = stage.split('.').next().unwrap_or(stage);
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.as_deref() == Some(stage) {
+            return None;
+        }
+        *last = Some(stage.to_owned());
+        let elapsed = self.started.elapsed().as_secs();
+        Some(match message {
+            Some(message) => format!("[{elapsed:>4} s] {stage}: {message}"),
+            None => format!("[{elapsed:>4} s] {stage}"),
+        })
+    }
 }
 
 impl<S: Subscriber> Layer<S> for StageLayer {
@@ -84,12 +132,20 @@ impl<S: Subscriber> Layer<S> for StageLayer {
         }
         let mut visitor = StageVisitor::default();
         event.record(&mut visitor);
-        if let Some(stage) = visitor.stage {
-            let message = match visitor.message {
+        let Some(stage) = visitor.stage else {
+            return;
+        };
+        match &self.shown {
+            StageDisplay::Hidden => {}
+            StageDisplay::Spinner(bar) => bar.set_message(match visitor.message {
                 Some(message) => format!("{stage}: {message}"),
                 None => stage,
-            };
-            self.bar.set_message(message);
+            }),
+            StageDisplay::Lines(lines) => {
+                if let Some(line) = lines.line(&stage, visitor.message.as_deref()) {
+                    let _ = writeln!(io::stderr(), "{line}");
+                }
+            }
         }
     }
 }
@@ -115,5 +171,29 @@ impl Visit for StageVisitor {
             "message" => self.message = Some(format!("{value:?}")),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_log_gets_one_line_per_stage_change() {
+        let lines = StageLines::default();
+        let printed: Vec<String> = [
+            ("localize", Some("ranking files")),
+            ("localize", Some("related elements")),
+            ("repair", None),
+            ("validate", Some("patch 1/4")),
+            ("validate.regression", Some("running the tests on the original")),
+            ("validate", Some("patch 2/4")),
+            ("localize", Some("again")),
+        ]
+        .into_iter()
+        .filter_map(|(stage, message)| lines.line(stage, message))
+        .map(|line| line.split_once("] ").map(|(_, rest)| rest.to_owned()).unwrap_or(line))
+        .collect();
+        assert_eq!(printed, ["localize: ranking files", "repair", "validate: patch 1/4", "localize: again"]);
     }
 }

@@ -1,4 +1,4 @@
-//! A small GitHub REST client: the five calls the bot makes, with retries on 5xx, 429 and secondary rate limits.
+//! A small GitHub REST client: the seven calls the bot makes, with retries on 5xx, 429 and secondary rate limits.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -64,6 +64,39 @@ pub struct IssueComment {
 pub struct PullRequest {
     pub number: u64,
     pub html_url: String,
+}
+
+/// A pull request as `GET /repos/{repo}/pulls/{number}` describes it: enough to tell whether the bot opened it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PullRequestDetails {
+    pub number: u64,
+    pub html_url: String,
+    pub head: Branch,
+    pub base: Branch,
+}
+
+/// One end of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Branch {
+    #[serde(rename = "ref")]
+    pub name: String,
+    /// Missing when the fork the branch lived in was deleted.
+    #[serde(default)]
+    pub repo: Option<BranchRepository>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct BranchRepository {
+    pub full_name: String,
+}
+
+/// An issue as `GET /repos/{repo}/issues/{number}` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct IssueDetails {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// A pull request to open: always from a branch of the same repository.
@@ -136,6 +169,16 @@ impl GitHub {
     pub async fn update_comment(&self, repo: &str, comment_id: u64, body: &str) -> Result<IssueComment, ApiError> {
         let path = format!("/repos/{repo}/issues/comments/{comment_id}");
         self.send(Method::PATCH, &path, &[], Some(serde_json::json!({ "body": body })), Permission::Issues).await
+    }
+
+    pub async fn issue(&self, repo: &str, number: u64) -> Result<IssueDetails, ApiError> {
+        let path = format!("/repos/{repo}/issues/{number}");
+        self.send(Method::GET, &path, &[], None, Permission::Issues).await
+    }
+
+    pub async fn pull_request(&self, repo: &str, number: u64) -> Result<PullRequestDetails, ApiError> {
+        let path = format!("/repos/{repo}/pulls/{number}");
+        self.send(Method::GET, &path, &[], None, Permission::PullRequests).await
     }
 
     /// The open pull request whose head is `owner:branch`, if there is one.

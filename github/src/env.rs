@@ -35,6 +35,11 @@ impl GithubEnvVars {
     pub const AGENTLESS_TRIGGER: &'static str = "AGENTLESS_TRIGGER";
     /// Where the fix branch is pushed instead of the `origin` remote's URL (tests, mirrors).
     pub const AGENTLESS_PUSH_URL: &'static str = "AGENTLESS_PUSH_URL";
+    /// The branch pull requests go to (the action's `base-branch` input; default: the repository's default branch).
+    pub const AGENTLESS_BASE_BRANCH: &'static str = "AGENTLESS_BASE_BRANCH";
+    /// What the fix branches are called before the issue number (the action's `branch-prefix` input; default
+    /// `agentless/issue-`).
+    pub const AGENTLESS_BRANCH_PREFIX: &'static str = "AGENTLESS_BRANCH_PREFIX";
 }
 
 pub const DEFAULT_LABEL: &str = "agentless";
@@ -94,6 +99,10 @@ pub struct ActionEnv {
     pub trigger: String,
     pub token: Token,
     pub push_remote: PushRemote,
+    /// Where pull requests go; `None`: the repository's default branch.
+    pub base_branch: Option<String>,
+    /// The fix branch of issue N is this followed by N.
+    pub branch_prefix: String,
 }
 
 impl ActionEnv {
@@ -122,6 +131,9 @@ impl ActionEnv {
             trigger: optional(GithubEnvVars::AGENTLESS_TRIGGER).unwrap_or_else(|| DEFAULT_TRIGGER.to_owned()),
             token: Token::new(required(GithubEnvVars::GITHUB_TOKEN)?),
             push_remote: optional(GithubEnvVars::AGENTLESS_PUSH_URL).map_or(PushRemote::Origin, PushRemote::Url),
+            base_branch: optional(GithubEnvVars::AGENTLESS_BASE_BRANCH),
+            branch_prefix: optional(GithubEnvVars::AGENTLESS_BRANCH_PREFIX)
+                .unwrap_or_else(|| crate::git::DEFAULT_BRANCH_PREFIX.to_owned()),
         })
     }
 
@@ -166,6 +178,7 @@ mod tests {
         assert_eq!(env.trigger, "/agentless");
         assert_eq!(env.api_url, "https://api.github.com");
         assert_eq!(env.push_remote, PushRemote::Origin);
+        assert_eq!((env.base_branch.as_deref(), env.branch_prefix.as_str()), (None, "agentless/issue-"));
         assert_eq!(env.run_url().as_deref(), Some("https://github.com/octo/calc/actions/runs/42"));
         assert_eq!(env.owner(), "octo");
         assert_eq!(format!("{:?}", env.token), "Token(***)");

@@ -66,11 +66,23 @@ pub struct TriggeredIssue {
     pub base_branch: String,
     /// What started the run, for the logs: `label agentless`, `comment by @octocat`.
     pub cause: String,
+    /// The bot's own pull request this run revises, when a trigger comment on it started the run.
+    pub revision_of: Option<u64>,
+}
+
+/// A trigger comment on a pull request: a run again on the pull request's issue, with the notes added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionRequest {
+    pub pull_number: u64,
+    /// What the comment says after the trigger phrase (may be empty).
+    pub note: String,
+    pub cause: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Run(TriggeredIssue),
+    Revise(RevisionRequest),
     Skip { reason: String },
 }
 
@@ -81,18 +93,19 @@ impl EventPayload {
     }
 
     /// Whether `event_name` with this payload starts a run: an issue labelled `label`, or a new comment starting
-    /// with `trigger` by an owner, member or collaborator, never on a pull request.
+    /// with `trigger` by an owner, member or collaborator. Such a comment on a pull request asks for a revision
+    /// ([`Decision::Revise`]); whether the pull request is the bot's is for the caller to check, with the API.
     pub fn decide(&self, event_name: &str, label: &str, trigger: &str) -> Decision {
         let skip = |reason: String| Decision::Skip { reason };
         let action = self.action.as_deref().unwrap_or("");
         let Some(issue) = &self.issue else {
             return skip(format!("the `{event_name}` event carries no issue"));
         };
-        if issue.pull_request.is_some() {
-            return skip(format!("#{} is a pull request, not an issue", issue.number));
-        }
         let cause = match event_name {
             "issues" => {
+                if issue.pull_request.is_some() {
+                    return skip(format!("#{} is a pull request, not an issue", issue.number));
+                }
                 if action != "labeled" {
                     return skip(format!("`issues` event with action `{action}`, not `labeled`"));
                 }
@@ -109,15 +122,23 @@ impl EventPayload {
                 let Some(comment) = &self.comment else {
                     return skip("the `issue_comment` event carries no comment".to_owned());
                 };
-                if !comment.body.as_deref().unwrap_or("").trim_start().starts_with(trigger) {
+                let body = comment.body.as_deref().unwrap_or("").trim_start();
+                let Some(note) = body.strip_prefix(trigger) else {
                     return skip(format!("the comment does not start with `{trigger}`"));
-                }
+                };
                 let author = comment.user.as_ref().map_or("someone", |user| user.login.as_str());
                 let association = comment.author_association.as_deref().unwrap_or("NONE");
                 if !TRUSTED_ASSOCIATIONS.contains(&association) {
                     return skip(format!(
                         "@{author} is {association}, not an owner, member or collaborator of the repository"
                     ));
+                }
+                if issue.pull_request.is_some() {
+                    return Decision::Revise(RevisionRequest {
+                        pull_number: issue.number,
+                        note: note.trim().to_owned(),
+                        cause: format!("comment by @{author} on pull request #{}", issue.number),
+                    });
                 }
                 format!("comment by @{author}")
             }
@@ -127,13 +148,18 @@ impl EventPayload {
             number: issue.number,
             title: issue.title.clone(),
             body: issue.body.clone().unwrap_or_default(),
-            base_branch: self
-                .repository
-                .as_ref()
-                .and_then(|repository| repository.default_branch.clone())
-                .unwrap_or_else(|| FALLBACK_BASE_BRANCH.to_owned()),
+            base_branch: self.default_branch(),
             cause,
+            revision_of: None,
         })
+    }
+
+    /// The repository's default branch as the payload names it.
+    pub fn default_branch(&self) -> String {
+        self.repository
+            .as_ref()
+            .and_then(|repository| repository.default_branch.clone())
+            .unwrap_or_else(|| FALLBACK_BASE_BRANCH.to_owned())
     }
 }
 
@@ -164,7 +190,7 @@ mod tests {
     fn reason(decision: Decision) -> String {
         match decision {
             Decision::Skip { reason } => reason,
-            Decision::Run(issue) => panic!("expected a skip, got a run on #{}", issue.number),
+            other => panic!("expected a skip, got {other:?}"),
         }
     }
 
@@ -179,6 +205,7 @@ mod tests {
                 body: "2 + 2 is 0".to_owned(),
                 base_branch: "main".to_owned(),
                 cause: "label agentless".to_owned(),
+                revision_of: None,
             })
         );
     }
@@ -194,13 +221,30 @@ mod tests {
     }
 
     #[test]
+    fn a_member_comment_on_a_pull_request_asks_for_a_revision() {
+        let mut event = comment_event("/agentless keep the old signature", "OWNER");
+        event.issue.as_mut().unwrap().pull_request = Some(json!({ "url": "u" }));
+        assert_eq!(
+            event.decide("issue_comment", "agentless", "/agentless"),
+            Decision::Revise(RevisionRequest {
+                pull_number: 7,
+                note: "keep the old signature".to_owned(),
+                cause: "comment by @octocat on pull request #7".to_owned(),
+            })
+        );
+        let mut untrusted = comment_event("/agentless do it", "NONE");
+        untrusted.issue.as_mut().unwrap().pull_request = Some(json!({ "url": "u" }));
+        assert!(matches!(untrusted.decide("issue_comment", "agentless", "/agentless"), Decision::Skip { .. }));
+    }
+
+    #[test]
     fn everything_else_is_skipped_with_a_reason() {
         let other_label = payload(json!({ "action": "labeled", "label": { "name": "bug" }, "issue": issue() }));
         let opened = payload(json!({ "action": "opened", "issue": issue() }));
         let on_pull = payload(json!({
-            "action": "created",
+            "action": "labeled",
+            "label": { "name": "agentless" },
             "issue": { "number": 9, "title": "t", "pull_request": { "url": "u" } },
-            "comment": { "body": "/agentless", "author_association": "OWNER" },
         }));
         let reasons = [
             reason(other_label.decide("issues", "agentless", "/agentless")),
@@ -208,7 +252,7 @@ mod tests {
             reason(comment_event("/agentless", "NONE").decide("issue_comment", "agentless", "/agentless")),
             reason(comment_event("/agentless", "CONTRIBUTOR").decide("issue_comment", "agentless", "/agentless")),
             reason(comment_event("please run /agentless", "OWNER").decide("issue_comment", "agentless", "/agentless")),
-            reason(on_pull.decide("issue_comment", "agentless", "/agentless")),
+            reason(on_pull.decide("issues", "agentless", "/agentless")),
             reason(opened.decide("push", "agentless", "/agentless")),
             reason(EventPayload::default().decide("workflow_dispatch", "agentless", "/agentless")),
         ];

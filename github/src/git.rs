@@ -1,5 +1,6 @@
 //! The fix branch: a commit of the patch on top of the checked-out HEAD, made in a temporary index (the work tree
-//! and local branches are never touched), force-pushed with the token to `refs/heads/agentless/issue-N` only.
+//! and local branches are never touched), force-pushed with the token to the issue's fix branch only
+//! (`agentless/issue-N` unless the action's `branch-prefix` says otherwise).
 
 use std::path::Path;
 
@@ -12,16 +13,21 @@ use crate::error::GitError;
 /// The identity of the fix commits: GitHub's own Actions bot, so the commits show its avatar.
 pub const BOT_NAME: &str = "github-actions[bot]";
 pub const BOT_EMAIL: &str = "41898282+github-actions[bot]@users.noreply.github.com";
-/// Every branch the bot writes starts with this.
-pub const BRANCH_PREFIX: &str = "agentless/issue-";
+/// What the fix branches are called before the issue number, unless the action's `branch-prefix` says otherwise.
+pub const DEFAULT_BRANCH_PREFIX: &str = "agentless/issue-";
 
 /// Words in git's output that mean the server refused the push rather than could not be reached.
 const REFUSAL_MARKERS: [&str; 7] =
     ["403", "401", "denied", "rejected", "not allowed", "authentication failed", "permission"];
 
 /// The branch the fix for issue `number` goes to.
-pub fn branch_name(number: u64) -> String {
-    format!("{BRANCH_PREFIX}{number}")
+pub fn branch_name(prefix: &str, number: u64) -> String {
+    format!("{prefix}{number}")
+}
+
+/// The issue a fix branch is for, when `branch` is `prefix` followed by a number.
+pub fn issue_of_branch(prefix: &str, branch: &str) -> Option<u64> {
+    branch.strip_prefix(prefix)?.parse().ok()
 }
 
 /// The commit that was pushed.

@@ -1,6 +1,7 @@
 //! The GitHub Action bot: decides from the event whether to run, keeps one comment on the issue up to date, runs
 //! the pipeline ([`AgentlessPipeline`], `agentless-pipeline` on the workspace), and turns its patch into a
 //! force-pushed `agentless/issue-N` branch and a draft pull request (or explains in the comment why there is none).
+//! A trigger comment on that pull request runs it again with the comment's notes added to the issue text.
 
 pub mod api;
 pub mod env;
@@ -21,7 +22,7 @@ pub use error::{ActionError, ApiError, GitError, Permission, PipelineError};
 pub use pipeline::AgentlessPipeline;
 
 use crate::api::NewPullRequest;
-use crate::event::{Decision, EventPayload, TriggeredIssue};
+use crate::event::{Decision, EventPayload, RevisionRequest, TriggeredIssue};
 use crate::outputs::StepOutputs;
 use crate::render::RunInfo;
 
@@ -101,8 +102,19 @@ pub async fn run_action_with(
     github: &GitHub,
 ) -> Result<ActionOutcome, ActionError> {
     let payload = EventPayload::read(&env.event_path)?;
-    let issue = match payload.decide(&env.event_name, &env.label, &env.trigger) {
-        Decision::Skip { reason } => {
+    let decision = match payload.decide(&env.event_name, &env.label, &env.trigger) {
+        Decision::Run(mut issue) => {
+            if let Some(base) = &env.base_branch {
+                issue.base_branch.clone_from(base);
+            }
+            Decision::Run(issue)
+        }
+        Decision::Revise(request) => revision_issue(env, github, &request).await?,
+        skip @ Decision::Skip { .. } => skip,
+    };
+    let issue = match decision {
+        Decision::Run(issue) => issue,
+        Decision::Skip { reason } | Decision::Revise(RevisionRequest { cause: reason, .. }) => {
             tracing::info!("not running: {reason}");
             if let Some(path) = &env.step_summary {
                 outputs::append(path, &format!("Agentless did not run: {reason}\n"))
@@ -110,7 +122,6 @@ pub async fn run_action_with(
             }
             return Ok(ActionOutcome::Skipped { reason });
         }
-        Decision::Run(issue) => issue,
     };
     tracing::info!("running on issue #{} ({})", issue.number, issue.cause);
     let run_url = env.run_url();
@@ -158,6 +169,32 @@ pub async fn run_action_with(
     }
 }
 
+/// The run a trigger comment on pull request asks for: on the issue of the bot's fix branch the pull request comes
+/// from, into the pull request's base; a skip when the pull request is not the bot's.
+async fn revision_issue(env: &ActionEnv, github: &GitHub, request: &RevisionRequest) -> Result<Decision, ActionError> {
+    let repo = env.repository.as_str();
+    let pull = github.pull_request(repo, request.pull_number).await?;
+    let same_repository = pull.head.repo.as_ref().is_some_and(|head| head.full_name.eq_ignore_ascii_case(repo));
+    let issue_number = git::issue_of_branch(&env.branch_prefix, &pull.head.name).filter(|_| same_repository);
+    let Some(issue_number) = issue_number else {
+        return Ok(Decision::Skip {
+            reason: format!(
+                "pull request #{} comes from `{}`, not from a fix branch `{}N` of this repository",
+                pull.number, pull.head.name, env.branch_prefix
+            ),
+        });
+    };
+    let issue = github.issue(repo, issue_number).await?;
+    Ok(Decision::Run(TriggeredIssue {
+        number: issue.number,
+        title: issue.title,
+        body: issue.body.unwrap_or_default(),
+        base_branch: pull.base.name,
+        cause: request.cause.clone(),
+        revision_of: Some(pull.number),
+    }))
+}
+
 /// What a run got as far as before it stopped, for the failure report.
 #[derive(Debug, Default)]
 struct Progress {
@@ -186,7 +223,11 @@ async fn report_and_run(
     };
     progress.comment_id = Some(comment.id);
 
-    let issue_text = render::issue_text(issue, &comments, &env.trigger);
+    let mut issue_text = render::issue_text(issue, &comments, &env.trigger);
+    if let Some(pull_number) = issue.revision_of {
+        let notes = github.issue_comments(repo, pull_number).await?;
+        issue_text.push_str(&render::revision_notes(pull_number, &notes, &env.trigger));
+    }
     let outcome = pipeline.fix(&issue_text, &env.workspace).await.map_err(|source| {
         let mut message = source.to_string();
         let mut cause = source.source();
@@ -215,7 +256,7 @@ async fn report_and_run(
     let patch_path = outcome.run_dir.join(PATCH_FILE_NAME);
     fs_err::write(&patch_path, &patch).map_err(ActionError::WritePatch)?;
 
-    let branch = git::branch_name(issue.number);
+    let branch = git::branch_name(&env.branch_prefix, issue.number);
     let mut message =
         format!("{}\n\nProposed by Agentless for issue #{}.", render::pull_request_title(issue), issue.number);
     if let Some(url) = run.run_url {
@@ -243,6 +284,9 @@ async fn report_and_run(
     };
     let body = render::pull_request_comment(run, fix, outcome.cost_usd);
     let comment = github.update_comment(repo, comment.id, &body).await?;
+    if issue.revision_of.is_some() {
+        github.create_comment(repo, pull.number, &render::revised_comment(run, fix, outcome.cost_usd)).await?;
+    }
     Ok(ActionOutcome::PullRequest {
         issue: issue.number,
         url: pull.html_url,

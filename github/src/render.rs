@@ -62,6 +62,17 @@ pub fn pull_request_comment(run: &RunInfo<'_>, fix: FixLocation<'_>, cost: f64) 
     )
 }
 
+/// The reply on the bot's pull request when a trigger comment there made it run again.
+pub fn revised_comment(run: &RunInfo<'_>, fix: FixLocation<'_>, cost: f64) -> String {
+    let FixLocation { branch, commit, .. } = fix;
+    let short = commit.get(..12).unwrap_or(commit);
+    format!(
+        "{MARKER_PREFIX}revision -->\n**Agentless** ran again with the notes on this pull request and force-pushed \
+         `{branch}` (commit `{short}`); the description shows the new report.\n\nCost ${cost:.4} · {}\n",
+        run.run_link()
+    )
+}
+
 pub fn no_patch_comment(run: &RunInfo<'_>, why: Option<&str>, candidates: &[String], cost: f64) -> String {
     let mut body = format!(
         "{}\n**Agentless** chose no patch for this issue.\n\n**Why:** {}\n",
@@ -144,6 +155,25 @@ pub fn step_summary(run: &RunInfo<'_>, headline: &str, report_markdown: Option<&
 /// a trigger comment contributes only what follows the trigger phrase.
 pub fn issue_text(issue: &TriggeredIssue, comments: &[IssueComment], trigger: &str) -> String {
     let mut text = format!("{}\n\n{}\n", issue.title.trim(), issue.body.trim());
+    let discussion = discussion(comments, trigger);
+    if !discussion.is_empty() {
+        let _ = write!(text, "\n## Comments\n{discussion}");
+    }
+    text
+}
+
+/// What is added to the issue text when a run revises pull request `pull_number`: the discussion on it, by the
+/// rules of [`issue_text`] (the trigger comment that asked for the run is part of it).
+pub fn revision_notes(pull_number: u64, comments: &[IssueComment], trigger: &str) -> String {
+    let discussion = discussion(comments, trigger);
+    if discussion.is_empty() {
+        return String::new();
+    }
+    format!("\n## Review of an earlier proposed fix (pull request #{pull_number})\n{discussion}")
+}
+
+/// Comments as `### @author on date` sections, leaving out the bot's own and empty ones.
+fn discussion(comments: &[IssueComment], trigger: &str) -> String {
     let mut discussion = String::new();
     for comment in comments {
         let body = comment.body.as_deref().unwrap_or("").trim();
@@ -164,10 +194,7 @@ pub fn issue_text(issue: &TriggeredIssue, comments: &[IssueComment], trigger: &s
             }
         }
     }
-    if !discussion.is_empty() {
-        let _ = write!(text, "\n## Comments\n{discussion}");
-    }
-    text
+    discussion
 }
 
 /// `text` in a code fence longer than any run of backticks inside it.

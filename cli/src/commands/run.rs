@@ -55,10 +55,14 @@ pub async fn run(
     Ok(ExitStatus::Success)
 }
 
-/// A pipeline's events on the progress line (stages) and stderr (the sandboxes' isolation).
+/// A pipeline's events on stderr: a stage goes to the log layer as an INFO event with a `stage` field (the spinner's
+/// message on a terminal, one line per stage in a job log; see `logging`), the sandboxes' isolation is printed.
 pub fn show_event(progress: &ProgressBar) -> impl Fn(Event<'_>) + Sync + '_ {
     move |event| match event {
-        Event::Stage(stage) => progress.set_message(stage.to_owned()),
+        Event::Stage(stage) => match stage.split_once(": ") {
+            Some((stage, message)) => tracing::info!(stage, "{message}"),
+            None => tracing::info!(stage, "started"),
+        },
         Event::Isolation(isolation) => progress.suspend(|| eprintln!("{isolation}")),
     }
 }

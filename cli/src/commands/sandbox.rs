@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentless_sandbox::docker::{
-    ContainerRecord, ImageOutcome, ImageRecord, Inventory, PrunePlan, PruneReport, PruneRules, UseSource,
-    base_image_exists, build_base_image, inventory, prune,
+    ContainerRecord, DockerRuntime, ImageOutcome, ImageRecord, Inventory, PrunePlan, PruneReport, PruneRules,
+    UseSource, base_image_exists, build_base_image, inventory, prune,
 };
 use anyhow::{Context, Result};
 use bollard::Docker;
@@ -19,11 +19,31 @@ use crate::settings::{image_use_folder, python_version};
 
 pub async fn run(args: SandboxArgs) -> Result<ExitStatus> {
     match args.command {
-        SandboxCommand::BuildImage { python, cache_dir, force } => {
+        SandboxCommand::BuildImage { python, cache_dir, force, from } => {
             let version = python_version(python);
             let docker = connect().await?;
             if !force && base_image_exists(&docker, version).await? {
                 writeln!(std::io::stdout(), "{} exists (--force rebuilds it)", version.image())?;
+                return Ok(ExitStatus::Success);
+            }
+            if let Some(source) = from {
+                let runtime = DockerRuntime::connect(DockerRuntime::new_run_id()).await?;
+                let build = runtime.base_image_from(version, &source).await.with_context(|| {
+                    format!(
+                        "cannot make {} from {source}; `agentless sandbox build-image --python {}` (without \
+                         --from) builds it from Debian's archive instead",
+                        version.image(),
+                        version.version()
+                    )
+                })?;
+                writeln!(
+                    std::io::stdout(),
+                    "built {} from {}{} in {:.1} s",
+                    build.image,
+                    build.source,
+                    if build.source_was_local { " (already in the engine)" } else { "" },
+                    build.duration.as_secs_f64()
+                )?;
                 return Ok(ExitStatus::Success);
             }
             let cache = cache_dir.unwrap_or_else(default_cache_dir).join("rootfs");

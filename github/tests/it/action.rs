@@ -6,7 +6,8 @@ use agentless_github::{
 use pretty_assertions::assert_eq;
 
 use crate::support::{
-    self, Bench, CALC, COMMENT_ID, FIX_PLUS, FIX_SUM, FakePipeline, ISSUE, PULL, TOKEN, body_of, branches, git, lines,
+    self, Bench, CALC, COMMENT_ID, FIX_PLUS, FIX_SUM, FakePipeline, ISSUE, PULL, TOKEN, body_of, branches, comment,
+    git, lines,
 };
 
 #[tokio::test]
@@ -170,6 +171,86 @@ async fn a_rerun_updates_the_same_branch_pull_request_and_comment() {
         git(&bench.remote, &["show", &format!("{second_commit}:calc.py")]),
         CALC.replacen("return a - b", "return sum((a, b))", 1).trim_end()
     );
+}
+
+#[tokio::test]
+async fn a_member_comment_on_the_bots_pull_request_runs_again_with_the_notes() {
+    let bench = Bench::new().await;
+    bench.mount(Vec::new(), true, true).await;
+    let note = comment(201, "maintainer", "/agentless keep `add` returning an int");
+    let by_bot = comment(202, "github-actions[bot]", "<!-- agentless:revision -->\nearlier revision");
+    support::mount_pull(&bench.server, "agentless/issue-7", "octo/calc", vec![by_bot, note]).await;
+    let pipeline = FakePipeline::patching(FIX_SUM, bench.run_dir());
+    let env = bench.env("issue_comment", &support::pull_comment_event("keep `add` returning an int"));
+    let outcome = run_action_with(&env, &pipeline, &bench.github()).await.unwrap();
+    let ActionOutcome::PullRequest { commit, number, issue, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!((issue, number), (ISSUE, PULL));
+
+    // The issue's own text, then the review on the pull request (the bot's reply left out).
+    let texts = pipeline.issue_texts();
+    assert_eq!(texts.len(), 1);
+    assert!(texts[0].starts_with("add() subtracts\n\n`add(2, 2)` returns 0"), "{}", texts[0]);
+    assert!(
+        texts[0].ends_with(
+            "## Review of an earlier proposed fix (pull request #12)\n\n### @maintainer on 2026-11-20T10:00:00Z\n\n\
+             keep `add` returning an int\n"
+        ),
+        "{}",
+        texts[0]
+    );
+    assert!(!texts[0].contains("earlier revision"));
+
+    let calls = bench.calls().await;
+    assert_eq!(
+        lines(&calls),
+        [
+            "GET /repos/octo/calc/pulls/12",
+            "GET /repos/octo/calc/issues/7",
+            "GET /repos/octo/calc/issues/7/comments?per_page=100&page=1",
+            "PATCH /repos/octo/calc/issues/comments/100",
+            "GET /repos/octo/calc/issues/12/comments?per_page=100&page=1",
+            "GET /repos/octo/calc/pulls?head=octo%3Aagentless%2Fissue-7&state=open",
+            "PATCH /repos/octo/calc/pulls/12",
+            "PATCH /repos/octo/calc/issues/comments/100",
+            "POST /repos/octo/calc/issues/12/comments",
+        ]
+    );
+    assert!(body_of(&calls, 8).contains("ran again with the notes on this pull request"), "{}", body_of(&calls, 8));
+    // The same branch, force-updated.
+    assert_eq!(branches(&bench.remote), format!("agentless/issue-7 {commit}\nmain {}", bench.base));
+}
+
+#[tokio::test]
+async fn a_trigger_comment_on_someone_elses_pull_request_does_nothing() {
+    let bench = Bench::new().await;
+    support::mount_pull(&bench.server, "feature/faster-add", "octo/calc", Vec::new()).await;
+    let pipeline = FakePipeline::patching(FIX_SUM, bench.run_dir());
+    let env = bench.env("issue_comment", &support::pull_comment_event("please"));
+    let outcome = run_action_with(&env, &pipeline, &bench.github()).await.unwrap();
+    let ActionOutcome::Skipped { reason } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(
+        reason,
+        "pull request #12 comes from `feature/faster-add`, not from a fix branch `agentless/issue-N` of this repository"
+    );
+    assert!(pipeline.issue_texts().is_empty());
+    assert_eq!(lines(&bench.calls().await), ["GET /repos/octo/calc/pulls/12"]);
+}
+
+#[tokio::test]
+async fn the_base_branch_and_branch_prefix_settings_are_used() {
+    let bench = Bench::new().await;
+    bench.mount(Vec::new(), false, false).await;
+    let mut env = bench.env("issues", &support::labeled_event());
+    env.base_branch = Some("develop".to_owned());
+    env.branch_prefix = "bot/fix-".to_owned();
+    let outcome =
+        run_action_with(&env, &FakePipeline::patching(FIX_PLUS, bench.run_dir()), &bench.github()).await.unwrap();
+    let ActionOutcome::PullRequest { branch, commit, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(branch, "bot/fix-7");
+    assert_eq!(branches(&bench.remote), format!("bot/fix-7 {commit}\nmain {}", bench.base));
+    let calls = bench.calls().await;
+    let created = calls.iter().find(|call| call.method == "POST" && call.target.ends_with("/pulls")).unwrap();
+    assert_eq!((created.body["base"].as_str(), created.body["head"].as_str()), (Some("develop"), Some("bot/fix-7")));
 }
 
 #[tokio::test]

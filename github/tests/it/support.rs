@@ -112,6 +112,8 @@ impl Bench {
             trigger: "/agentless".to_owned(),
             token: Token::new(TOKEN.to_owned()),
             push_remote: PushRemote::Origin,
+            base_branch: None,
+            branch_prefix: "agentless/issue-".to_owned(),
         }
     }
 
@@ -249,6 +251,49 @@ pub fn comment_event(association: &str) -> Value {
         "comment": { "body": "/agentless", "author_association": association, "user": { "login": "drive-by" } },
         "repository": { "default_branch": "main" },
     })
+}
+
+/// A trigger comment by a member on pull request `PULL`, with a note after the trigger.
+pub fn pull_comment_event(note: &str) -> Value {
+    json!({
+        "action": "created",
+        "issue": { "number": PULL, "title": "Fix #7: add() subtracts", "pull_request": { "url": "u" } },
+        "comment": { "body": format!("/agentless {note}"), "author_association": "MEMBER", "user": { "login": "maintainer" } },
+        "repository": { "default_branch": "main" },
+    })
+}
+
+/// Mounts `GET` of pull request `PULL` (coming from `head` of `head_repo`) and of issue `ISSUE`, and the pull
+/// request's comments (`pull_comments`) and the reply to them.
+pub async fn mount_pull(server: &MockServer, head: &str, head_repo: &str, pull_comments: Vec<Value>) {
+    let details = json!({
+        "number": PULL,
+        "html_url": format!("https://github.example/{REPO}/pull/{PULL}"),
+        "head": { "ref": head, "repo": { "full_name": head_repo } },
+        "base": { "ref": "release", "repo": { "full_name": REPO } },
+    });
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/pulls/{PULL}")))
+        .respond_with(json_reply(200, details))
+        .mount(server)
+        .await;
+    let issue = json!({ "number": ISSUE, "title": "add() subtracts", "body": "`add(2, 2)` returns 0 instead of 4." });
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/issues/{ISSUE}")))
+        .respond_with(json_reply(200, issue))
+        .mount(server)
+        .await;
+    let comments_path = format!("/repos/{REPO}/issues/{PULL}/comments");
+    Mock::given(method("GET"))
+        .and(path(&comments_path))
+        .respond_with(json_reply(200, json!(pull_comments)))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(&comments_path))
+        .respond_with(json_reply(201, comment(300, "github-actions[bot]", "")))
+        .mount(server)
+        .await;
 }
 
 /// A pipeline that returns `outcome` (or fails with its message) and remembers what it was given.

@@ -5,6 +5,7 @@
 mod base_image;
 mod housekeeping;
 mod project_image;
+mod registry_base;
 mod runner;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ pub use housekeeping::{
     PruneRules, SkippedImage, UseSource, inventory, prune, short_id,
 };
 pub use project_image::{ProjectImage, ProjectImageOptions, host_pip_cert};
+pub use registry_base::RegistryBaseBuild;
 
 use super::environment::TestEnvironment;
 use super::output::CappedOutput;

@@ -387,3 +387,92 @@ async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
     runtime.shutdown().await.unwrap();
     next.shutdown().await.unwrap();
 }
+
+/// Runs `script` as root in a throwaway container of `image` and returns its output and exit code.
+async fn run_in_image(runtime: &DockerRuntime, image: &str, script: &str) -> (String, i64) {
+    let docker = runtime.docker();
+    let body = ContainerCreateBody {
+        image: Some(image.to_owned()),
+        cmd: Some(vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()]),
+        user: Some("root".to_owned()),
+        ..ContainerCreateBody::default()
+    };
+    let created =
+        docker.create_container(None::<bollard::query_parameters::CreateContainerOptions>, body).await.unwrap();
+    docker.start_container(&created.id, None::<bollard::query_parameters::StartContainerOptions>).await.unwrap();
+    let waited: Vec<_> = futures::StreamExt::collect(
+        docker.wait_container(&created.id, None::<bollard::query_parameters::WaitContainerOptions>),
+    )
+    .await;
+    let code = waited.into_iter().find_map(|result| result.ok()).map_or(-1, |status| status.status_code);
+    let logs: Vec<_> = futures::StreamExt::collect(docker.logs(
+        &created.id,
+        Some(bollard::query_parameters::LogsOptionsBuilder::default().stdout(true).stderr(true).build()),
+    ))
+    .await;
+    let text: String = logs.into_iter().filter_map(Result::ok).map(|chunk| chunk.to_string()).collect();
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
+    docker.remove_container(&created.id, Some(options)).await.unwrap();
+    (text, code)
+}
+
+#[tokio::test]
+async fn a_base_image_made_from_a_registry_python_image_gets_the_debian_layout() {
+    let Some(runtime) = image_runtime().await else { return };
+    let docker = runtime.docker();
+    // A stand-in for `python:3.11-slim` (no registry here): Python, but no git, no `agentless` user, no /work.
+    let stand_in = "agentless-test/slim-stand-in:3.11";
+    let body = ContainerCreateBody {
+        image: Some(PythonVersion::Py311.image()),
+        cmd: Some(vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "userdel -r agentless && rm -rf /work && dpkg -r --force-depends git >/dev/null".to_owned(),
+        ]),
+        user: Some("root".to_owned()),
+        ..ContainerCreateBody::default()
+    };
+    let created =
+        docker.create_container(None::<bollard::query_parameters::CreateContainerOptions>, body).await.unwrap();
+    docker.start_container(&created.id, None::<bollard::query_parameters::StartContainerOptions>).await.unwrap();
+    let _: Vec<_> = futures::StreamExt::collect(
+        docker.wait_container(&created.id, None::<bollard::query_parameters::WaitContainerOptions>),
+    )
+    .await;
+    let commit = bollard::query_parameters::CommitContainerOptionsBuilder::default()
+        .container(&created.id)
+        .repo("agentless-test/slim-stand-in")
+        .tag("3.11")
+        .build();
+    docker.commit_container(commit, bollard::models::ContainerConfig::default()).await.unwrap();
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
+    docker.remove_container(&created.id, Some(options)).await.unwrap();
+    let check = "command -v git >/dev/null && echo git || echo no-git; id -u agentless 2>&1 | tail -1; \
+                 stat -c %u /work 2>&1 | tail -1";
+    let (before, _) = run_in_image(&runtime, stand_in, check).await;
+    assert_eq!(before.split_whitespace().next(), Some("no-git"), "{before}");
+
+    let target = "agentless-test/python-from-registry:3.11";
+    let build = runtime.layer_base_image(PythonVersion::Py311, stand_in, target).await.unwrap();
+    assert!(build.source_was_local);
+    let (after, code) = run_in_image(&runtime, target, check).await;
+    assert_eq!((after.split_whitespace().collect::<Vec<_>>(), code), (vec!["git", "1000", "1000"], 0), "{after}");
+    let inspected = docker.inspect_image(target).await.unwrap();
+    let labels = inspected.config.and_then(|config| config.labels).unwrap_or_default();
+    assert_eq!(labels.get("agentless.kind").map(String::as_str), Some("base"), "{labels:?}");
+    assert_eq!(labels.get("agentless.version").map(String::as_str), Some("3.11"), "{labels:?}");
+
+    // An image whose Python is not the one asked for is refused, and nothing is tagged.
+    let wrong = runtime.layer_base_image(PythonVersion::Py39, target, "agentless-test/python-wrong:3.9").await;
+    let error = wrong.unwrap_err().to_string();
+    assert!(error.contains("Python 3.9 (this one has 3.11)"), "{error}");
+    // An image the engine cannot pull names the pull.
+    let missing = runtime.layer_base_image(PythonVersion::Py311, "agentless-test/no-such-image:0", target).await;
+    assert!(missing.unwrap_err().to_string().contains("pulling agentless-test/no-such-image:0"));
+
+    for image in [stand_in, target] {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().force(true).build();
+        let _ = docker.remove_image(image, Some(options), None).await;
+    }
+    runtime.shutdown().await.unwrap();
+}

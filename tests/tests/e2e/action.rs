@@ -123,6 +123,13 @@ async fn a_labelled_issue_becomes_a_draft_pull_request() {
     .await
     .unwrap();
     assert_eq!(output.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    // The job log (stderr is not a terminal) says where the run is: one line per stage, in order.
+    let stages: Vec<String> = stderr(&output)
+        .lines()
+        .filter_map(|line| line.strip_prefix('[')?.split_once(" s] ").map(|(_, rest)| rest.to_owned()))
+        .map(|rest| rest.split(':').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(stages, ["localize", "repair", "validate"], "{}", stderr(&output));
     assert!(
         stdout(&output).contains("draft pull request https://github.example/octo/tinyinvoice/pull/12"),
         "{}",

@@ -1,5 +1,6 @@
 //! The house reads from top to bottom: the crate graph drawn in CONTRIBUTING.md is the one `cargo metadata` sees,
-//! the workspace members are listed users-first, and no front-end depends on another.
+//! the workspace members are listed users-first, no front-end depends on another, and every input of the GitHub
+//! Action is used and documented.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -103,5 +104,28 @@ fn no_front_end_depends_on_another_but_the_binary() {
         for front_end in FRONT_ENDS {
             assert!(!dependencies.contains(front_end), "the front-end {folder} depends on the front-end {front_end}");
         }
+    }
+}
+
+/// The action's inputs, in the order `action.yml` declares them.
+fn action_inputs(action: &str) -> Vec<String> {
+    let declared = action.split("\ninputs:\n").nth(1).and_then(|rest| rest.split("\noutputs:\n").next()).unwrap();
+    declared
+        .lines()
+        .filter_map(|line| line.strip_prefix("  ")?.strip_suffix(':'))
+        .filter(|name| !name.starts_with(' '))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_action_input_reaches_a_step_and_the_readme() {
+    let action = fs_err::read_to_string(workspace_root().join("action.yml")).unwrap();
+    let readme = fs_err::read_to_string(workspace_root().join("README.md")).unwrap();
+    let inputs = action_inputs(&action);
+    assert!(inputs.len() >= 17 && inputs.contains(&"branch-prefix".to_owned()), "{inputs:?}");
+    for input in &inputs {
+        assert!(action.contains(&format!("${{{{ inputs.{input} }}}}")), "input `{input}` is declared but never used");
+        assert!(readme.contains(&format!("`{input}`")), "input `{input}` is not in the README's table");
     }
 }
