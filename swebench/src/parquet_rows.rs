@@ -24,6 +24,7 @@ pub enum ParquetRowsError {
     NotTextValue { row: usize, column: String, found: String },
 }
 
+/// Whether `data` is a Parquet file, by its leading magic bytes (the hub's file names say nothing of the format).
 pub fn is_parquet(data: &[u8]) -> bool {
     data.starts_with(MAGIC)
 }
@@ -46,7 +47,10 @@ pub fn read_rows(
     for leaf in schema.columns() {
         let column = leaf.path().parts().first().map(String::as_str).unwrap_or_default();
         let textual = leaf.physical_type() == PhysicalType::BYTE_ARRAY
-            && matches!(leaf.converted_type(), ConvertedType::UTF8 | ConvertedType::JSON | ConvertedType::NONE);
+            && matches!(
+                leaf.converted_type(),
+                ConvertedType::UTF8 | ConvertedType::ENUM | ConvertedType::JSON | ConvertedType::NONE
+            );
         if wanted.contains(&column) && !textual {
             let found = format!("{} ({})", leaf.physical_type(), leaf.converted_type());
             return Err(ParquetRowsError::NotText { column: column.to_owned(), found });
