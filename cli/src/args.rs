@@ -507,7 +507,7 @@ pub enum SwebenchCommand {
 
 #[derive(Debug, Args)]
 pub struct SwebenchDatasetArgs {
-    /// lite, lite-dev, verified, lite-s, or a .json/.jsonl file in SWE-bench's format.
+    /// lite, lite-dev, verified, lite-s, or a Parquet/.jsonl/.json file in SWE-bench's format.
     #[arg(long, value_name = "NAME|FILE", default_value = "lite")]
     pub dataset: String,
     /// The folder holding the named datasets [default: the first `shared/data` above the current directory]

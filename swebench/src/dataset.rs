@@ -1,13 +1,18 @@
-//! SWE-bench datasets: instances in the upstream JSONL / JSON-list format, the named datasets in the shared data
-//! folder (`lite`, `lite-dev`, `verified`, `lite-s`) and the per-instance harness metadata (which log parser).
+//! SWE-bench datasets: instances in the hub's Parquet or the upstream JSONL / JSON-list format, the named datasets
+//! in the shared data folder (`lite`, `lite-dev`, `verified`, `lite-s`) and the per-instance harness metadata (which
+//! log parser).
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use crate::SwebenchError;
+use crate::lite_s::lite_s_ids_from_classification;
+use crate::parquet_rows;
 use agentless_testlog::LogParser;
 
 /// One task instance. Unknown fields (e.g. Verified's `difficulty`) are ignored.
@@ -35,6 +40,22 @@ pub struct Instance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_parser: Option<String>,
 }
+
+/// The fields a dataset row must have; the others ([`OPTIONAL_FIELDS`]) default to empty.
+pub const REQUIRED_FIELDS: [&str; 9] = [
+    "instance_id",
+    "repo",
+    "base_commit",
+    "patch",
+    "test_patch",
+    "version",
+    "FAIL_TO_PASS",
+    "PASS_TO_PASS",
+    "environment_setup_commit",
+];
+
+/// The fields of an [`Instance`] a row may leave out (or set to null).
+pub const OPTIONAL_FIELDS: [&str; 4] = ["problem_statement", "hints_text", "created_at", "log_parser"];
 
 fn test_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
@@ -148,8 +169,11 @@ impl DataDir {
         &self.path
     }
 
+    /// `<stem>.jsonl`, or `<stem>.parquet` when only that one exists (a file downloaded from the dataset hub).
     pub fn dataset_file(&self, name: DatasetName) -> PathBuf {
-        self.path.join(format!("{}.jsonl", name.file_stem()))
+        let jsonl = self.path.join(format!("{}.jsonl", name.file_stem()));
+        let parquet = self.path.join(format!("{}.parquet", name.file_stem()));
+        if !jsonl.is_file() && parquet.is_file() { parquet } else { jsonl }
     }
 
     pub fn harness_meta_file(&self, name: DatasetName) -> PathBuf {
@@ -167,7 +191,7 @@ pub struct Dataset {
 
 impl Dataset {
     /// `spec` is a dataset name (`lite`, `lite-dev`, `verified`, `lite-s`) resolved in `data_dir`, or a path to a
-    /// `.jsonl`/`.json` file (whose `<stem>.harness-meta.jsonl` sibling is read when present).
+    /// Parquet, `.jsonl` or `.json` file (whose `<stem>.harness-meta.jsonl` sibling is read when present).
     pub fn load(spec: &str, data_dir: &DataDir) -> Result<Self, SwebenchError> {
         if let Ok(name) = DatasetName::from_str(spec) {
             return Self::load_named(name, data_dir);
@@ -179,11 +203,12 @@ impl Dataset {
         Self::load_file(path)
     }
 
-    /// A `.jsonl`/`.json` file in SWE-bench's format (and its `<stem>.harness-meta.jsonl` sibling when present).
+    /// A Parquet, `.jsonl` or `.json` file in SWE-bench's format (and its `<stem>.harness-meta.jsonl` sibling when
+    /// present).
     pub fn load_file(path: &Path) -> Result<Self, SwebenchError> {
         let instances = load_instances(path)?;
         let stem = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-        let stem = stem.strip_suffix(".jsonl").or_else(|| stem.strip_suffix(".json")).unwrap_or(stem);
+        let stem = [".jsonl", ".json", ".parquet"].iter().find_map(|suffix| stem.strip_suffix(suffix)).unwrap_or(stem);
         let meta_path = path.with_file_name(format!("{stem}.harness-meta.jsonl"));
         let harness_meta = if meta_path.is_file() { load_harness_meta(&meta_path)? } else { HashMap::new() };
         Ok(Self { name: stem.to_owned(), instances, harness_meta })
@@ -196,8 +221,7 @@ impl Dataset {
         match name {
             DatasetName::Lite | DatasetName::LiteDev | DatasetName::Verified => {}
             DatasetName::LiteS => {
-                let ids_path = data_dir.path().join(LITE_S_IDS_FILE);
-                let keep = load_id_list(&ids_path)?;
+                let (keep, ids_path) = lite_s_ids(data_dir)?;
                 let known: BTreeSet<&str> = instances.iter().map(|instance| instance.instance_id.as_str()).collect();
                 let unknown: Vec<String> = keep.iter().filter(|id| !known.contains(id.as_str())).cloned().collect();
                 if !unknown.is_empty() {
@@ -230,9 +254,136 @@ impl Dataset {
     }
 }
 
-/// Rows from a `.jsonl` file (one object per line) or a `.json` file (a list of objects).
+/// Lite-S's ids and the file they came from: [`LITE_S_IDS_FILE`], else derived from Agentless's
+/// [`CLASSIFICATION_CSV`].
+fn lite_s_ids(data_dir: &DataDir) -> Result<(BTreeSet<String>, PathBuf), SwebenchError> {
+    let ids_path = data_dir.path().join(LITE_S_IDS_FILE);
+    if ids_path.is_file() {
+        return Ok((load_id_list(&ids_path)?, ids_path));
+    }
+    let csv_path = data_dir.path().join(CLASSIFICATION_CSV);
+    if csv_path.is_file() {
+        return Ok((lite_s_ids_from_classification(&csv_path)?, csv_path));
+    }
+    Err(SwebenchError::LiteSIdsNotFound { ids: ids_path, csv: csv_path })
+}
+
+/// Where a row sits in a dataset file, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowPlace {
+    /// A JSONL line (1-based, blank lines counted).
+    Line(usize),
+    /// An item of a JSON list (1-based).
+    Item(usize),
+    /// A Parquet row (1-based).
+    Row(usize),
+}
+
+impl fmt::Display for RowPlace {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowPlace::Line(number) => write!(formatter, "line {number}"),
+            RowPlace::Item(number) => write!(formatter, "item {number}"),
+            RowPlace::Row(number) => write!(formatter, "row {number}"),
+        }
+    }
+}
+
+/// The instances of a dataset file: Parquet as the dataset hub publishes it (recognised by its `PAR1` magic bytes,
+/// whatever the file's name), a JSON list of objects, or JSON lines (one object per line).
 pub fn load_instances(path: &Path) -> Result<Vec<Instance>, SwebenchError> {
-    load_records(path)
+    let data = fs_err::read(path)?;
+    let rows = if parquet_rows::is_parquet(&data) {
+        let wanted: Vec<&str> = REQUIRED_FIELDS.iter().chain(&OPTIONAL_FIELDS).copied().collect();
+        parquet_rows::read_rows(data, &wanted, &REQUIRED_FIELDS)
+            .map_err(|source| SwebenchError::Parquet { path: path.to_owned(), source })?
+            .into_iter()
+            .enumerate()
+            .map(|(index, object)| (RowPlace::Row(index + 1), object))
+            .collect()
+    } else {
+        json_objects(path, data)?
+    };
+    if rows.is_empty() {
+        return Err(SwebenchError::NotADataset { path: path.to_owned(), reason: "it holds no rows".to_owned() });
+    }
+    rows.into_iter().map(|(place, object)| instance_from_object(path, place, object)).collect()
+}
+
+/// A row of a dataset file, as read, with its place in the file.
+type PlacedRow = (RowPlace, Map<String, Value>);
+
+/// The objects of a JSON list or of JSON lines, each with its place in the file.
+fn json_objects(path: &Path, data: Vec<u8>) -> Result<Vec<PlacedRow>, SwebenchError> {
+    let not_a_dataset = |reason: String| SwebenchError::NotADataset { path: path.to_owned(), reason };
+    let text = String::from_utf8(data)
+        .map_err(|_| not_a_dataset("it is neither Parquet (no `PAR1` magic bytes) nor UTF-8 text".to_owned()))?;
+    let object = |place: RowPlace, value: Value| match value {
+        Value::Object(object) => Ok((place, object)),
+        other => Err(SwebenchError::Format {
+            path: path.to_owned(),
+            message: format!("{place}: expected an object with an instance's fields, found {}", json_kind(&other)),
+        }),
+    };
+    let trimmed = text.trim_start();
+    match trimmed.chars().next() {
+        None => Err(not_a_dataset("it is empty".to_owned())),
+        Some('[') => {
+            let items: Vec<Value> =
+                serde_json::from_str(&text).map_err(|source| SwebenchError::Json { path: path.to_owned(), source })?;
+            items.into_iter().enumerate().map(|(index, value)| object(RowPlace::Item(index + 1), value)).collect()
+        }
+        Some('{') => text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| {
+                let value = serde_json::from_str(line).map_err(|source| SwebenchError::JsonLine {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    source,
+                })?;
+                object(RowPlace::Line(index + 1), value)
+            })
+            .collect(),
+        Some(_) => {
+            let start: String = trimmed.lines().next().unwrap_or_default().chars().take(60).collect();
+            Err(not_a_dataset(format!(
+                "it starts with `{start}`; expected Parquet, a JSON list of objects or one JSON object per line"
+            )))
+        }
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One row as an [`Instance`]: null fields count as absent, and a missing required field is named with the row's
+/// place and id.
+fn instance_from_object(
+    path: &Path,
+    place: RowPlace,
+    mut object: Map<String, Value>,
+) -> Result<Instance, SwebenchError> {
+    object.retain(|_, value| !value.is_null());
+    let instance_id = object.get("instance_id").and_then(Value::as_str).map(str::to_owned);
+    if let Some(field) = REQUIRED_FIELDS.into_iter().find(|field| !object.contains_key(*field)) {
+        return Err(SwebenchError::MissingField { path: path.to_owned(), place, instance_id, field });
+    }
+    serde_json::from_value(Value::Object(object)).map_err(|source| SwebenchError::BadRow {
+        path: path.to_owned(),
+        place,
+        instance_id,
+        source,
+    })
 }
 
 pub fn load_harness_meta(path: &Path) -> Result<HashMap<String, HarnessMeta>, SwebenchError> {
@@ -272,58 +423,5 @@ pub(crate) fn load_records<T: serde::de::DeserializeOwned>(path: &Path) -> Resul
 }
 
 #[cfg(test)]
-mod tests {
-    use pretty_assertions::assert_eq;
-
-    use super::*;
-
-    const ROW: &str = r#"{"instance_id": "o__r-1", "repo": "o/r", "base_commit": "abc", "patch": "p", "test_patch": "t",
-        "problem_statement": "s", "hints_text": "", "created_at": "2020", "version": "1.0",
-        "FAIL_TO_PASS": "[\"test_a\", \"test_b (m.C)\"]", "PASS_TO_PASS": [], "environment_setup_commit": "def",
-        "difficulty": "<15 min fix"}"#;
-
-    #[test]
-    fn encoded_and_decoded_test_lists() {
-        let instance: Instance = serde_json::from_str(ROW).unwrap();
-        assert_eq!(instance.fail_to_pass, vec!["test_a", "test_b (m.C)"]);
-        assert!(instance.pass_to_pass.is_empty());
-    }
-
-    #[test]
-    fn json_list_and_jsonl_load_the_same() {
-        let dir = tempfile::tempdir().unwrap();
-        let one_line = ROW.replace('\n', " ");
-        fs_err::write(dir.path().join("d.jsonl"), format!("{one_line}\n\n{one_line}\n")).unwrap();
-        fs_err::write(dir.path().join("d.json"), format!("[{ROW}, {ROW}]")).unwrap();
-        let from_lines = load_instances(&dir.path().join("d.jsonl")).unwrap();
-        let from_list = load_instances(&dir.path().join("d.json")).unwrap();
-        assert_eq!(from_lines.len(), 2);
-        assert_eq!(from_lines, from_list);
-    }
-
-    #[test]
-    fn bad_line_names_its_number() {
-        let dir = tempfile::tempdir().unwrap();
-        let one_line = ROW.replace('\n', " ");
-        fs_err::write(dir.path().join("d.jsonl"), format!("{one_line}\n{{\"instance_id\": 1}}\n")).unwrap();
-        let error = load_instances(&dir.path().join("d.jsonl")).unwrap_err();
-        assert!(matches!(error, SwebenchError::JsonLine { line: 2, .. }), "{error}");
-    }
-
-    #[test]
-    fn discover_walks_up_to_a_sibling_shared_data() {
-        let root = tempfile::tempdir().unwrap();
-        fs_err::create_dir_all(root.path().join("shared/data")).unwrap();
-        fs_err::create_dir_all(root.path().join("main/crate/src")).unwrap();
-        let found = DataDir::discover(&root.path().join("main/crate/src")).unwrap();
-        assert_eq!(found.path(), root.path().join("shared/data"));
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for name in DatasetName::ALL {
-            assert_eq!(name.as_str().parse::<DatasetName>().unwrap(), name);
-        }
-        assert!("lite_s".parse::<DatasetName>().is_err());
-    }
-}
+#[path = "dataset_tests.rs"]
+mod tests;

@@ -12,6 +12,7 @@ pub mod infer;
 mod json_ascii;
 pub mod lite_s;
 pub mod loopback;
+pub mod parquet_rows;
 pub mod predictions;
 pub mod report;
 pub mod runner;
@@ -34,8 +35,34 @@ pub use specs::{Packages, RepoVersionSpec};
 pub enum SwebenchError {
     #[error("no SWE-bench data folder found: looked for `shared/data` above {start}; pass the folder explicitly")]
     DataDirNotFound { start: PathBuf },
-    #[error("unknown dataset `{name}`: use lite, lite-dev, verified, lite-s or a path to a .json/.jsonl file")]
+    #[error(
+        "unknown dataset `{name}`: use lite, lite-dev, verified, lite-s or a path to a Parquet, .jsonl or .json file"
+    )]
     UnknownDataset { name: String },
+    #[error("{path} is not a SWE-bench dataset: {reason}")]
+    NotADataset { path: PathBuf, reason: String },
+    #[error(
+        "{path}: {place}{}: no `{field}` field (every instance needs {})",
+        instance_note(.instance_id.as_deref()),
+        dataset::REQUIRED_FIELDS.join(", ")
+    )]
+    MissingField { path: PathBuf, place: dataset::RowPlace, instance_id: Option<String>, field: &'static str },
+    #[error("{path}: {place}{}: {source}", instance_note(.instance_id.as_deref()))]
+    BadRow {
+        path: PathBuf,
+        place: dataset::RowPlace,
+        instance_id: Option<String>,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet_rows::ParquetRowsError,
+    },
+    #[error("Lite-S needs its id list: neither {ids} nor Agentless's classification {csv} exists")]
+    LiteSIdsNotFound { ids: PathBuf, csv: PathBuf },
     #[error("{path}:{line}: {source}")]
     JsonLine {
         path: PathBuf,
@@ -61,4 +88,9 @@ pub enum SwebenchError {
     MissingRepoFile { repo: String, commit: String, paths: Vec<String> },
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// ` (instance ID)` after a row's place in an error, when the row has an id.
+fn instance_note(instance_id: Option<&str>) -> String {
+    instance_id.map(|id| format!(" (instance {id})")).unwrap_or_default()
 }
