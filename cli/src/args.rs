@@ -362,9 +362,10 @@ pub struct PipelineArgs {
     /// environment]
     #[arg(long, value_name = "CMD", help_heading = VALIDATION)]
     pub setup: Option<SetupArg>,
-    /// Python of the Docker image.
-    #[arg(long, value_enum, value_name = "X.Y", default_value_t = PythonArg::Py311, help_heading = VALIDATION)]
-    pub python: PythonArg,
+    /// Python of the Docker image [default: the one of 3.9, 3.11, 3.13 the project's requires-python and
+    /// classifiers allow, 3.11 when several do or it names none]
+    #[arg(long, value_enum, value_name = "X.Y", help_heading = VALIDATION)]
+    pub python: Option<PythonArg>,
     /// A host environment variable test processes may see (repeatable; also `pass_env` in `[validate]`). Test
     /// processes otherwise get only PATH, HOME, TMPDIR, the locale and the virtualenv's variables; names that look
     /// like secrets (*_API_KEY, *_KEY, *TOKEN*, *SECRET*, *PASSWORD*, *CREDENTIAL*, GITHUB_*, AGENTLESS_*) are refused.

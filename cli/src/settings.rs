@@ -213,7 +213,7 @@ fn sandbox_options(args: &PipelineArgs, file: &FileConfig, default_sandbox: Sand
                 LocalContainment::None => Containment::Off,
             },
         },
-        SandboxArg::Docker => SandboxKind::Docker { python: python_version(args.python) },
+        SandboxArg::Docker => SandboxKind::Docker { python: args.python.map(python_version) },
     };
     let mut pass_env = config.pass_env.clone();
     pass_env.extend(args.pass_env.iter().cloned());
@@ -395,6 +395,6 @@ mod tests {
             SandboxArg::Local,
         )
         .unwrap();
-        assert_eq!(settings.pipeline.sandbox.kind, SandboxKind::Docker { python: PythonVersion::Py39 });
+        assert_eq!(settings.pipeline.sandbox.kind, SandboxKind::Docker { python: Some(PythonVersion::Py39) });
     }
 }

@@ -110,8 +110,9 @@ impl Default for SandboxOptions {
 pub enum SandboxKind {
     /// A temporary copy and a virtualenv on this machine.
     Local { containment: Containment },
-    /// Warm containers from a project image on this Python.
-    Docker { python: PythonVersion },
+    /// Warm containers from a project image on this Python; `None`: the one the project's `requires-python` and
+    /// classifiers choose ([`agentless_sandbox::choose_python`]).
+    Docker { python: Option<PythonVersion> },
 }
 
 impl Default for SandboxKind {

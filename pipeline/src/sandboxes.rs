@@ -133,7 +133,19 @@ pub(crate) async fn validate_in_sandboxes(
                 let image = match run.prepared_image {
                     Some(image) => image.clone(),
                     None => {
-                        tracing::info!(stage = "validate", "building the project image");
+                        let (python, chosen_because) = match python {
+                            Some(python) => (python, "--python".to_owned()),
+                            None => {
+                                let choice = agentless_sandbox::choose_python(&files);
+                                (choice.version, choice.reason)
+                            }
+                        };
+                        // On stderr at the default level: the Python decides which tests can pass.
+                        tracing::warn!(
+                            stage = "validate",
+                            "building the project image on Python {} ({chosen_because})",
+                            python.version()
+                        );
                         let image_options = ProjectImageOptions {
                             python,
                             setup: run.sandbox.setup.clone(),

@@ -10,6 +10,7 @@ pub mod local;
 mod output;
 mod patch;
 mod project;
+mod python_choice;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use docker::PythonVersion;
 pub use patch::{PatchAttempt, PatchMethod, PatchOutcome};
 pub use project::{ProjectFile, ProjectFiles, Setup, SetupStep, shell_quote};
+pub use python_choice::{PythonChoice, choose_python};
 
 /// Exit code reported for a run stopped by its timeout (as `timeout(1)` does).
 pub const TIMEOUT_EXIT_CODE: i32 = 124;

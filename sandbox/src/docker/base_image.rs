@@ -50,7 +50,8 @@ impl PythonVersion {
         }
     }
 
-    fn minor(self) -> u32 {
+    /// `X` of `3.X`.
+    pub fn minor(self) -> u32 {
         match self {
             PythonVersion::Py39 => 9,
             PythonVersion::Py311 => 11,
