@@ -294,7 +294,10 @@ impl ThrownAway {
         let named: Vec<String> = details
             .iter()
             .take(DETAILS_NAMED)
-            .map(|(detail, count)| if self.ids.len() > 1 { format!("{detail} ({count})") } else { detail.clone() })
+            .map(|(detail, number)| match self.ids.len() {
+                1 => detail.clone(),
+                _ => format!("{detail} ({})", count(*number, "candidate", "candidates")),
+            })
             .collect();
         let words = status_words(self.status);
         if named.is_empty() {
