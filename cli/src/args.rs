@@ -117,8 +117,8 @@ pub struct ManArgs {
 
 #[derive(Debug, Args)]
 pub struct ActionArgs {
-    /// The run directory (uploaded as the workflow's artifact) [default: a new folder under the cache directory's
-    /// `runs/`]
+    /// The run directory (uploaded as the workflow's artifact) [default: a new folder under .agentless/runs/ in the
+    /// workspace when run from inside it, else under $XDG_STATE_HOME/agentless/runs/]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -277,7 +277,9 @@ pub struct RunArgs {
     pub repo: RepoArgs,
     #[command(flatten)]
     pub issue: IssueArgs,
-    /// The run directory [default: a new folder under the cache directory's `runs/`]
+    /// The run directory [default: a new folder under .agentless/runs/ at the top of the git work tree being
+    /// repaired when run from inside it, else under $XDG_STATE_HOME/agentless/runs/, else
+    /// ~/.local/state/agentless/runs/]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Reuse what an earlier run left in --out: finished stages are not redone.

@@ -196,6 +196,16 @@ pub fn default_cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".agentless/cache"))
 }
 
+/// The default state directory: `$XDG_STATE_HOME/agentless`, else `$HOME/.local/state/agentless`, else
+/// `.agentless/state`.
+pub fn default_state_dir() -> PathBuf {
+    let from_env = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    from_env(EnvVars::XDG_STATE_HOME)
+        .or_else(|| from_env(EnvVars::HOME).map(|home| home.join(".local").join("state")))
+        .map(|base| base.join("agentless"))
+        .unwrap_or_else(|| PathBuf::from(".agentless/state"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

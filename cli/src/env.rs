@@ -31,5 +31,8 @@ impl EnvVars {
     pub const NO_COLOR: &'static str = "NO_COLOR";
     /// Base of the user cache directory.
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
+    /// Base of the user state directory: runs started outside the git work tree being repaired go to
+    /// `$XDG_STATE_HOME/agentless/runs`.
+    pub const XDG_STATE_HOME: &'static str = "XDG_STATE_HOME";
     pub const HOME: &'static str = "HOME";
 }

@@ -6,6 +6,7 @@ mod model;
 mod options;
 pub mod report;
 mod run_dir;
+mod run_settings;
 mod sandboxes;
 mod spend;
 
@@ -26,6 +27,7 @@ pub use model::{Model, ModelRecipe};
 pub use options::{PipelineOptions, SandboxKind, SandboxOptions, ValidationOptions};
 pub use report::{Report, StageTime};
 pub use run_dir::RunDir;
+pub use run_settings::RunSettings;
 pub use sandboxes::reap_dead_sandboxes;
 pub use spend::Spend;
 
@@ -221,6 +223,7 @@ async fn run_stages(
     let report = Report::new(
         snapshot,
         issue,
+        RunSettings::new(options, &model.name),
         &locations,
         &candidates,
         &validation,
@@ -229,6 +232,7 @@ async fn run_stages(
         spend.total(),
         spend.times.clone(),
         std::time::Duration::from_secs_f64(spend.seconds),
+        run_dir.logs()?,
     );
     run_dir.write_json(RunDir::REPORT_JSON, &report)?;
     fs_err::write(run_dir.path(RunDir::REPORT_MD), report::markdown(&report))?;

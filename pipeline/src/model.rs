@@ -17,6 +17,8 @@ pub struct ModelRecipe {
 
 /// A model client and the ledger counting its calls.
 pub struct Model {
+    /// `provider:name`, as the report names the model.
+    pub name: String,
     pub client: ModelClient,
     pub ledger: Ledger,
 }
@@ -31,6 +33,6 @@ impl ModelRecipe {
     pub fn build_with_budget(&self, max_cost: Option<f64>) -> Result<Model, PipelineError> {
         let ledger = Ledger::new(Budget { max_cost_usd: max_cost });
         let client = ModelClient::new(self.provider.clone(), &self.model, self.options.clone(), ledger.clone())?;
-        Ok(Model { client, ledger })
+        Ok(Model { name: format!("{}:{}", self.provider.name, self.model), client, ledger })
     }
 }

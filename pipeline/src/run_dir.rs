@@ -50,6 +50,26 @@ impl RunDir {
         self.root.join("logs").join(name)
     }
 
+    /// The files under `logs/` as paths relative to the run directory (`logs/baseline.log`, what the report links
+    /// to), in name order with numbers compared as numbers (`patch-2.log` before `patch-10.log`).
+    pub fn logs(&self) -> Result<Vec<String>, PipelineError> {
+        let folder = self.root.join("logs");
+        if !folder.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut names = Vec::new();
+        for entry in fs_err::read_dir(&folder)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file()
+                && let Some(name) = entry.file_name().to_str()
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort_by_cached_key(|name| natural_key(name));
+        Ok(names.into_iter().map(|name| format!("logs/{name}")).collect())
+    }
+
     /// Whether a finished run (its report) is here.
     pub fn is_finished(&self) -> bool {
         self.path(Self::REPORT_JSON).is_file()
@@ -139,5 +159,46 @@ impl RunDir {
         fs_err::write(&tmp, text)?;
         fs_err::rename(&tmp, &path)?;
         Ok(())
+    }
+}
+
+/// `name` split into text and numbers, so that numbers sort by value.
+fn natural_key(name: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for character in name.chars() {
+        if character.is_ascii_digit() {
+            digits.push(character);
+        } else {
+            if !digits.is_empty() {
+                key.push((std::mem::take(&mut text), digits.parse().unwrap_or(u64::MAX)));
+                digits.clear();
+            }
+            text.push(character);
+        }
+    }
+    key.push((text, digits.parse().unwrap_or(0)));
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_listed_relative_with_numbers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = RunDir::new(dir.path(), false);
+        assert_eq!(run_dir.logs().unwrap(), Vec::<String>::new(), "no logs/ folder yet");
+        run_dir.create().unwrap();
+        for name in ["patch-10.log", "patch-2.log", "baseline.log", "patch-1.log"] {
+            fs_err::write(run_dir.log(name), "").unwrap();
+        }
+        fs_err::create_dir(run_dir.log("folder")).unwrap();
+        assert_eq!(
+            run_dir.logs().unwrap(),
+            ["logs/baseline.log", "logs/patch-1.log", "logs/patch-2.log", "logs/patch-10.log"]
+        );
     }
 }

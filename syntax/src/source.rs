@@ -22,6 +22,10 @@ pub enum SourceKind {
     Folder,
 }
 
+/// agentless's own folder (the runs started inside a work tree, a fallback cache): never part of a snapshot read
+/// from disk, at any depth, whatever `.gitignore` says, so that no candidate sees or diffs a run's artifacts.
+pub const AGENTLESS_FOLDER: &str = ".agentless";
+
 /// Git file modes of regular files (plain and executable); symlinks (`0o120000`) and submodules (`0o160000`)
 /// are left out.
 const REGULAR_FILE_MODES: [i32; 2] = [0o100_644, 0o100_755];
@@ -247,8 +251,8 @@ fn repository_name(path: &Path) -> String {
     }
 }
 
-/// Every regular file under `root`, `.gitignore` honoured (also outside git), hidden files included, `.git/`
-/// excluded. In a work tree (`skip_nested_repos`), folders holding their own `.git` (submodules, nested
+/// Every regular file under `root`, `.gitignore` honoured (also outside git), hidden files included, `.git/` and
+/// [`AGENTLESS_FOLDER`] excluded. In a work tree (`skip_nested_repos`), folders holding their own `.git` (submodules, nested
 /// repositories) are left out. Returns the sorted paths and how many non-UTF-8 paths were skipped.
 fn walk_folder(root: &Path, skip_nested_repos: bool) -> Result<(Vec<String>, usize), SourceError> {
     let mut builder = ignore::WalkBuilder::new(root);
@@ -266,6 +270,9 @@ fn walk_folder(root: &Path, skip_nested_repos: bool) -> Result<(Vec<String>, usi
                 return false;
             }
             let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
+            if is_dir && entry.file_name() == AGENTLESS_FOLDER {
+                return false;
+            }
             !(skip_nested_repos && is_dir && entry.depth() > 0 && entry.path().join(".git").exists())
         });
     let mut files = Vec::new();
@@ -295,7 +302,7 @@ fn walk_folder(root: &Path, skip_nested_repos: bool) -> Result<(Vec<String>, usi
 }
 
 /// Tracked regular files of a work tree's index that exist on disk as regular files (this keeps force-added
-/// files that a `.gitignore` would hide).
+/// files that a `.gitignore` would hide), but none under `.git/` or [`AGENTLESS_FOLDER`].
 fn tracked_files_on_disk(repo: &Repository, root: &Path) -> Result<(Vec<String>, usize), SourceError> {
     let index = repo.index().map_err(|source| SourceError::Git { path: root.to_owned(), source })?;
     let mut files = Vec::new();
@@ -308,7 +315,7 @@ fn tracked_files_on_disk(repo: &Repository, root: &Path) -> Result<(Vec<String>,
             skipped += 1;
             continue;
         };
-        if path.split('/').any(|part| part == ".git")
+        if path.split('/').any(|part| part == ".git" || part == AGENTLESS_FOLDER)
             || !fs_err::symlink_metadata(root.join(&path)).is_ok_and(|metadata| metadata.is_file())
         {
             continue;

@@ -25,9 +25,14 @@ pub async fn run(
     let github = GitHub::for_action(&env)?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&env.workspace))?;
     let settings = PipelineSettings::resolve(&args.pipeline, &config, &LOCAL, SandboxKind::Local)?;
-    let run_dir = args.out.clone().unwrap_or_else(|| {
-        new_run_dir(&env.workspace.file_name().map_or_else(|| "repo".into(), |name| name.to_string_lossy()))
-    });
+    let run_dir = match &args.out {
+        Some(out) => out.clone(),
+        None => {
+            let name = env.workspace.file_name().map_or_else(|| "repo".into(), |name| name.to_string_lossy());
+            // The checked-out workspace is the git work tree being repaired.
+            new_run_dir(&name, env.workspace.join(".git").exists().then_some(env.workspace.as_path()))?
+        }
+    };
     let show = show_event(progress);
     let pipeline = AgentlessPipeline {
         options: settings.pipeline,

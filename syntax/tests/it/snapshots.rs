@@ -52,6 +52,32 @@ fn work_tree_lists_disk_files_honouring_gitignore() {
     assert!(matches!(snapshot.read("ignored/skip.py"), Err(SourceError::NoSuchFile { .. })));
 }
 
+/// A run started inside the work tree writes under `.agentless/`: no candidate may see it, even with no
+/// `.gitignore` saying so, tracked by mistake, or nested below the top.
+#[test]
+fn agentless_folders_are_never_part_of_a_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (repo, _) = repository(dir.path());
+    write(dir.path(), ".agentless/runs/project-1/logs/patch-1.log", b"log\n");
+    write(dir.path(), ".agentless/runs/project-1/reproduce_bug.py", b"print('Issue reproduced')\n");
+    write(dir.path(), ".agentless/tracked.py", b"t = 1\n");
+    write(dir.path(), "pkg/.agentless/cache/c.py", b"c = 1\n");
+    write(dir.path(), "pkg/agentless.py", b"kept = 1\n");
+    let mut index = repo.index().expect("index");
+    index.add_path(Path::new(".agentless/tracked.py")).expect("add");
+    index.write().expect("write index");
+    let work_tree = RepoSnapshot::open(dir.path(), None).expect("open work tree");
+    assert_eq!(
+        work_tree.files(),
+        [".gitignore", ".hidden/config.py", "a.py", "notes.txt", "pkg/agentless.py", "pkg/b.py", "untracked.py"]
+    );
+    let folder = tempfile::tempdir().expect("tempdir");
+    write(folder.path(), "main.py", b"x = 1\n");
+    write(folder.path(), ".agentless/runs/main-1/candidates.py", b"y = 2\n");
+    let plain = RepoSnapshot::open(folder.path(), None).expect("open folder");
+    assert_eq!(plain.files(), ["main.py"]);
+}
+
 #[test]
 fn revision_is_read_from_git_objects() {
     let dir = tempfile::tempdir().expect("tempdir");

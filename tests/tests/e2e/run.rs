@@ -3,7 +3,8 @@
 
 use agentless_tests::{Script, ScriptedModelServer, docker_available, workspace_root};
 
-use crate::{agentless, example_repo, stderr, stdout};
+use crate::action::{copy_tree, git};
+use crate::{agentless, agentless_command, example_repo, stderr, stdout};
 
 fn run_example(home: &std::path::Path, out: &str, extra: &[&str]) -> std::process::Output {
     let repo = example_repo();
@@ -112,6 +113,37 @@ fn the_example_is_fixed_offline_and_resumes() {
     assert!(!err.contains("localize settings"), "only what changed is named: {err}");
     assert!(stdout(&changed).is_empty(), "no old diff is printed");
     assert_eq!(fs_err::read_to_string(out.join("report.json")).unwrap(), report_before);
+}
+
+/// Without `--out`, a run started inside the git work tree it repairs lands in `.agentless/runs/` at its top, which
+/// git leaves out; its report names the issue and the model and links the logs.
+#[test]
+fn without_out_a_run_lands_in_the_work_tree_and_git_ignores_it() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = home.path().join("tinyinvoice");
+    fs_err::create_dir_all(&repo).unwrap();
+    copy_tree(&example_repo(), &repo);
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "tinyinvoice"]);
+    let issue = workspace_root().join("examples/tinyinvoice.issue.md");
+    let model = format!("replay-strict:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
+    let args = ["run", "--repo", repo.to_str().unwrap(), "--issue", issue.to_str().unwrap(), "--model", &model];
+    let output = agentless_command(home.path(), &args, &[]).current_dir(repo.join("tinyinvoice")).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains(EXPECTED_FIX), "{}", stdout(&output));
+    let runs: Vec<std::path::PathBuf> =
+        fs_err::read_dir(repo.join(".agentless/runs")).unwrap().map(|entry| entry.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert!(run.file_name().unwrap().to_str().unwrap().starts_with("tinyinvoice-"), "{}", run.display());
+    assert!(!home.path().join(".local/state/agentless/runs").exists(), "the run went to the state directory too");
+    assert_eq!(git(&repo, &["status", "--porcelain", "--untracked-files=all"]), "", "git sees the run directory");
+    let report = fs_err::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.starts_with("# Half cents are rounded down on invoices\n"), "{report}");
+    assert!(report.contains(&format!("- Model: `{model}`")), "{report}");
+    assert!(report.contains("[baseline.log](logs/baseline.log)"), "{report}");
+    assert!(report.contains("### Patch 1 (chosen)"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
