@@ -45,7 +45,8 @@ impl RunSettings {
             model: model.to_owned(),
             sandbox: match sandbox.kind {
                 SandboxKind::Local { containment } => format!("local, {}", containment_words(containment)),
-                SandboxKind::Docker { python } => format!("docker, Python {}", python.version()),
+                SandboxKind::Docker { python: Some(python) } => format!("docker, Python {}", python.version()),
+                SandboxKind::Docker { python: None } => "docker, Python chosen from the project".to_owned(),
             },
             sandbox_workers: sandbox.workers,
             setup: match &sandbox.setup {
