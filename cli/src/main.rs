@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use agentless_cli::args::Cli;
-use agentless_cli::{ExitStatus, run};
+use agentless::args::Cli;
+use agentless::{ExitStatus, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
