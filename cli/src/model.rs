@@ -15,10 +15,11 @@ pub fn thousands(value: u64) -> String {
     out
 }
 
-/// One line of model usage: calls, tokens, cost.
+/// One line of model usage: calls (answered from agentless's own cache or sent), tokens (and how many of the
+/// prompt tokens the provider's prompt cache served), cost.
 pub fn usage_line(totals: &StageTotals) -> String {
     format!(
-        "{} call(s) ({} cached), {} prompt + {} completion tokens ({} cached), ${:.4}",
+        "{} call(s) ({} cached), {} prompt + {} completion tokens ({} prompt tokens from the provider's cache), ${:.4}",
         totals.calls,
         totals.cached_calls,
         thousands(totals.usage.prompt_tokens),
