@@ -102,19 +102,19 @@ pub async fn run_action_with(
     github: &GitHub,
 ) -> Result<ActionOutcome, ActionError> {
     let payload = EventPayload::read(&env.event_path)?;
-    let decision = match payload.decide(&env.event_name, &env.label, &env.trigger) {
+    let decided = match payload.decide(&env.event_name, &env.label, &env.trigger) {
         Decision::Run(mut issue) => {
             if let Some(base) = &env.base_branch {
                 issue.base_branch.clone_from(base);
             }
-            Decision::Run(issue)
+            Ok(issue)
         }
         Decision::Revise(request) => revision_issue(env, github, &request).await?,
-        skip @ Decision::Skip { .. } => skip,
+        Decision::Skip { reason } => Err(reason),
     };
-    let issue = match decision {
-        Decision::Run(issue) => issue,
-        Decision::Skip { reason } | Decision::Revise(RevisionRequest { cause: reason, .. }) => {
+    let issue = match decided {
+        Ok(issue) => issue,
+        Err(reason) => {
             tracing::info!("not running: {reason}");
             if let Some(path) = &env.step_summary {
                 outputs::append(path, &format!("Agentless did not run: {reason}\n"))
@@ -169,23 +169,25 @@ pub async fn run_action_with(
     }
 }
 
-/// The run a trigger comment on pull request asks for: on the issue of the bot's fix branch the pull request comes
-/// from, into the pull request's base; a skip when the pull request is not the bot's.
-async fn revision_issue(env: &ActionEnv, github: &GitHub, request: &RevisionRequest) -> Result<Decision, ActionError> {
+/// The run a trigger comment on a pull request asks for: on the issue of the bot's fix branch the pull request comes
+/// from, into the pull request's base; `Err` with the reason to skip when the pull request is not the bot's.
+async fn revision_issue(
+    env: &ActionEnv,
+    github: &GitHub,
+    request: &RevisionRequest,
+) -> Result<Result<TriggeredIssue, String>, ActionError> {
     let repo = env.repository.as_str();
     let pull = github.pull_request(repo, request.pull_number).await?;
     let same_repository = pull.head.repo.as_ref().is_some_and(|head| head.full_name.eq_ignore_ascii_case(repo));
     let issue_number = git::issue_of_branch(&env.branch_prefix, &pull.head.name).filter(|_| same_repository);
     let Some(issue_number) = issue_number else {
-        return Ok(Decision::Skip {
-            reason: format!(
-                "pull request #{} comes from `{}`, not from a fix branch `{}N` of this repository",
-                pull.number, pull.head.name, env.branch_prefix
-            ),
-        });
+        return Ok(Err(format!(
+            "pull request #{} comes from `{}`, not from a fix branch `{}N` of this repository",
+            pull.number, pull.head.name, env.branch_prefix
+        )));
     };
     let issue = github.issue(repo, issue_number).await?;
-    Ok(Decision::Run(TriggeredIssue {
+    Ok(Ok(TriggeredIssue {
         number: issue.number,
         title: issue.title,
         body: issue.body.unwrap_or_default(),
