@@ -7,6 +7,7 @@ mod hostile;
 mod interrupt;
 mod layout;
 mod localize;
+mod paper_preset;
 mod run;
 mod swebench;
 

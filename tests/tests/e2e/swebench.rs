@@ -14,7 +14,7 @@ const EXPECTED_FIX: &str =
 
 /// `root/repos/example__tinyinvoice` (bare) and `root/data.jsonl` with two instances of it and one of a repository
 /// nobody cloned.
-fn dataset(root: &Path) -> PathBuf {
+pub(crate) fn dataset(root: &Path) -> PathBuf {
     let work = root.join("work");
     let copied = Command::new("cp").arg("-r").arg(example_repo()).arg(&work).status().unwrap();
     assert!(copied.success());
