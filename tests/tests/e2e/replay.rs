@@ -157,7 +157,11 @@ fn compare_prints_a_table_of_every_instance_we_predicted() {
     fs_err::write(&predictions, text).unwrap();
     let compared = compare(root.path(), "out", &[]);
     assert_eq!(compared.status.code(), Some(0), "{}", stderr(&compared));
-    insta::assert_snapshot!(stdout(&compared), @"");
+    insta::assert_snapshot!(stdout(&compared), @"
+    instance                agreement      ours  theirs  same text
+    example__tinyinvoice-1  same              2       2  yes
+    example__tinyinvoice-2  not in theirs     0       0  no
+    ");
     assert!(stderr(&compared).contains("2 instances of out/predictions.jsonl compared with"), "{}", stderr(&compared));
     assert!(stderr(&compared).contains("1 same, 1 not in theirs"), "{}", stderr(&compared));
 }
