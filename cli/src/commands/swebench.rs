@@ -12,11 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 use agentless_pipeline::{CancellationToken, Event, report};
 use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_swebench::clone::clone_steps;
-use agentless_swebench::infer::{InferObserver, InferTally, InstanceDone, PredictionsFile, error_chain, merge_shards};
 use agentless_swebench::infer::PREDICTIONS_FILE;
+use agentless_swebench::infer::{InferObserver, InferTally, InstanceDone, PredictionsFile, error_chain, merge_shards};
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, PredictionSource, Predictions};
 use agentless_swebench::replay::{
-    Agreement, AgentlessResults, ComparedInstance, ReplayDepth, compare_predictions, read_predictions,
+    AgentlessResults, Agreement, ComparedInstance, ReplayDepth, compare_predictions, read_predictions,
 };
 use agentless_swebench::runner::{Backend, EvalOptions, InstanceOutcome, RepoStore, UpstreamSpecs, evaluate};
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
@@ -328,7 +328,8 @@ fn compare(args: &SwebenchCompareArgs) -> Result<ExitStatus> {
     for row in &compared {
         *counts.entry(row.agreement).or_default() += 1;
     }
-    let counts: Vec<String> = counts.iter().map(|(agreement, count)| format!("{count} {}", agreement.as_str())).collect();
+    let counts: Vec<String> =
+        counts.iter().map(|(agreement, count)| format!("{count} {}", agreement.as_str())).collect();
     eprintln!(
         "{} instances of {} compared with {}: {}",
         compared.len(),

@@ -55,10 +55,7 @@ pub struct ComparedInstance {
 /// is empty or `null`.
 pub fn read_predictions(path: &Path) -> Result<BTreeMap<String, Option<String>>, ReplayError> {
     let rows: BTreeMap<String, PredictionRow> = read_rows(path, None)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, row)| (id, row.model_patch.filter(|patch| !patch.trim().is_empty())))
-        .collect())
+    Ok(rows.into_iter().map(|(id, row)| (id, row.model_patch.filter(|patch| !patch.trim().is_empty()))).collect())
 }
 
 /// Every instance of `ours` against `theirs`, in id order.

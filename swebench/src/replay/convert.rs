@@ -73,9 +73,9 @@ pub(crate) fn candidate(instance_id: &str, id: CandidateId, row: ProcessedRow) -
     let status = match (&model_patch, &raw_patch) {
         (Some(_), _) => CandidateStatus::Ok,
         (None, Some(_))
-            if changes.iter().any(|(path, _, new)| {
-                path.ends_with(".py") && agentless_syntax::syntax_error_count(new) > 0
-            }) =>
+            if changes
+                .iter()
+                .any(|(path, _, new)| path.ends_with(".py") && agentless_syntax::syntax_error_count(new) > 0) =>
         {
             CandidateStatus::SyntaxError
         }

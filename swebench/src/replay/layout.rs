@@ -84,7 +84,9 @@ impl Layout {
                 if layout.locations == LocationFiles::Absent {
                     return Err(fail(
                         root,
-                        format!("no edit locations: neither {LOC_INDIVIDUAL}/loc_merged_{{i}}-{{i}}_outputs.jsonl nor {LOC_SAMPLES}"),
+                        format!(
+                            "no edit locations: neither {LOC_INDIVIDUAL}/loc_merged_{{i}}-{{i}}_outputs.jsonl nor {LOC_SAMPLES}"
+                        ),
                     ));
                 }
                 return Ok(layout);
@@ -126,7 +128,9 @@ impl Layout {
                 Some(expected) if expected != count => {
                     return Err(fail(
                         folder,
-                        format!("{count} samples where repair_sample_1 has {expected} (rerank.py reads as many from every folder)"),
+                        format!(
+                            "{count} samples where repair_sample_1 has {expected} (rerank.py reads as many from every folder)"
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -178,8 +182,7 @@ fn numbered_names(folder: &Path, number: impl Fn(&str) -> Option<usize>) -> Resu
         return Ok(Vec::new());
     }
     let mut numbers = Vec::new();
-    let entries =
-        fs_err::read_dir(folder).map_err(|source| ReplayError::Read { path: folder.to_owned(), source })?;
+    let entries = fs_err::read_dir(folder).map_err(|source| ReplayError::Read { path: folder.to_owned(), source })?;
     for entry in entries {
         let entry = entry.map_err(|source| ReplayError::Read { path: folder.to_owned(), source })?;
         if let Some(found) = entry.file_name().to_str().and_then(&number) {

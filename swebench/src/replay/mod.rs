@@ -155,7 +155,9 @@ impl AgentlessResults {
                 .map(|(id, path)| read_rows(&path, Some(wanted)).map(|rows| SampleRows { id, path, rows }))
                 .collect()
         }
-        let wanted_files = |wanted_here: bool, name: fn(&Path, usize) -> PathBuf| if wanted_here { per_sample(name) } else { Vec::new() };
+        let wanted_files = |wanted_here: bool, name: fn(&Path, usize) -> PathBuf| {
+            if wanted_here { per_sample(name) } else { Vec::new() }
+        };
         Ok(Self {
             root: root.to_owned(),
             depth,
@@ -165,9 +167,7 @@ impl AgentlessResults {
             regression: read_all(wanted_files(layout.regression_results, layout::regression_file), wanted)?,
             reproduction: read_all(wanted_files(layout.reproduction_results, layout::reproduction_file), wanted)?,
             kept_tests: match &layout.kept_tests {
-                Some(path) if depth == ReplayDepth::Validate => {
-                    Some((path.clone(), read_rows(path, Some(wanted))?))
-                }
+                Some(path) if depth == ReplayDepth::Validate => Some((path.clone(), read_rows(path, Some(wanted))?)),
                 Some(_) | None => None,
             },
         })
@@ -260,15 +260,22 @@ impl AgentlessResults {
         rows: &'rows BTreeMap<String, T>,
         instance_id: &str,
     ) -> Result<&'rows T, ReplayError> {
-        rows.get(instance_id)
-            .ok_or_else(|| ReplayError::MissingRow { path: shown(&self.root, path), instance_id: instance_id.to_owned() })
+        rows.get(instance_id).ok_or_else(|| ReplayError::MissingRow {
+            path: shown(&self.root, path),
+            instance_id: instance_id.to_owned(),
+        })
     }
 
     /// Writes `replay`'s artifacts into `run_dir` (a new folder) as finished stages, with `replay.json` saying
     /// where they came from; a folder already started from the same replay is left as it is (the pipeline
     /// resumes it), one started otherwise is an error. `test_command` is what the original's regression results
     /// were run with (through validate).
-    pub fn seed(&self, run_dir: &RunDir, replay: &InstanceReplay, test_command: TestCommand) -> Result<(), ReplayError> {
+    pub fn seed(
+        &self,
+        run_dir: &RunDir,
+        replay: &InstanceReplay,
+        test_command: TestCommand,
+    ) -> Result<(), ReplayError> {
         let marker = ReplayMarker { results: self.root.clone(), through: self.depth };
         let marker_path = run_dir.path(ReplayMarker::FILE);
         let recorded: Option<ReplayMarker> = match fs_err::read_to_string(&marker_path) {

@@ -9,7 +9,8 @@ use super::*;
 
 const OLD: &str = "def f():\n    return 1\n";
 const NEW: &str = "def f():\n    return 2\n";
-const PATCH: &str = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n+    return 2\n";
+const PATCH: &str =
+    "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n+    return 2\n";
 
 /// A results folder with `folders` repair folders of `samples` samples each, every row for instance `a`.
 fn results(folders: usize, samples: usize) -> tempfile::TempDir {
@@ -67,7 +68,10 @@ fn location_samples_and_repair_samples_become_our_ids() {
     assert_eq!(replay.locations.found_files, ["m.py", "n.py"]);
     assert_eq!(
         replay.locations.found_edit_locs,
-        [FileLocs::from([("m.py".to_owned(), vec!["\nline: 1".to_owned()])]), FileLocs::from([("m.py".to_owned(), vec!["\nline: 2".to_owned()])])]
+        [
+            FileLocs::from([("m.py".to_owned(), vec!["\nline: 1".to_owned()])]),
+            FileLocs::from([("m.py".to_owned(), vec!["\nline: 2".to_owned()])])
+        ]
     );
     let candidates = replay.candidates.unwrap();
     let ids: Vec<String> = candidates.iter().map(|candidate| candidate.id.to_string()).collect();
@@ -112,8 +116,11 @@ fn out_of_range_and_missing_sample_indices_are_errors() {
          only"
     );
     fs_err::remove_dir(root.join("repair_sample_3")).unwrap();
-    fs_err::rename(root.join("repair_sample_2/output_1_processed.jsonl"), root.join("repair_sample_2/output_4_processed.jsonl"))
-        .unwrap();
+    fs_err::rename(
+        root.join("repair_sample_2/output_1_processed.jsonl"),
+        root.join("repair_sample_2/output_4_processed.jsonl"),
+    )
+    .unwrap();
     assert_eq!(
         load_error(root, ReplayDepth::Repair),
         "ROOT/repair_sample_2: output_{i}_processed.jsonl files: index 1 is missing before 4"

@@ -7,8 +7,8 @@ mod hostile;
 mod interrupt;
 mod layout;
 mod localize;
-mod run;
 mod replay;
+mod run;
 mod swebench;
 
 use std::path::{Path, PathBuf};

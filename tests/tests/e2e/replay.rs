@@ -141,7 +141,6 @@ fn through_validate_our_selection_reads_their_results_and_compares_with_their_ch
     assert_eq!(other.status.code(), Some(1));
     let error = fs_err::read_to_string(run.join("error.txt")).unwrap();
     assert!(error.contains("through Validate, not replaying") && error.contains("through Repair"), "{error}");
-
 }
 
 #[test]
@@ -153,7 +152,9 @@ fn compare_prints_a_table_of_every_instance_we_predicted() {
     // One more prediction of ours, empty, for an instance their file lacks.
     let predictions = root.path().join("out/predictions.jsonl");
     let mut text = fs_err::read_to_string(&predictions).unwrap();
-    text.push_str("{\"instance_id\": \"example__tinyinvoice-2\", \"model_name_or_path\": \"x\", \"model_patch\": \"\"}\n");
+    text.push_str(
+        "{\"instance_id\": \"example__tinyinvoice-2\", \"model_name_or_path\": \"x\", \"model_patch\": \"\"}\n",
+    );
     fs_err::write(&predictions, text).unwrap();
     let compared = compare(root.path(), "out", &[]);
     assert_eq!(compared.status.code(), Some(0), "{}", stderr(&compared));
