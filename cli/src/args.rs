@@ -506,6 +506,10 @@ pub enum SwebenchCommand {
     /// Clone the repositories a dataset needs into --repos (needs the network; prints each command).
     #[command(after_help = examples::SWEBENCH_CLONE)]
     Clone(SwebenchCloneArgs),
+    /// Compare our predictions with another run's (the original Agentless's all_preds.jsonl), instance by
+    /// instance: a table on stdout (or JSON lines), the counts on stderr.
+    #[command(after_help = examples::SWEBENCH_COMPARE)]
+    Compare(SwebenchCompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -578,8 +582,32 @@ pub struct SwebenchInferArgs {
     /// detection from the repository (`detect`).
     #[arg(long, value_enum, default_value_t = RegressionArg::TestPatchFiles)]
     pub regression_tests: RegressionArg,
+    /// A published Agentless run to re-score: its results folder as README_swebench lays it out
+    /// (edit_location_individual/, repair_sample_{k}/, select_regression/). Its stages up to --replay-through
+    /// replace ours for every instance; ours run from the next one.
+    #[arg(long, value_name = "DIR")]
+    pub agentless_results: Option<PathBuf>,
+    /// The last stage taken from --agentless-results.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STAGE",
+        default_value_t = ReplayThroughArg::Repair,
+        requires = "agentless_results"
+    )]
+    pub replay_through: ReplayThroughArg,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayThroughArg {
+    /// Its edit locations (loc_merged_{i}-{i}_outputs.jsonl): our repair, validation and selection.
+    Localize,
+    /// Its candidate patches (output_{i}_processed.jsonl): our validation and selection.
+    Repair,
+    /// Its regression and reproduction results: our selection only.
+    Validate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -606,6 +634,19 @@ pub struct SwebenchMergeArgs {
     /// Shard output folders (each with a predictions.jsonl) or predictions files.
     #[arg(required = true, value_name = "DIR|FILE")]
     pub shards: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SwebenchCompareArgs {
+    /// Our predictions: a predictions.jsonl, or the --out folder of `swebench infer`.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub ours: PathBuf,
+    /// Theirs: the original's all_preds.jsonl (any predictions file).
+    #[arg(long, value_name = "FILE")]
+    pub theirs: PathBuf,
+    /// One JSON object per instance instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

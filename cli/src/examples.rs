@@ -82,7 +82,14 @@ pub const SWEBENCH_INFER: &str = "\
 Examples:
   agentless swebench infer --dataset lite --subset lite-s --repos DIR --out runs/lite-s
   agentless swebench infer --instances django__django-11099 pytest-dev__pytest-5227 --repos DIR \\
-      --out runs/two --preset local --instance-workers 2";
+      --out runs/two --preset local --instance-workers 2
+  agentless swebench infer --repos DIR --out runs/rescore --agentless-results results/swe-bench-lite \\
+      --replay-through repair";
+
+pub const SWEBENCH_COMPARE: &str = "\
+Examples:
+  agentless swebench compare --ours runs/rescore --theirs all_preds.jsonl
+  agentless swebench compare --ours runs/rescore/predictions.jsonl --theirs all_preds.jsonl --json";
 
 pub const SWEBENCH_MERGE: &str = "\
 Examples:

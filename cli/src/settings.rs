@@ -80,6 +80,8 @@ impl InferSettings {
             // The instance's own environment unless the user said how to set one up.
             instance_environment: args.pipeline.setup.is_none() && config.validate.setup.is_none(),
             model_name: model_spec_text(&args.pipeline.model, config),
+            // Read by the command once it knows the pending instances.
+            replay: None,
         };
         Ok(Self { pipeline, infer })
     }

@@ -309,7 +309,7 @@ fn differs_only_in_whitespace(old: &str, new: &str) -> bool {
 /// Agentless's `normalize_patch`: the diff of the normalized files; when a file's change only adds functions,
 /// only its `+`/`-` lines are kept, so where they were inserted does not matter. `None` when normalizing leaves no
 /// change.
-fn normalized_patch(changed: &[(String, String, String)]) -> Option<Patch> {
+pub fn normalized_patch(changed: &[(String, String, String)]) -> Option<Patch> {
     let mut out = String::new();
     for (path, old, new) in changed {
         let (old, new) = match path.ends_with(".py") {

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use apply::MatchRule;
 pub use candidate::{
     CandidateStatus, EditRules, Evaluation, SyntaxGate, UnmatchedEdits, evaluate_answer, evaluate_answer_with,
+    normalized_patch,
 };
 pub use context::{RepairContext, ShownFile};
 

@@ -14,6 +14,7 @@ pub mod lite_s;
 pub mod loopback;
 pub mod parquet_rows;
 pub mod predictions;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod specs;

@@ -12,7 +12,9 @@ mod validation;
 use std::time::Duration;
 
 pub use strength::ValidationStrength;
-pub use validation::{CandidatePatch, PatchResult, ValidateOptions, ValidationReport, unvalidated, validate};
+pub use validation::{
+    CandidatePatch, PatchResult, RecordedResult, ValidateOptions, ValidationReport, recorded, unvalidated, validate,
+};
 
 use agentless_sandbox::{ExecRequest, Sandbox};
 

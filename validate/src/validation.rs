@@ -320,6 +320,76 @@ pub fn unvalidated(candidates: &[CandidatePatch], test_command: TestCommand, cau
     }
 }
 
+/// What a run elsewhere (the original Agentless's `output_{i}_regression_test_results.jsonl` and
+/// `output_{i}_reproduction_test_results.jsonl`) recorded for one candidate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordedResult {
+    /// The kept regression tests that failed; `None` when nothing was recorded (counted as the worst).
+    pub regression_failing: Option<Vec<String>>,
+    /// Whether the reproduction test said `Issue resolved`; `None` when nothing was recorded.
+    pub reproduction_passed: Option<bool>,
+}
+
+/// The report of candidates whose test results were recorded elsewhere (`source` names where): nothing runs and
+/// no model is asked; selection runs over the recorded results, each candidate by its own record. A distinct
+/// patch's result shows its first candidate's record; `applied` is taken as true (the record does not say), and a
+/// reproduction recorded as failed shows no verdict (the record does not say which).
+pub fn recorded(
+    candidates: &[CandidatePatch],
+    results: &BTreeMap<CandidateId, RecordedResult>,
+    test_command: TestCommand,
+    regression: Option<RegressionPlan>,
+    source: &str,
+) -> ValidationReport {
+    let (in_vote_order, jobs) = distinct_patches(candidates);
+    let patch_results: Vec<PatchResult> = jobs
+        .iter()
+        .map(|job| {
+            let record = job.candidates.first().and_then(|id| results.get(id)).cloned().unwrap_or_default();
+            PatchResult {
+                patch: job.patch.clone(),
+                candidates: job.candidates.clone(),
+                applied: true,
+                apply_log: format!("not applied here: the results were recorded by {source}"),
+                regression: record.regression_failing.map(|failing| RegressionResult {
+                    failing,
+                    exit_code: 0,
+                    timed_out: false,
+                }),
+                reproduction: record.reproduction_passed.filter(|passed| *passed).map(|_| Verdict::Resolved),
+                test_log: String::new(),
+                error: None,
+                recovered_faults: Vec::new(),
+            }
+        })
+        .collect();
+    let evaluated: Vec<Evaluated> = in_vote_order
+        .iter()
+        .map(|candidate| {
+            let record = results.get(&candidate.id);
+            Evaluated {
+                id: candidate.id,
+                normalized_patch: candidate.normalized_patch.clone(),
+                regression_failures: record.and_then(|record| record.regression_failing.as_ref()).map(Vec::len),
+                reproduction_passed: record.and_then(|record| record.reproduction_passed),
+            }
+        })
+        .collect();
+    ValidationReport {
+        test_command,
+        regression,
+        reproduction: None,
+        patch_results,
+        selection: selection::select(&evaluated),
+        evaluated,
+        stopped: None,
+        isolation: None,
+        degradations: vec![format!(
+            "no test was run here: the regression and reproduction results are the ones recorded by {source}"
+        )],
+    }
+}
+
 /// The candidates in vote order, and one job per distinct raw patch, numbered in the vote order of their first
 /// candidates.
 fn distinct_patches(candidates: &[CandidatePatch]) -> (Vec<&CandidatePatch>, Vec<PatchJob>) {

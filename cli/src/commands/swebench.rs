@@ -12,8 +12,12 @@ use std::time::{Duration, Instant, SystemTime};
 use agentless_pipeline::{CancellationToken, Event, report};
 use agentless_sandbox::docker::{DockerRuntime, WorkerLimits, host_pip_cert};
 use agentless_swebench::clone::clone_steps;
+use agentless_swebench::infer::PREDICTIONS_FILE;
 use agentless_swebench::infer::{InferObserver, InferTally, InstanceDone, PredictionsFile, error_chain, merge_shards};
 use agentless_swebench::predictions::{EMPTY_MODEL_NAME, PredictionSource, Predictions};
+use agentless_swebench::replay::{
+    AgentlessResults, Agreement, ComparedInstance, ReplayDepth, compare_predictions, read_predictions,
+};
 use agentless_swebench::runner::{Backend, EvalOptions, InstanceOutcome, RepoStore, UpstreamSpecs, evaluate};
 use agentless_swebench::{DataDir, Dataset, DatasetName, Instance};
 use anyhow::{Context, Result, bail};
@@ -21,8 +25,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ExitStatus;
 use crate::args::{
-    GlobalArgs, SandboxKind, SwebenchArgs, SwebenchCloneArgs, SwebenchCommand, SwebenchDatasetArgs, SwebenchEvalArgs,
-    SwebenchInferArgs, SwebenchMergeArgs,
+    GlobalArgs, ReplayThroughArg, SandboxKind, SwebenchArgs, SwebenchCloneArgs, SwebenchCommand, SwebenchCompareArgs,
+    SwebenchDatasetArgs, SwebenchEvalArgs, SwebenchInferArgs, SwebenchMergeArgs,
 };
 use crate::commands::run::show_event;
 use crate::config::FileConfig;
@@ -42,6 +46,7 @@ pub async fn run(
         SwebenchCommand::Infer(args) => infer(*args, global, progress, cancel).await,
         SwebenchCommand::Merge(args) => merge(&args),
         SwebenchCommand::Clone(args) => clone(&args).await,
+        SwebenchCommand::Compare(args) => compare(&args),
     }
 }
 
@@ -187,7 +192,7 @@ async fn infer(
     cancel: &CancellationToken,
 ) -> Result<ExitStatus> {
     let (config, _) = FileConfig::load(global.config.as_deref(), None)?;
-    let settings = InferSettings::resolve(&args, &config)?;
+    let mut settings = InferSettings::resolve(&args, &config)?;
     eprintln!("{}", Preset::named(args.preset).describe());
     let (dataset, mut instances) = load_dataset(&args.dataset)?;
     if let Some(subset) = &args.subset {
@@ -214,6 +219,18 @@ async fn infer(
         dataset.name,
         pending.len()
     );
+    if let Some(results) = &args.agentless_results {
+        let wanted: BTreeSet<String> = pending.iter().map(|instance| instance.instance_id.clone()).collect();
+        let depth = match args.replay_through {
+            ReplayThroughArg::Localize => ReplayDepth::Localize,
+            ReplayThroughArg::Repair => ReplayDepth::Repair,
+            ReplayThroughArg::Validate => ReplayDepth::Validate,
+        };
+        let replay = AgentlessResults::load(results, depth, &wanted)
+            .with_context(|| format!("cannot replay the Agentless results in {}", results.display()))?;
+        eprintln!("{}", replay.describe());
+        settings.infer.replay = Some(Arc::new(replay));
+    }
     // Checks the model once, before any instance starts.
     settings.pipeline.model.build()?;
     let total = pending.len();
@@ -290,6 +307,54 @@ fn merge(args: &SwebenchMergeArgs) -> Result<ExitStatus> {
     }
     eprintln!("{} predictions in {}", merged.len(), args.out.display());
     Ok(ExitStatus::Success)
+}
+
+/// Our predictions against theirs: the table (or JSON lines) on stdout, the counts on stderr.
+fn compare(args: &SwebenchCompareArgs) -> Result<ExitStatus> {
+    let ours_path = if args.ours.is_dir() { args.ours.join(PREDICTIONS_FILE) } else { args.ours.clone() };
+    let ours = read_predictions(&ours_path)?;
+    let theirs = read_predictions(&args.theirs)?;
+    let compared = compare_predictions(&ours, &theirs);
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        for row in &compared {
+            writeln!(stdout, "{}", serde_json::to_string(row)?)?;
+        }
+    } else {
+        write!(stdout, "{}", comparison_table(&compared))?;
+    }
+    stdout.flush()?;
+    let mut counts: std::collections::BTreeMap<Agreement, usize> = std::collections::BTreeMap::new();
+    for row in &compared {
+        *counts.entry(row.agreement).or_default() += 1;
+    }
+    let counts: Vec<String> =
+        counts.iter().map(|(agreement, count)| format!("{count} {}", agreement.as_str())).collect();
+    eprintln!(
+        "{} instances of {} compared with {}: {}",
+        compared.len(),
+        ours_path.display(),
+        args.theirs.display(),
+        if counts.is_empty() { "none".to_owned() } else { counts.join(", ") }
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// One row per instance: the agreement and how many lines each patch removes and adds.
+fn comparison_table(compared: &[ComparedInstance]) -> String {
+    let width = compared.iter().map(|row| row.instance_id.len()).chain(["instance".len()]).max().unwrap_or_default();
+    let mut table = format!("{:<width$}  {:<13}  {:>4}  {:>6}  same text\n", "instance", "agreement", "ours", "theirs");
+    for row in compared {
+        table.push_str(&format!(
+            "{:<width$}  {:<13}  {:>4}  {:>6}  {}\n",
+            row.instance_id,
+            row.agreement.as_str(),
+            row.ours_changed_lines,
+            row.theirs_changed_lines,
+            if row.identical_text { "yes" } else { "no" }
+        ));
+    }
+    table
 }
 
 async fn clone(args: &SwebenchCloneArgs) -> Result<ExitStatus> {

@@ -20,6 +20,7 @@ use agentless_sandbox::docker::{DockerRuntime, ProjectImage, WorkerLimits, host_
 use agentless_sandbox::{SandboxError, Setup};
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::selection::SelectionRule;
+use agentless_validate::test_command::TestCommand;
 use futures::StreamExt as _;
 
 pub use predictions_file::{PREDICTIONS_FILE, PredictionsFile, ShardCount, merge_shards};
@@ -27,6 +28,7 @@ pub use shard::{Shard, ShardError};
 
 use crate::eval_script::{modified_files, test_directives_for};
 use crate::predictions::Prediction;
+use crate::replay::{AgentlessResults, ReplayError};
 use crate::runner::{Backend, DockerBackend, InstanceSetup, RepoStore, RunnerError, UpstreamSpecs};
 use crate::{Instance, SwebenchError};
 
@@ -51,6 +53,8 @@ pub struct InferOptions {
     pub instance_environment: bool,
     /// `model_name_or_path` of the predictions.
     pub model_name: String,
+    /// A published Agentless run whose stages, up to the one it names, replace ours.
+    pub replay: Option<std::sync::Arc<AgentlessResults>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,12 @@ pub enum InstanceError {
         instance_id: String,
         #[source]
         source: RunnerError,
+    },
+    #[error("{instance_id}: cannot replay the original's results")]
+    Replay {
+        instance_id: String,
+        #[source]
+        source: ReplayError,
     },
     #[error("{instance_id}: cannot build the instance image")]
     Image {
@@ -291,6 +301,21 @@ impl Context<'_> {
             .map_err(|source| InstanceError::Pipeline { instance_id: instance_id.clone(), source: source.into() })?;
         let run_dir = RunDir::new(self.options.out.join(&instance.instance_id), true);
         let mut options = self.pipeline.clone();
+        if options.validation.test_command.is_none()
+            && self.options.regression_tests == RegressionSource::TestPatchFiles
+        {
+            options.validation.test_command = regression_command(instance);
+        }
+        if let Some(replay) = &self.options.replay {
+            let replay_error = |source| InstanceError::Replay { instance_id: instance_id.clone(), source };
+            let replayed = replay.instance(&instance.instance_id).map_err(replay_error)?;
+            // Through validate, the command the original's regression results came from.
+            let test_command = match &options.validation.test_command {
+                Some(command) => TestCommand::from_user(command),
+                None => TestCommand::detect(snapshot.files()),
+            };
+            replay.seed(&run_dir, &replayed, test_command).map_err(replay_error)?;
+        }
         // The instance image, or why it could not be built.
         let mut instance_image: Option<Result<ProjectImage, String>> = None;
         if self.options.instance_environment {
@@ -338,11 +363,6 @@ impl Context<'_> {
                         Setup::Command(format!("bash -c {}", crate::environment::shell_quote(&script)));
                 }
             }
-        }
-        if options.validation.test_command.is_none()
-            && self.options.regression_tests == RegressionSource::TestPatchFiles
-        {
-            options.validation.test_command = regression_command(instance);
         }
         let issue = Issue { id: instance.instance_id.clone(), text: instance.problem_statement.clone() };
         let sandbox_source = match &instance_image {

@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "swebench eval",
     "swebench infer",
     "swebench merge",
+    "swebench compare",
     "swebench clone",
     "completions",
     "man",

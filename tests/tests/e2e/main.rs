@@ -8,6 +8,7 @@ mod interrupt;
 mod layout;
 mod localize;
 mod paper_preset;
+mod replay;
 mod run;
 mod swebench;
 

@@ -9,7 +9,7 @@ use agentless_tests::{git, workspace_root};
 
 use crate::{agentless, example_repo, stderr};
 
-const EXPECTED_FIX: &str =
+pub(crate) const EXPECTED_FIX: &str =
     "+        return Money(self.amount.quantize(CENT, rounding=\"ROUND_HALF_UP\"), self.currency)";
 
 /// `root/repos/example__tinyinvoice` (bare) and `root/data.jsonl` with two instances of it and one of a repository
@@ -45,7 +45,7 @@ pub(crate) fn dataset(root: &Path) -> PathBuf {
 
 /// `swebench infer` replaying the bundled transcript strictly. It was recorded by `agentless run`, so the `local`
 /// preset (the `paper` one asks for 40 reproduction tests, not 10, and the transcript holds no such request).
-fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+pub(crate) fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     let model = format!("replay-strict:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
     let data = root.join("data.jsonl");
     let repos = root.join("repos");
@@ -75,7 +75,7 @@ fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     agentless(root, &args, &[])
 }
 
-fn prediction_lines(path: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn prediction_lines(path: &Path) -> Vec<serde_json::Value> {
     fs_err::read_to_string(path).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
 }
 
