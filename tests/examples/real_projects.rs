@@ -79,6 +79,9 @@ struct Case {
     base: String,
     shape: String,
     locations: BTreeMap<String, Vec<String>>,
+    /// Extra `agentless run` arguments a user of this project would give (a narrower `--test-cmd`).
+    #[serde(default)]
+    run_args: Vec<String>,
 }
 
 /// One (case, sandbox) result.
@@ -208,16 +211,19 @@ fn diff_difference(chosen: &str, upstream: &str) -> Option<String> {
 
 async fn run_case(args: &Args, cases_dir: &Path, name: &str, sandbox: &str) -> Result<Row, String> {
     let case_dir = cases_dir.join(name);
-    let case: Case = toml::from_str(
-        &fs_err::read_to_string(case_dir.join("case.toml")).map_err(|error| error.to_string())?,
-    )
-    .map_err(|error| format!("{name}/case.toml: {error}"))?;
-    let mirror = mirror_of(&args.mirrors, &case.repository)
-        .ok_or(format!("no mirror of {} under {}", case.repository, args.mirrors.display()))?;
+    let case: Case =
+        toml::from_str(&fs_err::read_to_string(case_dir.join("case.toml")).map_err(|error| error.to_string())?)
+            .map_err(|error| format!("{name}/case.toml: {error}"))?;
+    let mirror = mirror_of(&args.mirrors, &case.repository).ok_or(format!(
+        "no mirror of {} under {}",
+        case.repository,
+        args.mirrors.display()
+    ))?;
     let clone = args.work.join("clones").join(format!("{name}-{sandbox}"));
     clone_at(&mirror, &case.base, &clone)?;
     let files: Vec<&str> = case.locations.keys().map(String::as_str).collect();
-    let upstream = git(&mirror, &[&["diff", case.base.as_str(), case.fix.as_str(), "--"][..], files.as_slice()].concat())?;
+    let upstream =
+        git(&mirror, &[&["diff", case.base.as_str(), case.fix.as_str(), "--"][..], files.as_slice()].concat())?;
 
     let script = Script::load(&case_dir.join("script.json")).map_err(|error| format!("{name}/script.json: {error}"))?;
     let server = ScriptedModelServer::start(script).await;
@@ -236,6 +242,7 @@ async fn run_case(args: &Args, cases_dir: &Path, name: &str, sandbox: &str) -> R
         .arg(&run_dir)
         .args(["--model", "openai-compatible:scripted", "--base-url", &server.base_url(), "--no-cache"])
         .args(["--sandbox", sandbox])
+        .args(&case.run_args)
         .env("AGENTLESS_NO_PROGRESS", "1")
         .output()
         .await
@@ -258,9 +265,8 @@ async fn run_case(args: &Args, cases_dir: &Path, name: &str, sandbox: &str) -> R
         exit_code: output.status.code(),
         notes: Vec::new(),
     };
-    let report: Option<serde_json::Value> = fs_err::read_to_string(run_dir.join("report.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok());
+    let report: Option<serde_json::Value> =
+        fs_err::read_to_string(run_dir.join("report.json")).ok().and_then(|text| serde_json::from_str(&text).ok());
     let Some(report) = report else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().filter(|line| !line.trim().is_empty()).take(3).collect::<Vec<_>>();
