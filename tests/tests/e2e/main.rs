@@ -8,6 +8,7 @@ mod interrupt;
 mod layout;
 mod localize;
 mod run;
+mod shapes;
 mod swebench;
 
 use std::path::{Path, PathBuf};
