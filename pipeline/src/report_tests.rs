@@ -176,7 +176,7 @@ fn a_broken_baseline_is_reported_with_its_cause_and_log() {
             exit_code: 2,
             tests_passed: 0,
             tests_failed: 0,
-            problem: Some(BaselineProblem::CollectionErrors),
+            problem: Some(BaselineProblem::CollectionErrors { first: None }),
         }),
     };
     report.degradations =

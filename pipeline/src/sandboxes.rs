@@ -8,7 +8,7 @@ use agentless_sandbox::docker::{
 };
 use agentless_sandbox::environment::TestEnvironment;
 use agentless_sandbox::local::{LocalOptions, LocalSandbox};
-use agentless_sandbox::{ProjectFiles, Sandbox, SandboxError};
+use agentless_sandbox::{ProjectFiles, Sandbox, SandboxError, scm_version};
 use agentless_syntax::RepoSnapshot;
 use agentless_validate::test_command::TestCommand;
 use agentless_validate::{CandidatePatch, ValidateOptions, ValidationReport, validate};
@@ -96,6 +96,11 @@ pub(crate) async fn validate_in_sandboxes(
     let files = ProjectFiles::from_pairs(files).map_err(sandbox_error("cannot copy the repository into a sandbox"))?;
     let options = validate_options(run.options, snapshot);
     let workers = run.sandbox.workers.max(1);
+    // The host knows the version the copy's one untagged commit cannot tell setuptools-scm.
+    let scm_version = scm_version::pretend_version(&files, || {
+        let commit = snapshot.commit()?;
+        tokio::task::block_in_place(|| scm_version::described_version(snapshot.root(), commit))
+    });
     match run.sandbox.kind {
         SandboxKind::Local { containment } => {
             let local_options = LocalOptions {
@@ -103,6 +108,7 @@ pub(crate) async fn validate_in_sandboxes(
                 containment,
                 environment: run.environment.clone(),
                 hidden_paths: vec![snapshot.root().to_path_buf()],
+                scm_version,
                 ..LocalOptions::default()
             };
             let mut pool: Vec<Box<dyn Sandbox>> = Vec::with_capacity(workers);
@@ -156,6 +162,7 @@ pub(crate) async fn validate_in_sandboxes(
                                 repository: Some(run.snapshot.name().to_owned()),
                                 version: None,
                             },
+                            scm_version,
                         };
                         runtime
                             .project_image(&files, &image_options)

@@ -103,6 +103,7 @@ async fn main() -> Result<(), SandboxError> {
         system_packages: Vec::new(),
         pip_cert: None,
         labels: ImageLabels::new(ImageKind::Project),
+        scm_version: None,
     };
     let image = runtime.project_image(&files, &options).await?;
     println!(

@@ -11,6 +11,7 @@ mod output;
 mod patch;
 mod project;
 mod python_choice;
+pub mod scm_version;
 
 use std::time::Duration;
 

@@ -20,6 +20,7 @@ use super::environment::{TestEnvironment, is_secret_name, without_secrets};
 use super::output::CappedOutput;
 use super::process_start_time;
 use super::project::{ProjectFiles, Setup, SetupStep, shell_quote};
+use super::scm_version::PRETEND_VERSION;
 use super::{
     DRAIN_TIMEOUT, ExecOutput, ExecRequest, Isolation, PatchOutcome, Sandbox, SandboxError, TIMEOUT_EXIT_CODE,
 };
@@ -89,6 +90,8 @@ pub struct LocalOptions {
     /// (e.g. the user's repository, which may hold untracked secrets).
     pub hidden_paths: Vec<PathBuf>,
     pub limits: LocalLimits,
+    /// The version setuptools-scm is told during setup (see [`crate::scm_version`]); `None` tells it nothing.
+    pub scm_version: Option<String>,
 }
 
 impl Default for LocalOptions {
@@ -100,6 +103,7 @@ impl Default for LocalOptions {
             environment: TestEnvironment::default(),
             hidden_paths: Vec::new(),
             limits: LocalLimits::default(),
+            scm_version: None,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct LocalSandbox {
     environment: TestEnvironment,
     hidden_paths: Vec<PathBuf>,
     setup_log: String,
+    /// Variables of our own host commands besides the host's: setuptools-scm's pretend version.
+    host_variables: Vec<(String, String)>,
     exec_lock: tokio::sync::Mutex<()>,
 }
 
@@ -158,9 +164,15 @@ impl LocalSandbox {
             // Absolute, as bubblewrap needs them; a path that does not exist hides nothing.
             hidden_paths: options.hidden_paths.iter().filter_map(|path| fs_err::canonicalize(path).ok()).collect(),
             setup_log: String::new(),
+            host_variables: Vec::new(),
             exec_lock: tokio::sync::Mutex::new(()),
         };
         sandbox.recreate_scratch()?;
+        if let Some(version) = &options.scm_version {
+            // The copy's repository has one untagged commit: setuptools-scm would make up a version.
+            sandbox.host_variables.push((PRETEND_VERSION.to_owned(), version.clone()));
+            let _ = writeln!(sandbox.setup_log, "# {PRETEND_VERSION}={version} (the copy has no tags)");
+        }
         let without_pip = match options.setup {
             Setup::Bare => " --without-pip",
             Setup::Auto | Setup::Command(_) => "",
@@ -274,6 +286,7 @@ impl LocalSandbox {
             .env("PATH", path)
             .env("VIRTUAL_ENV", &self.venv)
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            .envs(self.host_variables.iter().map(|(name, value)| (name, value)))
             .env_remove("PYTHONHOME");
         run_capped(process, "sh", timeout, 1 << 20).await
     }

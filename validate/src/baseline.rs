@@ -25,8 +25,14 @@ pub struct BaselineHealth {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum BaselineProblem {
-    /// Test modules failed to import or collect (pytest's `ERROR collecting`, an `ImportError` of a test module).
-    CollectionErrors,
+    /// Test modules or a `conftest.py` failed to import or collect (pytest's `ERROR collecting`, an `ImportError`
+    /// of a test module or conftest).
+    CollectionErrors {
+        /// The first one: where, and pytest's `E` line (`tests/test_a.py: ModuleNotFoundError: No module named
+        /// 'yaml'`), when the output shows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first: Option<String>,
+    },
     /// The runner stopped before running the tests (pytest's `Interrupted`, exit 2).
     Interrupted,
     /// No test ran (pytest's exit 5, or no result could be read from the output).
@@ -40,7 +46,10 @@ pub enum BaselineProblem {
 impl fmt::Display for BaselineProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BaselineProblem::CollectionErrors => write!(f, "the original's tests failed to collect"),
+            BaselineProblem::CollectionErrors { first: None } => write!(f, "the original's tests failed to collect"),
+            BaselineProblem::CollectionErrors { first: Some(first) } => {
+                write!(f, "the original's tests failed to collect: {first}")
+            }
             BaselineProblem::Interrupted => write!(f, "the original's test run was interrupted"),
             BaselineProblem::NoTestsRan => write!(f, "no test ran on the original"),
             BaselineProblem::NonePassed => write!(f, "no test passed on the original"),
@@ -63,8 +72,11 @@ impl BaselineHealth {
             Some(BaselineProblem::CommandFailed {
                 cause: format!("the shell could not run it (exit {})", output.exit_code),
             })
-        } else if text.contains("ERROR collecting") || text.contains("ImportError while importing test module") {
-            Some(BaselineProblem::CollectionErrors)
+        } else if text.contains("ERROR collecting")
+            || text.contains("ImportError while importing test module")
+            || text.contains(CONFTEST_IMPORT_ERROR)
+        {
+            Some(BaselineProblem::CollectionErrors { first: first_collection_error(&text) })
         } else if pytest && output.exit_code == 4 {
             Some(BaselineProblem::CommandFailed { cause: "a usage error (exit 4)".to_owned() })
         } else if text.contains("!!! Interrupted") || (pytest && output.exit_code == 2) {
@@ -78,6 +90,43 @@ impl BaselineHealth {
         };
         Self { exit_code: output.exit_code, tests_passed, tests_failed, problem }
     }
+}
+
+/// pytest's message when a `conftest.py` does not import (it then exits 4, as for a usage error).
+const CONFTEST_IMPORT_ERROR: &str = "ImportError while loading conftest '";
+
+/// The first collection error in pytest's output: the module (`ERROR collecting tests/test_a.py`, or the conftest's
+/// first traceback frame) and the first `E   ` line after it.
+fn first_collection_error(text: &str) -> Option<String> {
+    let mut lines = text.lines();
+    let mut conftest = false;
+    let mut module = lines.by_ref().find_map(|line| {
+        if let Some((_, rest)) = line.split_once("ERROR collecting ") {
+            return Some(rest.trim().trim_end_matches('_').trim_end().to_owned());
+        }
+        let (_, rest) = line.split_once(CONFTEST_IMPORT_ERROR)?;
+        conftest = true;
+        Some(rest.trim_end_matches("'.").to_owned())
+    })?;
+    let mut error = None;
+    for line in lines.take(200) {
+        // The conftest's own frame (`tests/conftest.py:1: in <module>`) names it relative to the checkout.
+        if conftest
+            && let Some((path, _)) = line.split_once(':')
+            && path.ends_with("conftest.py")
+        {
+            module = path.to_owned();
+            conftest = false;
+        }
+        if let Some(found) = line.strip_prefix("E   ") {
+            error = Some(found.trim().to_owned());
+            break;
+        }
+    }
+    Some(match error {
+        Some(error) => format!("{module}: {error}"),
+        None => module,
+    })
 }
 
 #[cfg(test)]
@@ -108,11 +157,24 @@ mod tests {
     fn each_broken_baseline_names_its_cause() {
         let collecting = "ERROR collecting tests/test_a.py\nE   ModuleNotFoundError: No module named 'yaml'\n\
                           !!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!\n";
-        assert_eq!(health(2, collecting).problem, Some(BaselineProblem::CollectionErrors));
+        let named = |first: &str| Some(BaselineProblem::CollectionErrors { first: Some(first.to_owned()) });
+        assert_eq!(
+            health(2, collecting).problem,
+            named("tests/test_a.py: ModuleNotFoundError: No module named 'yaml'")
+        );
         assert_eq!(health(2, "!!!!!!!! KeyboardInterrupt !!!!!!!!\n").problem, Some(BaselineProblem::Interrupted));
         assert_eq!(health(5, "no tests ran in 0.01s\n").problem, Some(BaselineProblem::NoTestsRan));
         assert_eq!(health(1, "FAILED tests/test_a.py::test_x - assert 0\n").problem, Some(BaselineProblem::NonePassed));
         assert!(matches!(health(127, "sh: pytest: not found\n").problem, Some(BaselineProblem::CommandFailed { .. })));
+        let conftest = "ImportError while loading conftest '/tmp/sandbox/repo/tests/conftest.py'.\n\
+                        tests/conftest.py:1: in <module>\n    import helpers\n\
+                        E   ModuleNotFoundError: No module named 'helpers'\n";
+        assert_eq!(
+            health(4, conftest).problem,
+            named("tests/conftest.py: ModuleNotFoundError: No module named 'helpers'")
+        );
+        let unnamed = "_____ ERROR collecting tests/test_b.py _____\nERROR tests/test_b.py\n";
+        assert_eq!(health(2, unnamed).problem, named("tests/test_b.py"));
         let healthy = health(1, "PASSED tests/test_a.py::test_x\nFAILED tests/test_a.py::test_y - assert 0\n");
         assert_eq!(healthy, BaselineHealth { exit_code: 1, tests_passed: 1, tests_failed: 1, problem: None });
     }

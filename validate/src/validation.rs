@@ -869,19 +869,23 @@ mod tests {
                     exit_code: 2,
                     tests_passed: 0,
                     tests_failed: 0,
-                    problem: Some(BaselineProblem::CollectionErrors),
+                    problem: Some(BaselineProblem::CollectionErrors {
+                        first: Some("tests/test_calc.py: ModuleNotFoundError: No module named 'yaml'".to_owned())
+                    }),
                 }),
             }
         );
         assert_eq!(
             report.degradations,
-            ["regression tests unavailable: the original's tests failed to collect (exit 2)"]
+            ["regression tests unavailable: the original's tests failed to collect: tests/test_calc.py: \
+                 ModuleNotFoundError: No module named 'yaml' (exit 2)"]
         );
         assert_eq!(report.selection.rule, SelectionRule::RegressionOnly);
         assert_eq!(
             report.selection_reason("logs/baseline.log"),
-            "regression tests unavailable: the original's tests failed to collect (exit 2; logs/baseline.log); \
-             majority vote among the patches that apply (no candidate passed a reproduction test)"
+            "regression tests unavailable: the original's tests failed to collect: tests/test_calc.py: \
+             ModuleNotFoundError: No module named 'yaml' (exit 2; logs/baseline.log); majority vote among the patches \
+             that apply (no candidate passed a reproduction test)"
         );
         let plan = report.regression.as_ref().unwrap();
         assert!(plan.baseline_output.contains("No module named 'yaml'"), "{}", plan.baseline_output);

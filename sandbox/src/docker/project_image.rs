@@ -14,6 +14,7 @@ use super::{
     container_exec, docker_error, remove_container, upload_archive,
 };
 use crate::project::{ProjectFiles, Setup, content_hash};
+use crate::scm_version::PRETEND_VERSION;
 use crate::{ExecRequest, SandboxError};
 
 /// Bump when the way images are built changes, so old images are not reused.
@@ -28,14 +29,18 @@ pub(super) const COMMENT_DERIVED_IMAGE: &str = "agentless derived project image"
 const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const STEP_OUTPUT_CAP: usize = 64 * 1024;
-/// The last setup step: the bytecode and pytest caches that setup wrote are deleted and excluded, so they never
-/// enter the baseline (a cache tracked in the image's layer breaks `git reset --hard` on fuse-overlayfs: "unable to
-/// create file …: File exists"), then every other file is committed, ignored ones included (files the install built
-/// in place must survive a `git clean -x`).
-const BASELINE_COMMIT: &str = "git init -q \
-     && find . -path ./.git -prune -o \\( -name __pycache__ -o -name .pytest_cache \\) -type d -prune \
-     -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + \
+/// The first setup step: the copy becomes a git repository before anything is installed (setuptools-scm and
+/// versioneer read the version from git while pip builds the project), bytecode and pytest caches excluded.
+const ORIGINAL_COMMIT: &str = "git init -q \
      && printf '__pycache__/\\n*.py[co]\\n.pytest_cache/\\n' >> .git/info/exclude \
+     && git add -A -f && git -c user.name=agentless \
+     -c user.email=agentless@localhost commit -q --no-verify --allow-empty -m original";
+/// The last setup step: the bytecode and pytest caches that setup wrote are deleted, so they never enter the
+/// baseline (a cache tracked in the image's layer breaks `git reset --hard` on fuse-overlayfs: "unable to create
+/// file …: File exists"), then every other file is committed, ignored ones included (files the install built in
+/// place must survive a `git clean -x`).
+const BASELINE_COMMIT: &str = "find . -path ./.git -prune -o \\( -name __pycache__ -o -name .pytest_cache \\) \
+     -type d -prune -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + \
      && git add -A -f && git -c user.name=agentless \
      -c user.email=agentless@localhost commit -q --no-verify --allow-empty -m baseline";
 
@@ -52,6 +57,18 @@ pub struct ProjectImageOptions {
     /// What the image is, for `sandbox list` and `sandbox prune` (a system-packages layer built on the way is
     /// labelled as such).
     pub labels: ImageLabels,
+    /// The version setuptools-scm is told during setup (see [`crate::scm_version`]); `None` tells it nothing.
+    pub scm_version: Option<String>,
+}
+
+impl ProjectImageOptions {
+    /// `version` of a build recipe with what else the image depends on: the pretended setuptools-scm version.
+    fn recipe(&self, version: &str) -> String {
+        match &self.scm_version {
+            Some(scm_version) => format!("{version}+{PRETEND_VERSION}={scm_version}"),
+            None => version.to_owned(),
+        }
+    }
 }
 
 /// A built (or reused) project image.
@@ -103,7 +120,7 @@ impl DockerRuntime {
         } else {
             self.system_image(&base, &base_id, &options.system_packages).await?
         };
-        let hash = content_hash(RECIPE_VERSION, &build_from_id, files, &options.setup);
+        let hash = content_hash(&options.recipe(RECIPE_VERSION), &build_from_id, files, &options.setup);
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {
@@ -186,7 +203,7 @@ impl DockerRuntime {
         committed
     }
 
-    /// Copy the files in, create the virtualenv, install the dependencies (with `PYTHONDONTWRITEBYTECODE=1`), then
+    /// Copy the files in, commit them ([`ORIGINAL_COMMIT`]), create the virtualenv, install the dependencies (with `PYTHONDONTWRITEBYTECODE=1`), then
     /// commit the baseline (after the installation, so files it builds in place belong to the baseline and survive
     /// resets) without bytecode or pytest caches ([`BASELINE_COMMIT`]).
     async fn prepare_project_container(
@@ -217,9 +234,17 @@ impl DockerRuntime {
         // `--cert`; they do read the environment.
         let mut step_env = vec![("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned())];
         step_env.extend(options.pip_cert.iter().map(|_| ("PIP_CERT".to_owned(), CERT_PATH.to_owned())));
-
         let mut log = String::new();
-        let mut steps = vec![crate::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true }];
+        if let Some(version) = &options.scm_version {
+            // The copy's repository has one untagged commit: setuptools-scm would make up a version.
+            step_env.push((PRETEND_VERSION.to_owned(), version.clone()));
+            let _ = writeln!(log, "# {PRETEND_VERSION}={version} (the copy has no tags)");
+        }
+
+        let mut steps = vec![
+            crate::SetupStep { command: ORIGINAL_COMMIT.to_owned(), required: true },
+            crate::SetupStep { command: format!("python3 -m venv {VENV_DIR}"), required: true },
+        ];
         steps.extend(options.setup.steps(files, &pip_options));
         steps.push(crate::SetupStep { command: BASELINE_COMMIT.to_owned(), required: true });
         for step in steps {
@@ -292,7 +317,7 @@ impl DockerRuntime {
             }
             Err(source) => return Err(docker_error(format!("inspecting {parent}"), source)),
         };
-        let hash = content_hash(DERIVED_RECIPE_VERSION, &parent_id, files, &options.setup);
+        let hash = content_hash(&options.recipe(DERIVED_RECIPE_VERSION), &parent_id, files, &options.setup);
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {

@@ -79,6 +79,7 @@ async fn system_packages_are_installed_by_root_in_a_shared_layer() {
         system_packages: vec!["jq".to_owned()],
         pip_cert: None,
         labels: ImageLabels::new(ImageKind::Project),
+        scm_version: None,
     };
     let first = runtime.project_image(&crate::support::project(), &options("jq --version > jq.txt")).await.unwrap();
     // A new setup, so a new project image, built on the same system layer: nothing is installed again.
@@ -269,6 +270,7 @@ async fn generated_files_stay_out_of_the_baseline() {
         system_packages: Vec::new(),
         pip_cert: None,
         labels: ImageLabels::new(ImageKind::Project),
+        scm_version: None,
     };
     let image = runtime.project_image(&crate::support::project(), &options).await.unwrap();
     let sandbox = runtime.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();

@@ -98,6 +98,7 @@ async fn prepare_image() -> Result<Option<ProjectImage>, SandboxError> {
         system_packages: Vec::new(),
         pip_cert: None,
         labels: ImageLabels::new(ImageKind::Project),
+        scm_version: None,
     };
     let image = runtime.project_image(&project(), &options).await?;
     runtime.shutdown().await?;

@@ -196,6 +196,7 @@ impl DockerBackend {
             system_packages: recipe.system_packages.to_vec(),
             pip_cert: self.pip_cert.clone(),
             labels: recipe.image_labels(ImageKind::Environment),
+            scm_version: None,
         };
         // One build per environment at a time: concurrent instances of a (repo, version) wait and reuse it.
         let build_lock = {
@@ -212,6 +213,7 @@ impl DockerBackend {
             system_packages: Vec::new(),
             pip_cert: self.pip_cert.clone(),
             labels: recipe.image_labels(ImageKind::Instance),
+            scm_version: None,
         };
         let instance = self.runtime.derived_project_image(&environment.image, recipe.files, &instance_options).await?;
         Ok(InstanceImages { environment, instance, python_note })

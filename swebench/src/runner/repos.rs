@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use agentless_sandbox::ProjectFiles;
+use agentless_sandbox::scm_version::PRETEND_VERSION;
 use agentless_syntax::{RepoSnapshot, SourceError};
 
 use super::RunnerError;
@@ -105,19 +106,13 @@ impl RepoClone {
         ProjectFiles::from_folder(&tree).map_err(RunnerError::from)
     }
 
-    /// The version setuptools-scm would compute at `commit` in a full clone (its default `guess-next-dev` scheme,
-    /// without the local part): the nearest tag, or the next patch version with `.devN` N commits after it.
-    pub fn scm_version(&self, commit: &str) -> Option<String> {
-        let described = git_output(&self.git_dir, &["describe", "--tags", "--long", commit]).ok()?;
-        scm_version_from_describe(described.trim())
-    }
-
-    /// The setup line passing [`Self::scm_version`] on as `SETUPTOOLS_SCM_PRETEND_VERSION` (empty without one):
-    /// SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags, and a sandbox's
-    /// checkout has no history.
+    /// The setup line passing the version setuptools-scm would compute at `commit` in a full clone
+    /// ([`agentless_sandbox::scm_version::described_version`]) on as `SETUPTOOLS_SCM_PRETEND_VERSION` (empty
+    /// without one): SWE-bench installs from a full clone, where setuptools-scm reads the version from git tags, and
+    /// a sandbox's checkout has no history.
     pub fn scm_version_prelude(&self, commit: &str) -> String {
-        self.scm_version(commit).map_or_else(String::new, |version| {
-            format!("export SETUPTOOLS_SCM_PRETEND_VERSION={}", crate::environment::shell_quote(&version))
+        agentless_sandbox::scm_version::described_version(&self.git_dir, commit).map_or_else(String::new, |version| {
+            format!("export {PRETEND_VERSION}={}", crate::environment::shell_quote(&version))
         })
     }
 
@@ -148,47 +143,5 @@ fn git_output(dir: &Path, args: &[&str]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-/// `v4.4.1-60-gabc123` → `4.4.2.dev60`; `1.2-0-gabc` → `1.2`; a tag with a suffix (`v5.1.dev`, `2.0rc1`) →
-/// its leading numbers with `.devN`; a tag that does not start with a number → `None`.
-fn scm_version_from_describe(described: &str) -> Option<String> {
-    let mut parts = described.rsplitn(3, '-');
-    let _hash = parts.next()?;
-    let distance: u64 = parts.next()?.parse().ok()?;
-    let tag = parts.next()?;
-    let tag = tag.strip_prefix('v').unwrap_or(tag);
-    let components: Vec<&str> = tag.split('.').collect();
-    let numbers: Vec<u64> = components.iter().map_while(|part| part.parse().ok()).collect();
-    if numbers.is_empty() {
-        return None;
-    }
-    let dotted = |numbers: &[u64]| numbers.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
-    if numbers.len() < components.len() {
-        return Some(format!("{}.dev{distance}", dotted(&numbers)));
-    }
-    if distance == 0 {
-        return Some(tag.to_owned());
-    }
-    let mut next = numbers;
-    if let Some(last) = next.last_mut() {
-        *last += 1;
-    }
-    Some(format!("{}.dev{distance}", dotted(&next)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scm_version_from_describe;
-
-    #[test]
-    fn describe_output_becomes_a_setuptools_scm_version() {
-        assert_eq!(scm_version_from_describe("4.4.1-60-g1234abc").as_deref(), Some("4.4.2.dev60"));
-        assert_eq!(scm_version_from_describe("v0.12.3-0-g1234abc").as_deref(), Some("0.12.3"));
-        assert_eq!(scm_version_from_describe("release-1-2-g1234abc"), None);
-        assert_eq!(scm_version_from_describe("v5.1.dev-761-g298ccb4").as_deref(), Some("5.1.dev761"));
-        assert_eq!(scm_version_from_describe("v2.0rc1-3-g1234abc").as_deref(), Some("2.dev3"));
-        assert_eq!(scm_version_from_describe("garbage"), None);
     }
 }

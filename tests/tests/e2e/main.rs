@@ -10,6 +10,7 @@ mod localize;
 mod paper_preset;
 mod replay;
 mod run;
+mod shapes;
 mod swebench;
 
 use std::path::{Path, PathBuf};
