@@ -94,7 +94,8 @@ async fn the_paper_preset_makes_the_original_s_requests() {
             (request.stage.clone(), samples, (temperature * 100.0).round() / 100.0, max_tokens.unwrap_or(0))
         })
         .collect();
-    let original =
-        ORIGINAL_REQUESTS.iter().map(|&(stage, n, temperature, max_tokens)| (stage.to_owned(), n, temperature, max_tokens));
+    let original = ORIGINAL_REQUESTS
+        .iter()
+        .map(|&(stage, n, temperature, max_tokens)| (stage.to_owned(), n, temperature, max_tokens));
     assert_eq!(sorted(sent), sorted(original.collect()));
 }
