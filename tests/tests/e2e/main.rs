@@ -49,3 +49,15 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Build the Docker base image for Python 3.11 once per machine (debootstrap of bookworm, then imported) in a cache
+/// shared by the Docker tests; later runs reuse it.
+pub fn build_base_image(home: &Path) {
+    let cache = std::env::temp_dir().join("agentless-test-cache");
+    let build = agentless(
+        home,
+        &["sandbox", "build-image", "--python", "3.11", "--cache-dir", cache.to_str().unwrap()],
+        &[("AGENTLESS_LOG", "info")],
+    );
+    assert_eq!(build.status.code(), Some(0), "{}\n{}", stdout(&build), stderr(&build));
+}

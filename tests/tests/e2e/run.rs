@@ -4,7 +4,7 @@
 use agentless_tests::{Script, ScriptedModelServer, docker_available, workspace_root};
 
 use crate::action::{copy_tree, git};
-use crate::{agentless, agentless_command, example_repo, stderr, stdout};
+use crate::{agentless, agentless_command, build_base_image, example_repo, stderr, stdout};
 
 fn run_example(home: &std::path::Path, out: &str, extra: &[&str]) -> std::process::Output {
     let repo = example_repo();
@@ -253,14 +253,7 @@ fn the_example_is_fixed_in_docker() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
-    // The base image is built once per machine (debootstrap of bookworm, then imported); later runs reuse it.
-    let cache = std::env::temp_dir().join("agentless-test-cache");
-    let build = agentless(
-        home.path(),
-        &["sandbox", "build-image", "--python", "3.11", "--cache-dir", cache.to_str().unwrap()],
-        &[("AGENTLESS_LOG", "info")],
-    );
-    assert_eq!(build.status.code(), Some(0), "{}\n{}", stdout(&build), stderr(&build));
+    build_base_image(home.path());
 
     let before = leftover_containers();
     let out = home.path().join("run");

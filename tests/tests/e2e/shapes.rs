@@ -8,7 +8,7 @@ use std::process::Output;
 use agentless_tests::{Script, ScriptedModelServer, docker_available, git, workspace_root};
 
 use crate::action::copy_tree;
-use crate::{agentless, stderr, stdout};
+use crate::{agentless, build_base_image, stderr, stdout};
 
 /// The tag the setuptools-scm fixture's repository gets; its version test expects it.
 const SCM_TAG: &str = "v1.4.0";
@@ -196,14 +196,7 @@ async fn every_project_shape_in_docker() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
-    // The base image is built once per machine, as the Docker run test does; later runs reuse it.
-    let cache = std::env::temp_dir().join("agentless-test-cache");
-    let build = agentless(
-        home.path(),
-        &["sandbox", "build-image", "--python", "3.11", "--cache-dir", cache.to_str().unwrap()],
-        &[("AGENTLESS_LOG", "info")],
-    );
-    assert_eq!(build.status.code(), Some(0), "{}\n{}", stdout(&build), stderr(&build));
+    build_base_image(home.path());
     setuptools_scm(home.path(), "docker").await;
     setuptools_scm_without_history(&home.path().join("plain"), "docker").await;
     dependency_groups(home.path(), "docker").await;
