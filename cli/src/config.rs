@@ -66,6 +66,9 @@ pub struct LocalizeConfig {
     pub retrieval: Option<crate::args::RetrievalKind>,
     /// `PROVIDER:NAME` of the embedding model when `retrieval = "embeddings"`.
     pub embedding_model: Option<String>,
+    /// Paths hidden from the tree as tests: `any_component` (the original's, the `paper` preset's) or
+    /// `conventional` (`tests/`, `test_*.py`, …; the `local` preset's).
+    pub test_paths: Option<agentless_localize::TestPaths>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agentless_localize::{LocalizeOptions, Retrieval};
+use agentless_localize::{LocalizeOptions, Retrieval, TestPaths};
 use agentless_model::ModelSpec;
 use agentless_model::client::{ClientOptions, EmbeddingModel};
 use agentless_pipeline::{ModelRecipe, PipelineOptions, SandboxKind, SandboxOptions, ValidationOptions};
@@ -44,7 +44,7 @@ impl PipelineSettings {
     ) -> Result<Self> {
         // The preset fills what neither a flag nor the file sets.
         let edit_samples = args.edit_samples.or(config.localize.edit_samples).unwrap_or(preset.edit_samples);
-        let localize = localize_options(Some(edit_samples), None, None, config)?;
+        let localize = localize_options(Some(edit_samples), None, None, preset.test_paths, config)?;
         let samples = args.samples.or(config.repair.samples).unwrap_or(preset.samples);
         let temperature = args.temperature.or(config.repair.temperature).unwrap_or(preset.temperature);
         let repair = repair_options(Some(samples), Some(temperature), config);
@@ -149,6 +149,7 @@ pub fn localize_options(
     edit_samples: Option<u32>,
     top_n: Option<usize>,
     retrieval: Option<RetrievalKind>,
+    test_paths: TestPaths,
     file: &FileConfig,
 ) -> Result<LocalizeOptions> {
     let config = &file.localize;
@@ -169,6 +170,7 @@ pub fn localize_options(
         filter_irrelevant: config.filter_irrelevant.unwrap_or(defaults.filter_irrelevant),
         retrieval,
         skeleton: defaults.skeleton,
+        test_paths: config.test_paths.unwrap_or(test_paths),
     })
 }
 

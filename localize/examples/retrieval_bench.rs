@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let snapshot = RepoSnapshot::open(Path::new(repo), rev)?;
     let opened = start.elapsed().as_secs_f64();
-    let paths = shown_files(&snapshot);
+    let paths = shown_files(&snapshot, agentless_localize::TestPaths::AnyComponent);
     let corpus = Corpus::build(&snapshot, &paths)?;
     let built = start.elapsed().as_secs_f64();
     let ranked = corpus.rank_bm25(&issue);

@@ -33,6 +33,7 @@ use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, SourceError,
 use tracing::{info, warn};
 
 pub use combine::combine_files;
+pub use tree::TestPaths;
 pub use error::LocalizeError;
 pub use locations::{EditArtifact, FileArtifact, FileSpans, Locations, RelatedArtifact, Trajectory};
 
@@ -93,6 +94,8 @@ pub struct LocalizeOptions {
     pub retrieval: Retrieval,
     /// How skeletons are printed in the related-elements prompt (the original's column-0 `...` by default).
     pub skeleton: SkeletonOptions,
+    /// Which paths are tests, left out of the tree (the original's any-component rule by default).
+    pub test_paths: TestPaths,
 }
 
 impl Default for LocalizeOptions {
@@ -107,6 +110,7 @@ impl Default for LocalizeOptions {
             filter_irrelevant: true,
             retrieval: Retrieval::Bm25,
             skeleton: SkeletonOptions { placeholders: Placeholders::ColumnZero, ..SkeletonOptions::default() },
+            test_paths: TestPaths::AnyComponent,
         }
     }
 }
@@ -207,7 +211,7 @@ impl Run<'_> {
 
     /// File-level and irrelevant-folder requests (together), retrieval, and the combined file list.
     async fn find_files(&mut self, snapshot: &RepoSnapshot) -> Result<(), LocalizeError> {
-        let shown = tree::shown_files(snapshot);
+        let shown = tree::shown_files(snapshot, self.options.test_paths);
         let structure = tree::render_tree(&shown);
         let problem = self.issue.text.as_str();
         let vars = [("problem_statement", problem), ("structure", structure.trim())];

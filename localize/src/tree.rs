@@ -9,15 +9,39 @@ use std::collections::BTreeMap;
 
 use agentless_syntax::RepoSnapshot;
 
-/// Whether a path has a component starting with `test` (`tests/`, `testing/`, `test_x.py`): Agentless's
-/// `filter_out_test_files`, at any depth.
-pub fn is_test_path(path: &str) -> bool {
-    path.split('/').any(|part| part.starts_with("test"))
+/// Which paths are tests, and so left out of the tree the model is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestPaths {
+    /// A path with any component starting with `test` (`tests/`, `testing/`, `test_x.py`): Agentless's
+    /// `filter_out_test_files`. It also hides library code such as `flask/testing.py` or `numpy/testing/`.
+    #[default]
+    AnyComponent,
+    /// The conventions test runners use: `test/` and `tests/` folders, `test_*.py`, `*_test.py`, `tests.py` and
+    /// `conftest.py`.
+    Conventional,
+}
+
+impl TestPaths {
+    pub fn is_test(self, path: &str) -> bool {
+        match self {
+            TestPaths::AnyComponent => path.split('/').any(|part| part.starts_with("test")),
+            TestPaths::Conventional => {
+                let mut parts = path.split('/').rev();
+                let name = parts.next().unwrap_or(path);
+                let test_file = (name.starts_with("test_") && name.ends_with(".py"))
+                    || name.ends_with("_test.py")
+                    || name == "tests.py"
+                    || name == "conftest.py";
+                test_file || parts.any(|folder| folder == "test" || folder == "tests")
+            }
+        }
+    }
 }
 
 /// The paths the tree shows: `.py` files outside test paths, sorted.
-pub fn shown_files(snapshot: &RepoSnapshot) -> Vec<&str> {
-    snapshot.python_files().filter(|path| !is_test_path(path)).collect()
+pub fn shown_files(snapshot: &RepoSnapshot, test_paths: TestPaths) -> Vec<&str> {
+    snapshot.python_files().filter(|path| !test_paths.is_test(path)).collect()
 }
 
 #[derive(Default)]
@@ -60,12 +84,30 @@ mod tests {
 
     #[test]
     fn paths_with_a_test_component_are_recognized_at_any_depth() {
-        assert!(is_test_path("tests/a.py"));
-        assert!(is_test_path("pkg/testing/helpers.py"));
-        assert!(is_test_path("pkg/test_x.py"));
-        assert!(is_test_path("pkg/sub/tests.py"));
-        assert!(!is_test_path("pkg/contest.py"));
-        assert!(!is_test_path("pkg/attest/a.py"));
+        let is_test = |path| TestPaths::AnyComponent.is_test(path);
+        assert!(is_test("tests/a.py"));
+        assert!(is_test("pkg/testing/helpers.py"));
+        assert!(is_test("src/flask/testing.py"));
+        assert!(is_test("pkg/test_x.py"));
+        assert!(is_test("pkg/sub/tests.py"));
+        assert!(!is_test("pkg/contest.py"));
+        assert!(!is_test("pkg/attest/a.py"));
+    }
+
+    #[test]
+    fn conventional_test_paths_leave_library_modules_named_testing_shown() {
+        let is_test = |path| TestPaths::Conventional.is_test(path);
+        assert!(is_test("tests/a.py"));
+        assert!(is_test("pkg/tests/unit/a.py"));
+        assert!(is_test("test/a.py"));
+        assert!(is_test("pkg/test_x.py"));
+        assert!(is_test("pkg/x_test.py"));
+        assert!(is_test("app/tests.py"));
+        assert!(is_test("conftest.py"));
+        assert!(!is_test("src/flask/testing.py"));
+        assert!(!is_test("numpy/testing/utils.py"));
+        assert!(!is_test("pkg/testutils.py"));
+        assert!(!is_test("pkg/contest.py"));
     }
 
     #[test]

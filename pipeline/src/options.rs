@@ -71,7 +71,7 @@ impl Default for ValidationOptions {
             reproduction_temperature: 0.8,
             test_timeout: Duration::from_secs(600),
             reproduction_timeout_cap: Duration::from_secs(600),
-            output_cap: 256 * 1024,
+            output_cap: 1024 * 1024,
         }
     }
 }

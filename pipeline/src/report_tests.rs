@@ -320,7 +320,7 @@ fn tested(patch: &Patch, candidates: &[(usize, usize)], failing: &[&str], reprod
     PatchResult {
         regression: Some(RegressionResult {
             failing: failing.iter().map(|test| (*test).to_owned()).collect(),
-            exit_code: i32::from(!failing.is_empty()),
+            exit_code: Some(i32::from(!failing.is_empty())),
             timed_out: false,
         }),
         ..result(patch.as_str(), candidates, reproduction)

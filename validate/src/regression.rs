@@ -54,6 +54,10 @@ pub struct RegressionPlan {
     /// The whole output (stdout, then stderr, up to the output cap) of the run on the original.
     #[serde(default)]
     pub baseline_output: String,
+    /// The run on the original printed more than the output cap, so its middle was cut: tests reported only there
+    /// are missing from `passing`.
+    #[serde(default)]
+    pub baseline_output_truncated: bool,
 }
 
 /// One candidate's regression result.
@@ -61,8 +65,18 @@ pub struct RegressionPlan {
 pub struct RegressionResult {
     /// Kept tests that failed, errored or disappeared.
     pub failing: Vec<String>,
-    pub exit_code: i32,
+    /// The exit code of the candidate's run; `None` when the suite was not run for it: no test was kept from the
+    /// original's run (nothing to compare), or the results were recorded elsewhere.
+    pub exit_code: Option<i32>,
     pub timed_out: bool,
+}
+
+impl RegressionResult {
+    /// The result of a candidate that applies when no test is kept: none of zero tests fails, and the suite is not
+    /// run (it could only cost time).
+    pub fn nothing_kept() -> Self {
+        Self { failing: Vec::new(), exit_code: None, timed_out: false }
+    }
 }
 
 pub(crate) async fn run_tests(
@@ -100,6 +114,7 @@ pub async fn plan(
         passing: passing.clone(),
         baseline_exit_code: output.exit_code,
         baseline_timed_out: output.timed_out,
+        baseline_output_truncated: output.truncated,
         ..RegressionPlan::default()
     };
     if passing.is_empty() {
@@ -162,7 +177,7 @@ fn split_passing(passing: &[String], shown: usize, answer: &str) -> (Vec<String>
 /// (SWE-bench's `test_failed`, which the original's count comes from).
 pub fn compare(plan: &RegressionPlan, results: &BTreeMap<String, TestStatus>, output: &ExecOutput) -> RegressionResult {
     let failing = plan.kept.iter().filter(|test| counts_as_failing(results.get(*test))).cloned().collect();
-    RegressionResult { failing, exit_code: output.exit_code, timed_out: output.timed_out }
+    RegressionResult { failing, exit_code: Some(output.exit_code), timed_out: output.timed_out }
 }
 
 fn counts_as_failing(status: Option<&TestStatus>) -> bool {

@@ -90,3 +90,31 @@ pub(crate) fn regression_degradation(plan: &RegressionPlan) -> Option<String> {
         (Some(BaselineHealth { problem: None, .. }) | None, _) => None,
     }
 }
+
+/// The original's test output passed the output cap: some passing tests may be missing from the regression set.
+pub(crate) fn truncation_degradation(plan: &RegressionPlan) -> Option<String> {
+    (plan.baseline_output_truncated && !plan.kept.is_empty()).then(|| {
+        "regression tests weakened: the original's test output passed the output cap and its middle was cut, so \
+         tests reported only there are not regression tests (raise `output_cap` in agentless.toml)"
+            .to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_baseline_output_weakens_the_regression_tests_only_when_some_are_kept() {
+        let plan = |truncated: bool, kept: &[&str]| RegressionPlan {
+            baseline_output_truncated: truncated,
+            kept: kept.iter().map(|test| (*test).to_owned()).collect(),
+            ..RegressionPlan::default()
+        };
+        let weakened = truncation_degradation(&plan(true, &["tests/test_a.py::test_a"])).unwrap();
+        assert!(weakened.starts_with("regression tests weakened: the original's test output passed the output cap"));
+        assert_eq!(truncation_degradation(&plan(false, &["tests/test_a.py::test_a"])), None);
+        // With none kept, the other degradation already says the tests are unavailable.
+        assert_eq!(truncation_degradation(&plan(true, &[])), None);
+    }
+}

@@ -14,7 +14,7 @@ use crate::ValidateError;
 use crate::regression::{self, RegressionPlan, RegressionResult};
 use crate::reproduction::{self, ReproductionPlan, Verdict};
 use crate::selection::{self, Evaluated, Selection};
-use crate::strength::regression_degradation;
+use crate::strength::{regression_degradation, truncation_degradation};
 use crate::test_command::TestCommand;
 use agentless_sandbox::{Isolation, Sandbox, SandboxError};
 
@@ -215,10 +215,9 @@ pub async fn validate(
     } else {
         None
     };
-    if let Some(plan) = &regression_plan
-        && let Some(degradation) = regression_degradation(plan)
-    {
-        degradations.push(degradation);
+    if let Some(plan) = &regression_plan {
+        degradations.extend(regression_degradation(plan));
+        degradations.extend(truncation_degradation(plan));
     }
     if let Some(plan) = &reproduction_plan
         && plan.chosen_code().is_none()
@@ -353,7 +352,7 @@ pub fn recorded(
                 apply_log: format!("not applied here: the results were recorded by {source}"),
                 regression: record.regression_failing.map(|failing| RegressionResult {
                     failing,
-                    exit_code: 0,
+                    exit_code: None,
                     timed_out: false,
                 }),
                 reproduction: record.reproduction_passed.filter(|passed| *passed).map(|_| Verdict::Resolved),
@@ -585,10 +584,17 @@ async fn run_patch(
     if let Some(plan) = regression_plan
         && let Some(command) = &plan.command
     {
-        let (output, results) =
-            regression::run_tests(sandbox, command, options.test_timeout, options.output_cap).await?;
-        result.regression = Some(regression::compare(plan, &results, &output));
-        result.test_log = format!("{}\n{}", output.stdout, output.stderr);
+        if plan.kept.is_empty() {
+            // No test is left to compare (the degradations say why): every candidate that applies counts zero
+            // regressions, as it would after a run, without spending the suite's time on each.
+            result.regression = Some(RegressionResult::nothing_kept());
+            result.test_log = "regression tests not run: no test from the original's run is kept".to_owned();
+        } else {
+            let (output, results) =
+                regression::run_tests(sandbox, command, options.test_timeout, options.output_cap).await?;
+            result.regression = Some(regression::compare(plan, &results, &output));
+            result.test_log = format!("{}\n{}", output.stdout, output.stderr);
+        }
     }
     if let Some(code) = reproduction_code {
         if result.regression.is_some() {
@@ -613,6 +619,7 @@ async fn run_patch(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::Mutex as StdMutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -891,6 +898,63 @@ mod tests {
         assert!(plan.baseline_output.contains("No module named 'yaml'"), "{}", plan.baseline_output);
         let json = serde_json::to_value(&strength).unwrap();
         assert_eq!(json["baseline"]["problem"]["kind"], "collection_errors");
+    }
+
+    /// [`Tests`] that counts the commands it runs.
+    struct Counted {
+        tests: Tests,
+        runs: Arc<AtomicUsize>,
+    }
+
+    #[async_trait]
+    impl Sandbox for Counted {
+        fn workdir(&self) -> &str {
+            self.tests.workdir()
+        }
+
+        fn isolation(&self) -> Isolation {
+            self.tests.isolation()
+        }
+
+        async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            self.tests.exec(request).await
+        }
+
+        async fn write_file(&self, relative_path: &str, contents: &[u8]) -> Result<(), SandboxError> {
+            self.tests.write_file(relative_path, contents).await
+        }
+
+        async fn reset(&self) -> Result<(), SandboxError> {
+            self.tests.reset().await
+        }
+
+        async fn apply_patch(&self, patch: &str) -> Result<PatchOutcome, SandboxError> {
+            self.tests.apply_patch(patch).await
+        }
+
+        async fn recover(&self) -> Result<(), SandboxError> {
+            self.tests.recover().await
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_kept_test_the_suite_runs_on_the_original_only_and_patches_that_apply_still_count_zero() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let interrupted = Tests { exit_code: 2, stdout: "!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!\n" };
+        let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Counted { tests: interrupted, runs: runs.clone() })];
+        let options = ValidateOptions { test_command: TestCommand::from_user("pytest"), regression: true, ..options() };
+        let candidates = [candidate(0, 0, "x"), candidate(0, 1, "y"), candidate(0, 2, "REJECT z")];
+        let report = validate(&Unasked, &pool, "issue", &candidates, &options).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "only the original's run");
+        let applied: Vec<_> = report.patch_results.iter().filter(|result| result.applied).collect();
+        assert_eq!(applied.len(), 2);
+        for result in applied {
+            assert_eq!(result.regression, Some(RegressionResult::nothing_kept()));
+        }
+        // The patch that does not apply stays out of the vote, as after a run.
+        assert_eq!(report.selection.rule, SelectionRule::RegressionOnly);
+        assert_eq!(report.selection.eligible.len(), 2);
     }
 
     #[tokio::test]

@@ -12,13 +12,15 @@ use crate::ExitStatus;
 use crate::args::{GlobalArgs, IssueArgs, LocalizeArgs};
 use crate::config::FileConfig;
 use crate::model::usage_line;
+use crate::preset::LOCAL;
 use crate::settings::{embedding_model, localize_options, model_recipe};
 
 pub async fn run(args: LocalizeArgs, global: &GlobalArgs, progress: &ProgressBar) -> Result<ExitStatus> {
     let snapshot = RepoSnapshot::open(&args.repo.repo, args.repo.rev.as_deref())?;
     let (config, _) = FileConfig::load(global.config.as_deref(), Some(&args.repo.repo))?;
     let issue = read_issue(&args.issue, &snapshot)?;
-    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, &config)?;
+    // Like `run`: on one's own repository, only conventional test paths are hidden.
+    let options = localize_options(args.edit_samples, args.top_n, args.retrieval, LOCAL.test_paths, &config)?;
     let mut recipe = model_recipe(&args.model, &config)?;
     recipe.options.embeddings = embedding_model(options.retrieval, &config)?;
     let setup = recipe.build()?;

@@ -29,7 +29,7 @@ pub fn scripted() -> ScriptedModel {
 #[test]
 fn the_tree_shows_python_files_outside_test_paths() {
     let snapshot = shop();
-    insta::assert_snapshot!(tree::render_tree(&tree::shown_files(&snapshot)), @r"
+    insta::assert_snapshot!(tree::render_tree(&tree::shown_files(&snapshot, agentless_localize::TestPaths::AnyComponent)), @r"
     setup.py
     docs/
         conf.py
