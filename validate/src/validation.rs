@@ -303,19 +303,32 @@ pub fn unvalidated(candidates: &[CandidatePatch], test_command: TestCommand, cau
     let (in_vote_order, jobs) = distinct_patches(candidates);
     let patch_results: Vec<PatchResult> = jobs.iter().map(|job| PatchResult::failed(job, cause.to_owned())).collect();
     let evaluated = evaluate(&in_vote_order, &patch_results);
+    let degradation = format!(
+        "validation could not run ({cause}): no test was run and no model asked; the patch is chosen by a majority \
+         vote over the normalized candidates, as the original does without test results"
+    );
+    nothing_ran_here(test_command, None, patch_results, evaluated, degradation)
+}
+
+/// A report of a validation that ran nothing itself: selection over `evaluated`, with the one `degradation` that
+/// says why.
+fn nothing_ran_here(
+    test_command: TestCommand,
+    regression: Option<RegressionPlan>,
+    patch_results: Vec<PatchResult>,
+    evaluated: Vec<Evaluated>,
+    degradation: String,
+) -> ValidationReport {
     ValidationReport {
         test_command,
-        regression: None,
+        regression,
         reproduction: None,
         patch_results,
         selection: selection::select(&evaluated),
         evaluated,
         stopped: None,
         isolation: None,
-        degradations: vec![format!(
-            "validation could not run ({cause}): no test was run and no model asked; the patch is chosen by a \
-             majority vote over the normalized candidates, as the original does without test results"
-        )],
+        degradations: vec![degradation],
     }
 }
 
@@ -374,19 +387,9 @@ pub fn recorded(
             }
         })
         .collect();
-    ValidationReport {
-        test_command,
-        regression,
-        reproduction: None,
-        patch_results,
-        selection: selection::select(&evaluated),
-        evaluated,
-        stopped: None,
-        isolation: None,
-        degradations: vec![format!(
-            "no test was run here: the regression and reproduction results are the ones recorded by {source}"
-        )],
-    }
+    let degradation =
+        format!("no test was run here: the regression and reproduction results are the ones recorded by {source}");
+    nothing_ran_here(test_command, regression, patch_results, evaluated, degradation)
 }
 
 /// The candidates in vote order, and one job per distinct raw patch, numbered in the vote order of their first
@@ -955,6 +958,36 @@ mod tests {
         // The patch that does not apply stays out of the vote, as after a run.
         assert_eq!(report.selection.rule, SelectionRule::RegressionOnly);
         assert_eq!(report.selection.eligible.len(), 2);
+    }
+
+    #[test]
+    fn recorded_results_are_selected_over_candidate_by_candidate_with_nothing_run() {
+        // Candidates 0 and 1 share a raw patch but not their records; 2 has a patch of its own.
+        let candidates = [candidate(0, 0, "x"), candidate(0, 1, "x"), candidate(0, 2, "y")];
+        let record = |failing: &[&str], passed: Option<bool>| RecordedResult {
+            regression_failing: Some(failing.iter().map(|test| (*test).to_owned()).collect()),
+            reproduction_passed: passed,
+        };
+        let results = BTreeMap::from([
+            (CandidateId::new(0, 0), record(&["t1"], Some(true))),
+            (CandidateId::new(0, 1), record(&[], Some(false))),
+            (CandidateId::new(0, 2), record(&[], Some(true))),
+        ]);
+        let report = recorded(&candidates, &results, TestCommand::from_user("true"), None, "the original's run");
+        let failures: Vec<Option<usize>> = report.evaluated.iter().map(|e| e.regression_failures).collect();
+        assert_eq!(failures, [Some(1), Some(0), Some(0)]);
+        assert_eq!(report.selection.rule, SelectionRule::RegressionAndReproduction);
+        assert_eq!(report.selection.chosen, Some(CandidateId::new(0, 2)));
+        // The distinct patch shows its first candidate's record, and says where it came from.
+        assert_eq!(report.patch_results.len(), 2);
+        let shared = &report.patch_results[0];
+        assert_eq!(shared.regression.as_ref().map(|r| r.failing.clone()), Some(vec!["t1".to_owned()]));
+        assert_eq!(shared.reproduction, Some(Verdict::Resolved));
+        assert!(shared.apply_log.contains("recorded by the original's run"), "{}", shared.apply_log);
+        assert_eq!(
+            report.degradations,
+            ["no test was run here: the regression and reproduction results are the ones recorded by the original's run"]
+        );
     }
 
     #[tokio::test]
