@@ -33,9 +33,9 @@ use agentless_syntax::{Placeholders, RepoSnapshot, SkeletonOptions, SourceError,
 use tracing::{info, warn};
 
 pub use combine::combine_files;
-pub use tree::TestPaths;
 pub use error::LocalizeError;
 pub use locations::{EditArtifact, FileArtifact, FileSpans, Locations, RelatedArtifact, Trajectory};
+pub use tree::TestPaths;
 
 use crate::answers::{FileLocs, extract_code_blocks, locs_for_files, parse_file_list, parse_folder_list};
 use crate::retrieval::Corpus;

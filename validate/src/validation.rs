@@ -944,7 +944,8 @@ mod tests {
     #[tokio::test]
     async fn without_a_kept_test_the_suite_runs_on_the_original_only_and_patches_that_apply_still_count_zero() {
         let runs = Arc::new(AtomicUsize::new(0));
-        let interrupted = Tests { exit_code: 2, stdout: "!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!\n" };
+        let interrupted =
+            Tests { exit_code: 2, stdout: "!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!\n" };
         let pool: Vec<Box<dyn Sandbox>> = vec![Box::new(Counted { tests: interrupted, runs: runs.clone() })];
         let options = ValidateOptions { test_command: TestCommand::from_user("pytest"), regression: true, ..options() };
         let candidates = [candidate(0, 0, "x"), candidate(0, 1, "y"), candidate(0, 2, "REJECT z")];
@@ -986,7 +987,9 @@ mod tests {
         assert!(shared.apply_log.contains("recorded by the original's run"), "{}", shared.apply_log);
         assert_eq!(
             report.degradations,
-            ["no test was run here: the regression and reproduction results are the ones recorded by the original's run"]
+            [
+                "no test was run here: the regression and reproduction results are the ones recorded by the original's run"
+            ]
         );
     }
 

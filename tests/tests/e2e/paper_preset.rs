@@ -3,8 +3,8 @@
 
 use agentless_tests::{Script, ScriptedModelServer, workspace_root};
 
-use crate::swebench::dataset;
-use crate::{agentless, stderr};
+use crate::stderr;
+use crate::swebench::{dataset, infer_with};
 
 /// One request as the original's documented run makes it: (stage, samples asked for (`n`), temperature, max tokens).
 type Request = (&'static str, u64, f64, u64);
@@ -44,38 +44,13 @@ fn sorted(mut requests: Vec<(String, u64, f64, u64)>) -> Vec<(String, u64, f64, 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_paper_preset_makes_the_original_s_requests() {
     let root = tempfile::tempdir().unwrap();
-    let data = dataset(root.path());
+    dataset(root.path());
     let script = Script::load(&workspace_root().join("examples/tinyinvoice.script.json")).unwrap();
     let server = ScriptedModelServer::start(script).await;
     let (home, base_url) = (root.path().to_owned(), server.base_url());
     let output = tokio::task::spawn_blocking(move || {
-        let repos = home.join("repos");
-        let args = [
-            "swebench",
-            "infer",
-            "--dataset",
-            data.to_str().unwrap(),
-            "--repos",
-            repos.to_str().unwrap(),
-            "--instances",
-            "example__tinyinvoice-1",
-            "--out",
-            "out",
-            "--model",
-            "openai-compatible:scripted",
-            "--base-url",
-            &base_url,
-            "--no-cache",
-            "--setup",
-            "none",
-            "--test-cmd",
-            "python -m unittest -v",
-            "--regression-tests",
-            "detect",
-            "--sandbox",
-            "local",
-        ];
-        agentless(&home, &args, &[])
+        let model = ["--model", "openai-compatible:scripted", "--base-url", &base_url, "--no-cache"];
+        infer_with(&home, "out", &model, &["--instances", "example__tinyinvoice-1"])
     })
     .await
     .unwrap();

@@ -47,6 +47,12 @@ pub(crate) fn dataset(root: &Path) -> PathBuf {
 /// preset (the `paper` one asks for 40 reproduction tests, not 10, and the transcript holds no such request).
 pub(crate) fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Output {
     let model = format!("replay-strict:{}", workspace_root().join("examples/tinyinvoice.transcript.jsonl").display());
+    infer_with(root, out, &["--model", &model, "--preset", "local"], extra)
+}
+
+/// `swebench infer` on the dataset of [`dataset`] in `root`, validated in the local sandbox with the example's own
+/// test command (no setup), with `model_args` saying which model and preset.
+pub(crate) fn infer_with(root: &Path, out: &str, model_args: &[&str], extra: &[&str]) -> std::process::Output {
     let data = root.join("data.jsonl");
     let repos = root.join("repos");
     let mut args = vec![
@@ -58,8 +64,6 @@ pub(crate) fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Out
         repos.to_str().unwrap(),
         "--out",
         out,
-        "--model",
-        &model,
         "--setup",
         "none",
         "--test-cmd",
@@ -68,9 +72,8 @@ pub(crate) fn infer(root: &Path, out: &str, extra: &[&str]) -> std::process::Out
         "detect",
         "--sandbox",
         "local",
-        "--preset",
-        "local",
     ];
+    args.extend_from_slice(model_args);
     args.extend_from_slice(extra);
     agentless(root, &args, &[])
 }
