@@ -99,7 +99,8 @@ pub enum SandboxError {
     #[error("`{command}` failed with exit code {exit_code}: {output}")]
     HostCommand { command: String, exit_code: i32, output: String },
     /// The whole output stays here (for the setup log); the message shows its last lines.
-    #[error("setup step `{command}` failed with exit code {exit_code}; its last lines:\n{}", last_lines(.output, SETUP_TAIL_LINES))]
+    /// The first line stands alone (reports keep one line per cause).
+    #[error("setup step `{command}` failed with exit code {exit_code}\nthe last lines of its output:\n{}", last_lines(.output, SETUP_TAIL_LINES))]
     Setup { command: String, exit_code: i32, output: String },
     #[error("{action} in the sandbox failed with exit code {exit_code}:\n{output}")]
     Internal { action: String, exit_code: i32, output: String },
@@ -270,6 +271,7 @@ mod tests {
         assert!(message.contains("[... 25 earlier lines ...]\nline 26\n"), "{message}");
         assert!(message.ends_with("line 40"), "{message}");
         assert!(!message.contains("line 25\n"), "{message}");
+        assert_eq!(message.lines().next(), Some("setup step `pip install -e .` failed with exit code 1"));
     }
 
     #[test]
