@@ -8,17 +8,13 @@
 use std::time::Duration;
 
 use agentless_model::client::ClientOptions;
-use agentless_model::{LanguageModel, Ledger, ModelClient, Provider, WireApi};
+use agentless_model::{LanguageModel, Ledger, WireApi};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[path = "it/support.rs"]
 #[allow(dead_code)]
 mod support;
-
-fn client(provider: Provider) -> ModelClient {
-    support::client(provider, "m", ClientOptions::default(), Ledger::default())
-}
 
 #[tokio::test]
 async fn a_429_waits_as_retry_after_says_capped_at_max_delay() {
@@ -42,7 +38,10 @@ async fn a_429_waits_as_retry_after_says_capped_at_max_delay() {
     let subscriber = tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
     let completion = {
         let _default = tracing::subscriber::set_default(subscriber);
-        client(provider).complete(&support::request("repair", "p", 1, 0.0)).await.unwrap()
+        support::client(provider, "m", ClientOptions::default(), Ledger::default())
+            .complete(&support::request("repair", "p", 1, 0.0))
+            .await
+            .unwrap()
     };
     assert_eq!(completion.samples, ["ok"]);
     // Backoff alone would wait about 1 ms; Retry-After asks 30 s; max_delay caps it at 300 ms.
