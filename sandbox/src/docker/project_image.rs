@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bollard::models::ContainerConfig;
-use bollard::query_parameters::CommitContainerOptionsBuilder;
+use bollard::query_parameters::{CommitContainerOptionsBuilder, DownloadFromContainerOptionsBuilder};
+use futures::TryStreamExt;
 
 use super::base_image::image_exists;
 use super::{
     AGENT_UID, AGENT_USER, DockerRuntime, ImageKind, ImageLabels, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR,
-    container_exec, docker_error, remove_container, upload_archive,
+    WorkerLimits, container_exec, docker_error, remove_container, upload_archive,
 };
-use crate::project::{ProjectFiles, Setup, content_hash};
+use crate::project::{ProjectFiles, Setup, append_file, content_hash};
 use crate::scm_version::PRETEND_VERSION;
 use crate::{ExecRequest, SandboxError};
 
@@ -27,6 +28,11 @@ pub(super) const COMMENT_PROJECT_IMAGE: &str = "agentless project image";
 pub(super) const COMMENT_SYSTEM_IMAGE: &str = "agentless system packages";
 pub(super) const COMMENT_DERIVED_IMAGE: &str = "agentless derived project image";
 const CERT_PATH: &str = "/tmp/agentless-pip-ca.crt";
+/// The folder (made in an existing one) where every image keeps the log of the setup that built it, so a run that
+/// reuses the image still shows how it was set up.
+const SETUP_LOG_PARENT: &str = "/var/lib";
+const SETUP_LOG_FOLDER: &str = "agentless";
+const SETUP_LOG_NAME: &str = "setup.log";
 const STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const STEP_OUTPUT_CAP: usize = 64 * 1024;
 /// The first setup step: the copy becomes a git repository before anything is installed (setuptools-scm and
@@ -78,7 +84,8 @@ pub struct ProjectImage {
     pub image: String,
     /// It existed already; nothing was built.
     pub reused: bool,
-    /// Every setup step with its exit code and output (empty when reused).
+    /// Every setup step with its exit code and output; for a reused image, a first line saying so, then the log
+    /// its build kept.
     pub setup_log: String,
     pub duration: Duration,
 }
@@ -124,7 +131,8 @@ impl DockerRuntime {
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {
-            return Ok(ProjectImage { image, reused: true, setup_log: system_log, duration: started.elapsed() });
+            let setup_log = self.reused_setup_log(&image).await;
+            return Ok(ProjectImage { image, reused: true, setup_log, duration: started.elapsed() });
         }
         tracing::info!(%image, files = files.files().len(), "building the project image");
         let container = self.start_container(&build_from, None).await?;
@@ -136,7 +144,7 @@ impl DockerRuntime {
 
     /// `base` with `packages` installed by root (the build container has the network), built once per (base,
     /// package list). Returns the image, its content hash (what images built on it are keyed by) and the install
-    /// log (empty when the image existed).
+    /// log (a line naming the image when it existed).
     async fn system_image(
         &self,
         base: &str,
@@ -149,7 +157,8 @@ impl DockerRuntime {
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {
-            return Ok((image, hash, String::new()));
+            let log = format!("# the Debian packages ({}) are in the existing image {image}\n", packages.join(" "));
+            return Ok((image, hash, log));
         }
         tracing::info!(%image, %command, "building a system-packages image");
         let container = self.start_container(base, None).await?;
@@ -178,6 +187,7 @@ impl DockerRuntime {
     ) -> Result<String, SandboxError> {
         let committed = match built {
             Ok(setup_log) => {
+                self.keep_setup_log(container, &setup_log).await?;
                 let commit = CommitContainerOptionsBuilder::default()
                     .container(container)
                     .repo(IMAGE_REPOSITORY)
@@ -201,6 +211,56 @@ impl DockerRuntime {
         };
         remove_container(&self.docker, container).await;
         committed
+    }
+
+    /// Write `setup_log` into the build container (see [`SETUP_LOG_PARENT`]) so the committed image keeps it.
+    async fn keep_setup_log(&self, container: &str, setup_log: &str) -> Result<(), SandboxError> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut folder = tar::Header::new_gnu();
+        folder.set_entry_type(tar::EntryType::Directory);
+        folder.set_mode(0o755);
+        folder.set_size(0);
+        builder.append_data(&mut folder, SETUP_LOG_FOLDER, std::io::empty())?;
+        let path = format!("{SETUP_LOG_FOLDER}/{SETUP_LOG_NAME}");
+        append_file(&mut builder, &path, setup_log.as_bytes(), 0o644, 0, 0)?;
+        upload_archive(&self.docker, container, SETUP_LOG_PARENT, builder.into_inner()?).await
+    }
+
+    /// The setup log of the existing `image`, after a line saying it was reused. An image built before images kept
+    /// their log, or one whose log cannot be read, gets a line saying that instead: the log is never silently empty.
+    async fn reused_setup_log(&self, image: &str) -> String {
+        match self.kept_setup_log(image).await {
+            Ok(Some(log)) => format!("# reused {image}; the log of the setup that built it follows\n{log}"),
+            Ok(None) => {
+                format!("# reused {image}; it was built before images kept their setup log, so none is shown\n")
+            }
+            Err(error) => format!("# reused {image}; its setup log could not be read: {error}\n"),
+        }
+    }
+
+    /// The log `image` keeps, read from a container of it (no network, removed afterwards); `None` when it has none.
+    async fn kept_setup_log(&self, image: &str) -> Result<Option<String>, SandboxError> {
+        let container = self.start_container(image, Some(&WorkerLimits::default())).await?;
+        let path = format!("{SETUP_LOG_PARENT}/{SETUP_LOG_FOLDER}/{SETUP_LOG_NAME}");
+        let options = DownloadFromContainerOptionsBuilder::default().path(&path).build();
+        let archive: Result<Vec<u8>, _> = self
+            .docker
+            .download_from_container(&container, Some(options))
+            .map_ok(|chunk| chunk.to_vec())
+            .try_concat()
+            .await;
+        remove_container(&self.docker, &container).await;
+        let archive = match archive {
+            Ok(archive) => archive,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
+            Err(source) => return Err(docker_error(format!("reading {path} from {image}"), source)),
+        };
+        let mut entries = tar::Archive::new(archive.as_slice());
+        let mut log = Vec::new();
+        if let Some(entry) = entries.entries()?.next() {
+            std::io::Read::read_to_end(&mut entry?, &mut log)?;
+        }
+        Ok(Some(String::from_utf8_lossy(&log).into_owned()))
     }
 
     /// Copy the files in, commit them ([`ORIGINAL_COMMIT`]), create the virtualenv, install the dependencies (with `PYTHONDONTWRITEBYTECODE=1`), then
@@ -321,7 +381,8 @@ impl DockerRuntime {
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");
         if image_exists(&self.docker, &image).await? {
-            return Ok(ProjectImage { image, reused: true, setup_log: String::new(), duration: started.elapsed() });
+            let setup_log = self.reused_setup_log(&image).await;
+            return Ok(ProjectImage { image, reused: true, setup_log, duration: started.elapsed() });
         }
         tracing::info!(%image, parent, files = files.files().len(), "building a derived project image");
         let container = self.start_container(parent, None).await?;

@@ -257,6 +257,32 @@ async fn a_killed_container_gives_a_typed_error_and_recover_replaces_it() {
     runtime.shutdown().await.unwrap();
 }
 
+/// A project image that exists is reused, and the reuse still shows the setup that built it: a run on a machine
+/// where the image was built before (a CI runner's engine, yesterday's run) has a setup log that says what happened.
+#[tokio::test]
+async fn a_reused_image_shows_the_setup_log_of_its_build() {
+    let Some(runtime) = image_runtime().await else { return };
+    let marker = format!("set-up-by-{}", DockerRuntime::new_run_id());
+    let options = ProjectImageOptions {
+        python: PythonVersion::Py311,
+        setup: Setup::Command(format!("echo {marker}")),
+        system_packages: Vec::new(),
+        pip_cert: None,
+        labels: ImageLabels::new(ImageKind::Project),
+        scm_version: None,
+    };
+    let built = runtime.project_image(&crate::support::project(), &options).await.unwrap();
+    let reused = runtime.project_image(&crate::support::project(), &options).await.unwrap();
+    let _ =
+        runtime.docker().remove_image(&built.image, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    runtime.shutdown().await.unwrap();
+    assert!(!built.reused && built.setup_log.contains(&marker), "{}", built.setup_log);
+    assert!(reused.reused);
+    assert_eq!(reused.image, built.image);
+    let first_line = format!("# reused {}; the log of the setup that built it follows\n", built.image);
+    assert_eq!(reused.setup_log, format!("{first_line}{}", built.setup_log));
+}
+
 /// Setup that writes bytecode (an import, `compileall`) and a pytest cache in the checkout: none of it enters the
 /// baseline commit, setup ran with `PYTHONDONTWRITEBYTECODE=1`, and resets work after the tests wrote caches again.
 #[tokio::test]

@@ -55,7 +55,7 @@ impl Backend {
 #[derive(Debug)]
 pub struct PreparedSandbox {
     pub sandbox: SandboxHandle,
-    /// Every setup step with its exit code and output (empty for a reused image).
+    /// Every setup step with its exit code and output (for a reused image, the log its build kept).
     pub setup_log: String,
     /// The Python the sandbox really has, when it differs from the one asked for.
     pub python_note: Option<String>,
