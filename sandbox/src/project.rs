@@ -107,14 +107,7 @@ impl ProjectFiles {
             }
         }
         for folder in &folders {
-            let mut header = tar::Header::new_gnu();
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_size(0);
-            header.set_mode(0o755);
-            header.set_uid(uid);
-            header.set_gid(gid);
-            header.set_mtime(archive_mtime());
-            builder.append_data(&mut header, format!("{folder}/"), std::io::empty())?;
+            append_folder(&mut builder, folder, uid, gid)?;
         }
         for file in &self.files {
             let mode = if file.executable { 0o755 } else { 0o644 };
@@ -129,6 +122,24 @@ impl ProjectFiles {
 /// (an instance over its environment image) must carry new times. Archives are never hashed, only file contents.
 fn archive_mtime() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Add one folder (mode 755) to a tar archive.
+pub(crate) fn append_folder(
+    builder: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    uid: u64,
+    gid: u64,
+) -> Result<(), SandboxError> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_size(0);
+    header.set_mode(0o755);
+    header.set_uid(uid);
+    header.set_gid(gid);
+    header.set_mtime(archive_mtime());
+    builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
+    Ok(())
 }
 
 /// Add one regular file to a tar archive.

@@ -14,7 +14,7 @@ use super::{
     AGENT_UID, AGENT_USER, DockerRuntime, ImageKind, ImageLabels, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR,
     WorkerLimits, container_exec, docker_error, remove_container, upload_archive,
 };
-use crate::project::{ProjectFiles, Setup, append_file, content_hash};
+use crate::project::{ProjectFiles, Setup, append_file, append_folder, content_hash};
 use crate::scm_version::PRETEND_VERSION;
 use crate::{ExecRequest, SandboxError};
 
@@ -216,11 +216,7 @@ impl DockerRuntime {
     /// Write `setup_log` into the build container (see [`SETUP_LOG_PARENT`]) so the committed image keeps it.
     async fn keep_setup_log(&self, container: &str, setup_log: &str) -> Result<(), SandboxError> {
         let mut builder = tar::Builder::new(Vec::new());
-        let mut folder = tar::Header::new_gnu();
-        folder.set_entry_type(tar::EntryType::Directory);
-        folder.set_mode(0o755);
-        folder.set_size(0);
-        builder.append_data(&mut folder, SETUP_LOG_FOLDER, std::io::empty())?;
+        append_folder(&mut builder, SETUP_LOG_FOLDER, 0, 0)?;
         let path = format!("{SETUP_LOG_FOLDER}/{SETUP_LOG_NAME}");
         append_file(&mut builder, &path, setup_log.as_bytes(), 0o644, 0, 0)?;
         upload_archive(&self.docker, container, SETUP_LOG_PARENT, builder.into_inner()?).await
