@@ -86,6 +86,10 @@ pub enum SandboxError {
         #[source]
         source: bollard::errors::Error,
     },
+    /// The engine took no answer to a container request within its deadline (see
+    /// [`docker::ENGINE_CALL_DEADLINE`]): the candidate or step it was for has no verdict, the run goes on.
+    #[error("the Docker engine did not answer within {} s while {operation} (it looks stalled)", .waited.as_secs())]
+    EngineStalled { operation: String, waited: Duration },
     #[error("container {container} no longer exists")]
     ContainerGone { container: String },
     #[error("container {container} is not running")]

@@ -12,9 +12,14 @@ use futures::TryStreamExt;
 use tokio::io::AsyncReadExt;
 
 use super::{AGENT_UID, AGENT_USER, ImageKind, LABEL_BASE, LABEL_KIND, LABEL_VERSION, docker_error};
-use crate::SandboxError;
+use crate::{SandboxError, TIMEOUT_EXIT_CODE};
 
 const MIRROR: &str = "http://deb.debian.org/debian";
+/// How long debootstrap may take (84 s here; a slow mirror takes minutes): a stalled download fails the build
+/// instead of hanging it.
+const DEBOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How long the other host steps of a base image build (user creation, tar) may take.
+const HOST_STEP_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Python with its headers and a C toolchain (projects with C extensions build from source, as in SWE-bench's
 /// images), git and patch for applying candidates, procps for process groups.
 const PACKAGES: &str = "python3,python3-venv,python3-pip,python3-dev,git,ca-certificates,build-essential,pkg-config,libffi-dev,patch,procps";
@@ -234,6 +239,7 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
         debootstrap.to_string_lossy().as_ref(),
         &["--variant=minbase", &format!("--include={PACKAGES}"), suite, &root_text, MIRROR],
         &log_path,
+        DEBOOTSTRAP_TIMEOUT,
     )
     .await?;
     host_command(
@@ -250,6 +256,7 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
             AGENT_USER,
         ],
         &log_path,
+        HOST_STEP_TIMEOUT,
     )
     .await?;
     let work = root.join("work");
@@ -277,6 +284,7 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
             ".",
         ],
         &log_path,
+        HOST_STEP_TIMEOUT,
     )
     .await?;
     fs_err::rename(&partial_tarball, tarball)?;
@@ -284,29 +292,44 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
     Ok(())
 }
 
-/// Run a host tool with its output appended to `log_path`; a failure carries the log's tail.
-async fn host_command(program: &str, args: &[&str], log_path: &Path) -> Result<(), SandboxError> {
+/// Run a host tool in a process group of its own with its output appended to `log_path`; a failure carries the
+/// log's tail. Past `timeout` the whole group is killed and the failure has exit code [`TIMEOUT_EXIT_CODE`].
+async fn host_command(program: &str, args: &[&str], log_path: &Path, timeout: Duration) -> Result<(), SandboxError> {
     let log = fs_err::OpenOptions::new().create(true).append(true).open(log_path)?;
     let (log, _) = log.into_parts();
     let log_err = log.try_clone()?;
-    let status = tokio::process::Command::new(program)
+    let mut child = tokio::process::Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err))
-        .status()
-        .await
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
         .map_err(|source| SandboxError::Spawn { program: program.to_owned(), source })?;
-    if status.success() {
-        return Ok(());
-    }
+    let (exit_code, stopped) = match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => {
+            let status = status?;
+            if status.success() {
+                return Ok(());
+            }
+            (status.code().unwrap_or(-1), String::new())
+        }
+        Err(_) => {
+            if let Some(group) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), nix::sys::signal::Signal::SIGKILL);
+            }
+            let _ = child.wait().await;
+            (TIMEOUT_EXIT_CODE, format!("stopped after {} s without finishing\n", timeout.as_secs()))
+        }
+    };
     let text = fs_err::read(log_path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
     let tail: Vec<&str> = text.lines().rev().take(20).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
     Err(SandboxError::HostCommand {
         command: format!("{program} {}", args.join(" ")),
-        exit_code: status.code().unwrap_or(-1),
-        output: format!("{}\n(full log: {})", tail.join("\n"), log_path.display()),
+        exit_code,
+        output: format!("{stopped}{}\n(full log: {})", tail.join("\n"), log_path.display()),
     })
 }
 
@@ -337,10 +360,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let error = runtime.block_on(host_command("sh", &["-c", "echo boom; exit 3"], &log)).unwrap_err();
+        let failing = host_command("sh", &["-c", "echo boom; exit 3"], &log, Duration::from_secs(60));
+        let error = runtime.block_on(failing).unwrap_err();
         let SandboxError::HostCommand { exit_code, output, .. } = error else { panic!("{error}") };
         assert_eq!(exit_code, 3);
         assert!(output.starts_with("boom\n"), "{output}");
+    }
+
+    #[test]
+    fn a_host_command_past_its_timeout_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let marker = dir.path().join("child-still-ran");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // A child in the background (as debootstrap's wget) that would write the marker if it outlived the kill.
+        let script = format!("(sleep 3; touch {}) & echo fetching; wait", marker.display());
+        let args = ["-c", script.as_str()];
+        let hanging = host_command("sh", &args, &log, Duration::from_secs(1));
+        let error = runtime.block_on(hanging).unwrap_err();
+        let SandboxError::HostCommand { exit_code, output, .. } = error else { panic!("{error}") };
+        assert_eq!(exit_code, TIMEOUT_EXIT_CODE);
+        assert!(output.starts_with("stopped after 1 s without finishing\nfetching\n"), "{output}");
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(!marker.exists(), "the command's child outlived the timeout");
     }
 
     #[test]

@@ -531,7 +531,13 @@ pub async fn prune(docker: &Docker, plan: &PrunePlan, image_use: Option<&Path>) 
 /// a convenience.
 pub(crate) async fn record_image_use(docker: &Docker, folder: &Path, image: &str) {
     let recorded = async {
-        let id = docker.inspect_image(image).await.map_err(|error| error.to_string())?.id.unwrap_or_default();
+        let inspect = docker.inspect_image(image);
+        let id = super::answered(super::ENGINE_CALL_DEADLINE, || format!("inspecting {image}"), inspect)
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())?
+            .id
+            .unwrap_or_default();
         fs_err::create_dir_all(folder).map_err(|error| error.to_string())?;
         fs_err::write(stamp_path(folder, &id), image).map_err(|error| error.to_string())
     };

@@ -120,6 +120,8 @@ struct ContainerStarter {
     shut_down: Arc<tokio::sync::RwLock<bool>>,
     /// Where the last-use stamps of images are touched when a container is created from them; `None` records none.
     image_use: Option<Arc<PathBuf>>,
+    /// How long creating or starting a container may wait for the engine ([`ENGINE_CALL_DEADLINE`]).
+    call_deadline: Duration,
 }
 
 impl ContainerStarter {
@@ -130,6 +132,41 @@ impl ContainerStarter {
         if *shut_down {
             return Err(SandboxError::RunShutDown { run_id: self.run_id.to_string() });
         }
+        let (id, name) = self.create(image, limits).await?;
+        let started = answered(
+            self.call_deadline,
+            || format!("starting container {name}"),
+            self.docker.start_container(&id, None),
+        )
+        .await;
+        match started {
+            Ok(Ok(())) => {}
+            Ok(Err(source)) => {
+                remove_container(&self.docker, &id).await;
+                return Err(docker_error(format!("starting container {name}"), source));
+            }
+            Err(stalled) => {
+                remove_container(&self.docker, &id).await;
+                return Err(stalled);
+            }
+        }
+        drop(shut_down);
+        Ok(id)
+    }
+
+    /// Create a container from `image` with the run's labels and no limits, without starting it (to read files
+    /// from the image; nothing runs in it).
+    async fn create_stopped(&self, image: &str) -> Result<String, SandboxError> {
+        let shut_down = self.shut_down.read().await;
+        if *shut_down {
+            return Err(SandboxError::RunShutDown { run_id: self.run_id.to_string() });
+        }
+        Ok(self.create(image, None).await?.0)
+    }
+
+    /// Create a container from `image` (see [`ContainerStarter::start`] for `limits`); returns its id and name. The
+    /// caller holds `shut_down` for reading.
+    async fn create(&self, image: &str, limits: Option<&WorkerLimits>) -> Result<(String, String), SandboxError> {
         let serial = self.next_container.fetch_add(1, Ordering::Relaxed);
         let name = format!("agentless-{}-{serial}", self.run_id);
         let host_config = match limits {
@@ -157,10 +194,10 @@ impl ContainerStarter {
             host_config: Some(host_config),
             ..ContainerCreateBody::default()
         };
-        let created = self
-            .docker
-            .create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body)
-            .await
+        let create =
+            self.docker.create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body);
+        let created = answered(self.call_deadline, || format!("creating a container from {image}"), create)
+            .await?
             .map_err(|source| match source {
                 bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
                     SandboxError::ImageMissing {
@@ -173,12 +210,7 @@ impl ContainerStarter {
         if let Some(folder) = &self.image_use {
             housekeeping::record_image_use(&self.docker, folder, image).await;
         }
-        if let Err(source) = self.docker.start_container(&created.id, None).await {
-            remove_container(&self.docker, &created.id).await;
-            return Err(docker_error(format!("starting container {name}"), source));
-        }
-        drop(shut_down);
-        Ok(created.id)
+        Ok((created.id, name))
     }
 
     /// A worker container from `image` with `limits`, its runner ready when `with_runner`.
@@ -209,6 +241,27 @@ impl ContainerStarter {
 /// SWE-bench instance. Runaway test processes are bounded by their own timeouts, not this one.
 pub const ENGINE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
+/// How long one container request (create, start, inspect, exec, copy, restart, remove, list) may wait for the
+/// engine's answer before it counts as stalled ([`SandboxError::EngineStalled`]): a stalled engine then costs the
+/// candidate or step at hand, not the whole run. Commits and image builds keep [`ENGINE_REQUEST_TIMEOUT`]; how long a
+/// command runs is bounded by its own timeout.
+pub const ENGINE_CALL_DEADLINE: Duration = Duration::from_secs(5 * 60);
+
+/// How long connecting to the engine (version negotiation and a ping) may take.
+const ENGINE_CONNECT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What `request` gives when the engine answers within `deadline`; otherwise [`SandboxError::EngineStalled`] naming
+/// `operation` (the request is dropped, which closes its connection).
+async fn answered<T>(
+    deadline: Duration,
+    operation: impl FnOnce() -> String,
+    request: impl std::future::Future<Output = T>,
+) -> Result<T, SandboxError> {
+    tokio::time::timeout(deadline, request)
+        .await
+        .map_err(|_| SandboxError::EngineStalled { operation: operation(), waited: deadline })
+}
+
 /// A client of the local engine (`DOCKER_HOST` or `/var/run/docker.sock`) with [`ENGINE_REQUEST_TIMEOUT`].
 pub fn local_engine() -> Result<Docker, bollard::errors::Error> {
     Ok(Docker::connect_with_local_defaults()?.with_timeout(ENGINE_REQUEST_TIMEOUT))
@@ -219,8 +272,11 @@ impl DockerRuntime {
     /// containers of dead runs.
     pub async fn connect(run_id: impl Into<String>) -> Result<Self, SandboxError> {
         let docker = local_engine().map_err(SandboxError::EngineUnreachable)?;
-        let docker = docker.negotiate_version().await.map_err(SandboxError::EngineUnreachable)?;
-        docker.ping().await.map_err(SandboxError::EngineUnreachable)?;
+        let negotiated = answered(ENGINE_CONNECT_DEADLINE, || "negotiating the API version".to_owned(), async {
+            let docker = docker.negotiate_version().await?;
+            docker.ping().await.map(|_| docker)
+        });
+        let docker = negotiated.await?.map_err(SandboxError::EngineUnreachable)?;
         let run_id = run_id.into();
         let owner_pid = std::process::id();
         let labels = HashMap::from([
@@ -235,6 +291,7 @@ impl DockerRuntime {
             next_container: Arc::new(AtomicUsize::new(0)),
             shut_down: Arc::new(tokio::sync::RwLock::new(false)),
             image_use: None,
+            call_deadline: ENGINE_CALL_DEADLINE,
         };
         let runtime = Self { docker, run_id, starter, base_image_cache: None };
         let reaped = runtime.reap_orphans().await?;
@@ -305,6 +362,12 @@ impl DockerRuntime {
     /// and no limits (image builds).
     async fn start_container(&self, image: &str, limits: Option<&WorkerLimits>) -> Result<String, SandboxError> {
         self.starter.start(image, limits).await
+    }
+
+    /// Create a container from `image` without starting it, with this run's labels (see
+    /// [`ContainerStarter::create_stopped`]).
+    async fn create_stopped_container(&self, image: &str) -> Result<String, SandboxError> {
+        self.starter.create_stopped(image).await
     }
 
     /// One worker from a project image: no network, the given limits, tests run as the `agentless` user with the
@@ -383,7 +446,8 @@ impl Drop for DockerRuntime {
             };
             runtime.block_on(async {
                 if let Ok(docker) = local_engine()
-                    && let Ok(docker) = docker.negotiate_version().await
+                    && let Ok(Ok(docker)) =
+                        tokio::time::timeout(ENGINE_CONNECT_DEADLINE, docker.negotiate_version()).await
                     && let Err(error) = remove_run(&docker, &run_id).await
                 {
                     tracing::warn!(%error, run_id, "could not remove the run's containers");
@@ -434,7 +498,9 @@ async fn list_labelled(docker: &Docker, filter: &str) -> Result<Vec<(String, Has
     let filters = HashMap::from([("label", vec![filter])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     let containers =
-        docker.list_containers(Some(options)).await.map_err(|source| docker_error("listing containers", source))?;
+        answered(ENGINE_CALL_DEADLINE, || "listing containers".to_owned(), docker.list_containers(Some(options)))
+            .await?
+            .map_err(|source| docker_error("listing containers", source))?;
     Ok(containers
         .into_iter()
         .filter_map(|container| Some((container.id?, container.labels.unwrap_or_default())))
@@ -444,8 +510,16 @@ async fn list_labelled(docker: &Docker, filter: &str) -> Result<Vec<(String, Has
 /// Force-remove a container; a failure (it may be gone already) is only logged.
 async fn remove_container(docker: &Docker, id: &str) {
     let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-    if let Err(error) = docker.remove_container(id, Some(options)).await {
-        tracing::debug!(%error, id, "removing a container");
+    let removal = answered(
+        ENGINE_CALL_DEADLINE,
+        || format!("removing container {id}"),
+        docker.remove_container(id, Some(options)),
+    );
+    match removal.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%error, id, "removing a container"),
+        // Left behind with this process's labels: the next run reaps it.
+        Err(stalled) => tracing::warn!(%stalled, id, "a container was not removed"),
     }
 }
 
@@ -587,10 +661,13 @@ impl DockerSandbox {
 }
 
 async fn check_running(docker: &Docker, container: &str) -> Result<(), SandboxError> {
-    let inspected = docker
-        .inspect_container(container, None)
-        .await
-        .map_err(|source| classify(container, "inspecting the container".to_owned(), source))?;
+    let inspected = answered(
+        ENGINE_CALL_DEADLINE,
+        || format!("inspecting container {container}"),
+        docker.inspect_container(container, None),
+    )
+    .await?
+    .map_err(|source| classify(container, "inspecting the container".to_owned(), source))?;
     if inspected.state.and_then(|state| state.running) == Some(true) {
         return Ok(());
     }
@@ -691,9 +768,9 @@ fn working_dir(request: &ExecRequest) -> String {
 /// containers without a configured user; `copyUIDGID` would instead give everything to that user).
 async fn upload_archive(docker: &Docker, container: &str, folder: &str, archive: Vec<u8>) -> Result<(), SandboxError> {
     let options = UploadToContainerOptionsBuilder::default().path(folder).build();
-    docker
-        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
-        .await
+    let upload = docker.upload_to_container(container, Some(options), bollard::body_full(archive.into()));
+    answered(ENGINE_CALL_DEADLINE, || format!("uploading to {folder} of container {container}"), upload)
+        .await?
         .map_err(|source| classify(container, format!("uploading to {folder}"), source))
 }
 
@@ -778,8 +855,7 @@ async fn container_exec(
                 drain_until = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
             },
             _ = poll.tick(), if drain_until.is_none() => {
-                let inspected = docker.inspect_exec(&exec_id).await
-                    .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
+                let inspected = inspect_exec(docker, container, &exec_id).await?;
                 if inspected.running == Some(false) {
                     drain_until = Some(tokio::time::Instant::now() + DRAIN_TIMEOUT);
                 }
@@ -798,10 +874,7 @@ async fn container_exec(
     } else {
         let mut exit_code = None;
         for _ in 0..100 {
-            let inspected = docker
-                .inspect_exec(&exec_id)
-                .await
-                .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
+            let inspected = inspect_exec(docker, container, &exec_id).await?;
             if inspected.running != Some(true) {
                 exit_code = inspected.exit_code;
                 break;
@@ -833,9 +906,9 @@ async fn kill_user_processes(docker: &Docker, container: &str) -> Result<(), San
         Err(error) => tracing::debug!(%error, container, "could not kill the processes; restarting the container"),
     }
     let options = RestartContainerOptionsBuilder::default().t(0).build();
-    docker
-        .restart_container(container, Some(options))
-        .await
+    let restart = docker.restart_container(container, Some(options));
+    answered(ENGINE_CALL_DEADLINE, || format!("restarting container {container}"), restart)
+        .await?
         .map_err(|source| classify(container, "restarting the container".to_owned(), source))
 }
 
@@ -854,11 +927,23 @@ async fn container_exec_plain(docker: &Docker, container: &str, request: &ExecRe
     if drained.is_err() {
         return Ok(false);
     }
-    let inspected = docker
-        .inspect_exec(&exec_id)
-        .await
-        .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))?;
+    let inspected = inspect_exec(docker, container, &exec_id).await?;
     Ok(inspected.running == Some(false) && inspected.exit_code == Some(0))
+}
+
+/// The state of the exec `exec_id` in `container`.
+async fn inspect_exec(
+    docker: &Docker,
+    container: &str,
+    exec_id: &str,
+) -> Result<bollard::models::ExecInspectResponse, SandboxError> {
+    answered(
+        ENGINE_CALL_DEADLINE,
+        || format!("inspecting an exec in container {container}"),
+        docker.inspect_exec(exec_id),
+    )
+    .await?
+    .map_err(|source| classify(container, "inspecting an exec".to_owned(), source))
 }
 
 /// The output of an attached exec.
@@ -879,14 +964,20 @@ impl AttachedExec {
         options: CreateExecOptions<String>,
         what: &str,
     ) -> Result<Self, SandboxError> {
-        let exec = docker
-            .create_exec(container, options)
-            .await
-            .map_err(|source| classify(container, format!("creating {what}"), source))?;
-        let started = docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(|source| classify(container, format!("starting {what}"), source))?;
+        let exec = answered(
+            ENGINE_CALL_DEADLINE,
+            || format!("creating {what} in container {container}"),
+            docker.create_exec(container, options),
+        )
+        .await?
+        .map_err(|source| classify(container, format!("creating {what}"), source))?;
+        let started = answered(
+            ENGINE_CALL_DEADLINE,
+            || format!("starting {what} in container {container}"),
+            docker.start_exec(&exec.id, None),
+        )
+        .await?
+        .map_err(|source| classify(container, format!("starting {what}"), source))?;
         match started {
             StartExecResults::Attached { output, input } => Ok(Self { id: exec.id, output, input }),
             StartExecResults::Detached => Err(SandboxError::Internal {
@@ -895,5 +986,47 @@ impl AttachedExec {
                 output: "the engine detached it".to_owned(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An engine on loopback that takes connections and never answers, as a stalled one does.
+    async fn silent_engine() -> (Docker, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepting = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let docker = Docker::connect_with_http(&format!("http://{address}"), 3600, bollard::API_DEFAULT_VERSION);
+        (docker.unwrap(), accepting)
+    }
+
+    #[tokio::test]
+    async fn a_stalled_engine_is_a_typed_error_after_the_deadline_not_a_hang() {
+        let (docker, _engine) = silent_engine().await;
+        let starter = ContainerStarter {
+            docker,
+            run_id: Arc::from("stalled"),
+            labels: Arc::new(HashMap::new()),
+            next_container: Arc::new(AtomicUsize::new(0)),
+            shut_down: Arc::new(tokio::sync::RwLock::new(false)),
+            image_use: None,
+            call_deadline: Duration::from_secs(1),
+        };
+        // The guard only turns a hang into a failure; the client's own timeout is an hour.
+        let guard = Duration::from_secs(60);
+        let started = tokio::time::timeout(guard, starter.start("agentless/python:3.11", None)).await;
+        let error = started.expect("the start waited past the guard").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the Docker engine did not answer within 1 s while creating a container from agentless/python:3.11 (it \
+             looks stalled)"
+        );
     }
 }

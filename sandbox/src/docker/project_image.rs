@@ -12,7 +12,7 @@ use futures::TryStreamExt;
 use super::base_image::image_exists;
 use super::{
     AGENT_UID, AGENT_USER, DockerRuntime, ImageKind, ImageLabels, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR,
-    WorkerLimits, container_exec, docker_error, remove_container, upload_archive,
+    container_exec, docker_error, remove_container, upload_archive,
 };
 use crate::project::{ProjectFiles, Setup, append_file, append_folder, content_hash};
 use crate::scm_version::PRETEND_VERSION;
@@ -234,17 +234,23 @@ impl DockerRuntime {
         }
     }
 
-    /// The log `image` keeps, read from a container of it (no network, removed afterwards); `None` when it has none.
+    /// The log `image` keeps, read from a container of it that is created, never started, and removed afterwards;
+    /// `None` when it has none.
     async fn kept_setup_log(&self, image: &str) -> Result<Option<String>, SandboxError> {
-        let container = self.start_container(image, Some(&WorkerLimits::default())).await?;
+        let container = self.create_stopped_container(image).await?;
         let path = format!("{SETUP_LOG_PARENT}/{SETUP_LOG_FOLDER}/{SETUP_LOG_NAME}");
         let options = DownloadFromContainerOptionsBuilder::default().path(&path).build();
-        let archive: Result<Vec<u8>, _> = self
-            .docker
-            .download_from_container(&container, Some(options))
-            .map_ok(|chunk| chunk.to_vec())
-            .try_concat()
-            .await;
+        let download =
+            self.docker.download_from_container(&container, Some(options)).map_ok(|chunk| chunk.to_vec()).try_concat();
+        let archive =
+            super::answered(super::ENGINE_CALL_DEADLINE, || format!("reading {path} from {image}"), download).await;
+        let archive: Result<Vec<u8>, _> = match archive {
+            Ok(archive) => archive,
+            Err(stalled) => {
+                remove_container(&self.docker, &container).await;
+                return Err(stalled);
+            }
+        };
         remove_container(&self.docker, &container).await;
         let archive = match archive {
             Ok(archive) => archive,
