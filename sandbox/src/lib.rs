@@ -86,8 +86,8 @@ pub enum SandboxError {
         #[source]
         source: bollard::errors::Error,
     },
-    /// The engine took no answer to a container request within its deadline (see
-    /// [`docker::ENGINE_CALL_DEADLINE`]): the candidate or step it was for has no verdict, the run goes on.
+    /// The engine gave no answer to a request within its deadline (see [`docker::ENGINE_CALL_DEADLINE`]): the
+    /// candidate or step it was for fails with this cause instead of waiting for ever.
     #[error("the Docker engine did not answer within {} s while {operation} (it looks stalled)", .waited.as_secs())]
     EngineStalled { operation: String, waited: Duration },
     #[error("container {container} no longer exists")]

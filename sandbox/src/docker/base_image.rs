@@ -18,6 +18,9 @@ const MIRROR: &str = "http://deb.debian.org/debian";
 /// How long debootstrap may take (84 s here; a slow mirror takes minutes): a stalled download fails the build
 /// instead of hanging it.
 const DEBOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// debootstrap's downloads (wget) give up on a silent connection after a minute and try again, instead of waiting
+/// wget's default 15 minutes 20 times over.
+const WGET_SETTINGS: &str = "timeout = 60\ntries = 5\nwaitretry = 5\nretry_connrefused = on\n";
 /// How long the other host steps of a base image build (user creation, tar) may take.
 const HOST_STEP_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Python with its headers and a C toolchain (projects with C extensions build from source, as in SWE-bench's
@@ -99,7 +102,8 @@ pub async fn base_image_exists(docker: &Docker, version: PythonVersion) -> Resul
 }
 
 pub(crate) async fn image_exists(docker: &Docker, image: &str) -> Result<bool, SandboxError> {
-    match docker.inspect_image(image).await {
+    let inspect = docker.inspect_image(image);
+    match super::answered(super::ENGINE_CALL_DEADLINE, || format!("inspecting image {image}"), inspect).await? {
         Ok(_) => Ok(true),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
         Err(source) => Err(docker_error(format!("inspecting image {image}"), source)),
@@ -200,10 +204,11 @@ async fn build_locked(
             "CMD [\"sleep\", \"infinity\"]".to_owned(),
         ])
         .build();
-    docker
-        .create_image(Some(options), Some(bollard::body_try_stream(chunks)), None)
-        .try_collect::<Vec<_>>()
-        .await
+    let import =
+        docker.create_image(Some(options), Some(bollard::body_try_stream(chunks)), None).try_collect::<Vec<_>>();
+    // The client's timeout covers the answer's headers only; the import's progress stream gets the same bound here.
+    super::answered(super::ENGINE_REQUEST_TIMEOUT, || format!("importing {}", tarball.display()), import)
+        .await?
         .map_err(|source| docker_error(format!("importing {}", tarball.display()), source))?;
     if !image_exists(docker, &image).await? {
         return Err(SandboxError::ImageMissing {
@@ -230,14 +235,20 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
         })?;
     let root = cache_dir.join(format!("rootfs-{suite}.partial"));
     if root.exists() {
+        // A debootstrap that was killed leaves /proc, /sys and the host's /dev/pts and /dev/shm mounted in it:
+        // deleting through them would delete host files.
+        unmount_below(&root)?;
         fs_err::remove_dir_all(&root)?;
     }
     let log_path = cache_dir.join(format!("debootstrap-{suite}.log"));
     tracing::info!(suite, log = %log_path.display(), "debootstrap of the base image (this takes minutes)");
     let root_text = root.display().to_string();
+    let wgetrc = cache_dir.join("wgetrc");
+    fs_err::write(&wgetrc, WGET_SETTINGS)?;
     host_command(
         debootstrap.to_string_lossy().as_ref(),
         &["--variant=minbase", &format!("--include={PACKAGES}"), suite, &root_text, MIRROR],
+        &[("WGETRC", wgetrc.as_os_str())],
         &log_path,
         DEBOOTSTRAP_TIMEOUT,
     )
@@ -255,6 +266,7 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
             "/bin/bash",
             AGENT_USER,
         ],
+        &[],
         &log_path,
         HOST_STEP_TIMEOUT,
     )
@@ -283,6 +295,7 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
             &partial_tarball.display().to_string(),
             ".",
         ],
+        &[],
         &log_path,
         HOST_STEP_TIMEOUT,
     )
@@ -292,23 +305,111 @@ async fn bootstrap_rootfs_tarball(suite: &str, cache_dir: &Path, tarball: &Path)
     Ok(())
 }
 
-/// Run a host tool in a process group of its own with its output appended to `log_path`; a failure carries the
-/// log's tail. Past `timeout` the whole group is killed and the failure has exit code [`TIMEOUT_EXIT_CODE`].
-async fn host_command(program: &str, args: &[&str], log_path: &Path, timeout: Duration) -> Result<(), SandboxError> {
+/// Unmount (lazily, deepest first) whatever is mounted below `root`; an error when something stays mounted.
+fn unmount_below(root: &Path) -> Result<(), SandboxError> {
+    let root = fs_err::canonicalize(root)?;
+    let mut mounted = mount_points_below(&fs_err::read_to_string("/proc/self/mountinfo")?, &root);
+    mounted.sort_by_key(|point| std::cmp::Reverse(point.as_os_str().len()));
+    for point in &mounted {
+        let status = std::process::Command::new("umount")
+            .arg("--lazy")
+            .arg(point)
+            .status()
+            .map_err(|source| SandboxError::Spawn { program: "umount".to_owned(), source })?;
+        if !status.success() {
+            return Err(SandboxError::HostCommand {
+                command: format!("umount --lazy {}", point.display()),
+                exit_code: status.code().unwrap_or(-1),
+                output: format!(
+                    "{} is still mounted in the old debootstrap folder; unmount it, then build again",
+                    point.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The mount points in `mountinfo` (the format of `/proc/self/mountinfo`) strictly below `root`.
+fn mount_points_below(mountinfo: &str, root: &Path) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| PathBuf::from(unescape_mount_point(point)))
+        .filter(|point| point != root && point.starts_with(root))
+        .collect()
+}
+
+/// A mount point as the kernel writes it: space, tab, newline and backslash as three octal digits after `\`.
+fn unescape_mount_point(escaped: &str) -> String {
+    let mut text = String::with_capacity(escaped.len());
+    let mut rest = escaped;
+    while let Some(at) = rest.find('\\') {
+        text.push_str(&rest[..at]);
+        let code = rest.get(at + 1..at + 4).and_then(|digits| u8::from_str_radix(digits, 8).ok());
+        match code {
+            Some(code) => {
+                text.push(char::from(code));
+                rest = &rest[at + 4..];
+            }
+            None => {
+                text.push('\\');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    text.push_str(rest);
+    text
+}
+
+/// How long a host command gets between SIGTERM (debootstrap's exit trap unmounts what it mounted) and SIGKILL.
+const HOST_GRACE: Duration = Duration::from_secs(30);
+
+/// A process group sent SIGTERM when dropped, so a cancelled build (Ctrl-C) stops its downloads and lets
+/// debootstrap unmount what it mounted.
+struct TerminatedOnDrop(Option<nix::unistd::Pid>);
+
+impl TerminatedOnDrop {
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        if let Some(group) = self.0 {
+            let _ = nix::sys::signal::killpg(group, signal);
+        }
+    }
+}
+
+impl Drop for TerminatedOnDrop {
+    fn drop(&mut self) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+/// Run a host tool (with `envs` added to its environment) in a process group of its own with its output appended
+/// to `log_path`; a failure carries the log's tail. Past `timeout` the group gets SIGTERM, then SIGKILL
+/// [`HOST_GRACE`] later, and the failure has exit code [`TIMEOUT_EXIT_CODE`].
+async fn host_command(
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &std::ffi::OsStr)],
+    log_path: &Path,
+    timeout: Duration,
+) -> Result<(), SandboxError> {
     let log = fs_err::OpenOptions::new().create(true).append(true).open(log_path)?;
     let (log, _) = log.into_parts();
     let log_err = log.try_clone()?;
     let mut child = tokio::process::Command::new(program)
         .args(args)
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err))
         .process_group(0)
-        .kill_on_drop(true)
         .spawn()
         .map_err(|source| SandboxError::Spawn { program: program.to_owned(), source })?;
+    let mut group =
+        TerminatedOnDrop(child.id().and_then(|pid| i32::try_from(pid).ok()).map(nix::unistd::Pid::from_raw));
     let (exit_code, stopped) = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(status) => {
+            group.0 = None;
             let status = status?;
             if status.success() {
                 return Ok(());
@@ -316,10 +417,14 @@ async fn host_command(program: &str, args: &[&str], log_path: &Path, timeout: Du
             (status.code().unwrap_or(-1), String::new())
         }
         Err(_) => {
-            if let Some(group) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), nix::sys::signal::Signal::SIGKILL);
+            group.signal(nix::sys::signal::Signal::SIGTERM);
+            if tokio::time::timeout(HOST_GRACE, child.wait()).await.is_err() {
+                group.signal(nix::sys::signal::Signal::SIGKILL);
+                let _ = tokio::time::timeout(HOST_GRACE, child.wait()).await;
             }
-            let _ = child.wait().await;
+            // The leader is gone; stragglers of its group get the kill too.
+            group.signal(nix::sys::signal::Signal::SIGKILL);
+            group.0 = None;
             (TIMEOUT_EXIT_CODE, format!("stopped after {} s without finishing\n", timeout.as_secs()))
         }
     };
@@ -360,11 +465,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let failing = host_command("sh", &["-c", "echo boom; exit 3"], &log, Duration::from_secs(60));
+        let failing = host_command("sh", &["-c", "echo boom; exit 3"], &[], &log, Duration::from_secs(60));
         let error = runtime.block_on(failing).unwrap_err();
         let SandboxError::HostCommand { exit_code, output, .. } = error else { panic!("{error}") };
         assert_eq!(exit_code, 3);
         assert!(output.starts_with("boom\n"), "{output}");
+    }
+
+    #[test]
+    fn mounts_left_in_an_old_debootstrap_folder_are_found_deepest_paths_included() {
+        let mountinfo = "\
+22 1 0:21 / /proc rw,nosuid - proc proc rw
+90 80 0:5 / /cache/rootfs-bookworm.partial/proc rw - proc proc rw
+91 80 0:6 /pts /cache/rootfs-bookworm.partial/dev/pts rw - devpts devpts rw
+92 80 0:7 / /cache/rootfs-bookworm.partial\\040x/sys rw - sysfs sysfs rw
+93 80 0:8 / /cache/rootfs-bookworm.partial2/proc rw - proc proc rw
+94 80 0:9 / /cache/rootfs-bookworm.partial rw - tmpfs tmpfs rw
+";
+        let found = mount_points_below(mountinfo, Path::new("/cache/rootfs-bookworm.partial"));
+        assert_eq!(
+            found,
+            [
+                PathBuf::from("/cache/rootfs-bookworm.partial/proc"),
+                PathBuf::from("/cache/rootfs-bookworm.partial/dev/pts"),
+            ]
+        );
+        let escaped = mount_points_below(mountinfo, Path::new("/cache/rootfs-bookworm.partial x"));
+        assert_eq!(escaped, [PathBuf::from("/cache/rootfs-bookworm.partial x/sys")]);
+    }
+
+    #[test]
+    fn a_cancelled_host_command_stops_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let marker = dir.path().join("child-still-ran");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let script = format!("(sleep 2; touch {}) & wait", marker.display());
+        let args = ["-c", script.as_str()];
+        // Dropping the future is what Ctrl-C does to a build in progress.
+        let running = host_command("sh", &args, &[], &log, Duration::from_secs(60));
+        let cancelled = runtime.block_on(async { tokio::time::timeout(Duration::from_millis(500), running).await });
+        assert!(cancelled.is_err());
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(!marker.exists(), "the command's child outlived the cancellation");
     }
 
     #[test]
@@ -376,7 +519,7 @@ mod tests {
         // A child in the background (as debootstrap's wget) that would write the marker if it outlived the kill.
         let script = format!("(sleep 3; touch {}) & echo fetching; wait", marker.display());
         let args = ["-c", script.as_str()];
-        let hanging = host_command("sh", &args, &log, Duration::from_secs(1));
+        let hanging = host_command("sh", &args, &[], &log, Duration::from_secs(1));
         let error = runtime.block_on(hanging).unwrap_err();
         let SandboxError::HostCommand { exit_code, output, .. } = error else { panic!("{error}") };
         assert_eq!(exit_code, TIMEOUT_EXIT_CODE);

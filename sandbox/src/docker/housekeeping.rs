@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use super::project_image::{COMMENT_DERIVED_IMAGE, COMMENT_SYSTEM_IMAGE};
 use super::{
-    LABEL_BASE, LABEL_KIND, LABEL_PROJECT, LABEL_REPOSITORY, LABEL_RUN, LABEL_VERSION, docker_error, owner_of,
+    ENGINE_CALL_DEADLINE, LABEL_BASE, LABEL_KIND, LABEL_PROJECT, LABEL_REPOSITORY, LABEL_RUN, LABEL_VERSION,
+    docker_error, owner_of,
 };
 use crate::SandboxError;
 
@@ -170,8 +171,13 @@ const OUR_REPOSITORIES: [&str; 2] = [super::base_image::IMAGE_REPOSITORY, super:
 /// [`record_image_use`]); without it every image shows its creation time.
 pub async fn inventory(docker: &Docker, image_use: Option<&Path>) -> Result<Inventory, SandboxError> {
     let options = ListContainersOptionsBuilder::default().all(true).build();
-    let all_containers =
-        docker.list_containers(Some(options)).await.map_err(|source| docker_error("listing containers", source))?;
+    let all_containers = super::answered(
+        ENGINE_CALL_DEADLINE,
+        || "listing containers".to_owned(),
+        docker.list_containers(Some(options)),
+    )
+    .await?
+    .map_err(|source| docker_error("listing containers", source))?;
     let mut users: HashMap<String, Vec<String>> = HashMap::new();
     let mut containers = Vec::new();
     for container in all_containers {
@@ -182,7 +188,7 @@ pub async fn inventory(docker: &Docker, image_use: Option<&Path>) -> Result<Inve
             users.entry(image_id.clone()).or_default().push(name.clone());
         }
         let labels = container.labels.unwrap_or_default();
-        let Some(run_id) = labels.get(LABEL_RUN) else { continue };
+        let Some(run_id) = labels.get(LABEL_RUN).filter(|run| !run.is_empty()) else { continue };
         let (owner_pid, owner_alive) = owner_of(&labels);
         containers.push(ContainerRecord {
             id,
@@ -195,9 +201,9 @@ pub async fn inventory(docker: &Docker, image_use: Option<&Path>) -> Result<Inve
         });
     }
 
-    let images = docker
-        .list_images(Some(ListImagesOptionsBuilder::default().build()))
-        .await
+    let list = docker.list_images(Some(ListImagesOptionsBuilder::default().build()));
+    let images = super::answered(ENGINE_CALL_DEADLINE, || "listing images".to_owned(), list)
+        .await?
         .map_err(|source| docker_error("listing images", source))?;
     let mut found = Vec::new();
     for summary in images {
@@ -205,9 +211,9 @@ pub async fn inventory(docker: &Docker, image_use: Option<&Path>) -> Result<Inve
         if !built_here(&summary.labels, &tags) {
             continue;
         }
-        let inspected = docker
-            .inspect_image(&summary.id)
-            .await
+        let inspect = docker.inspect_image(&summary.id);
+        let inspected = super::answered(ENGINE_CALL_DEADLINE, || format!("inspecting image {}", summary.id), inspect)
+            .await?
             .map_err(|source| docker_error(format!("inspecting image {}", summary.id), source))?;
         found.push(FoundImage {
             parent_id: summary.parent_id,
@@ -489,11 +495,13 @@ pub async fn prune(docker: &Docker, plan: &PrunePlan, image_use: Option<&Path>) 
     let mut report = PruneReport::default();
     for container in &plan.containers {
         let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        match docker.remove_container(&container.id, Some(options)).await {
-            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+        let removal = docker.remove_container(&container.id, Some(options));
+        match super::answered(ENGINE_CALL_DEADLINE, || format!("removing container {}", container.id), removal).await {
+            Ok(Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => {
                 report.removed_containers.push(container.clone());
             }
-            Err(error) => report.failed_containers.push((container.clone(), error.to_string())),
+            Ok(Err(error)) => report.failed_containers.push((container.clone(), error.to_string())),
+            Err(stalled) => report.failed_containers.push((container.clone(), stalled.to_string())),
         }
     }
     report.images.extend(
@@ -532,7 +540,7 @@ pub async fn prune(docker: &Docker, plan: &PrunePlan, image_use: Option<&Path>) 
 pub(crate) async fn record_image_use(docker: &Docker, folder: &Path, image: &str) {
     let recorded = async {
         let inspect = docker.inspect_image(image);
-        let id = super::answered(super::ENGINE_CALL_DEADLINE, || format!("inspecting {image}"), inspect)
+        let id = super::answered(ENGINE_CALL_DEADLINE, || format!("inspecting {image}"), inspect)
             .await
             .map_err(|error| error.to_string())?
             .map_err(|error| error.to_string())?

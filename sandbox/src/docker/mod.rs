@@ -49,6 +49,13 @@ pub const LABEL_OWNER_PID: &str = "agentless.owner-pid";
 /// Label on every container: that process's start time (clock ticks since boot), so a reused pid is not taken for
 /// the owner.
 pub const LABEL_OWNER_START: &str = "agentless.owner-start";
+/// The run labels a committed image gets, all empty: the engine copies a build container's labels into the image it
+/// commits (a commit can set labels but not remove them), and a container someone starts from the image must not
+/// look like one of a dead run of ours (the next run would reap it).
+pub(crate) fn cleared_run_labels() -> impl Iterator<Item = (String, String)> {
+    [LABEL_RUN, LABEL_OWNER_PID, LABEL_OWNER_START].into_iter().map(|label| (label.to_owned(), String::new()))
+}
+
 /// Label on base images: the Python version.
 pub const LABEL_BASE: &str = "agentless.base";
 /// Label on project images: the content hash.
@@ -196,17 +203,25 @@ impl ContainerStarter {
         };
         let create =
             self.docker.create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body);
-        let created = answered(self.call_deadline, || format!("creating a container from {image}"), create)
-            .await?
-            .map_err(|source| match source {
-                bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
-                    SandboxError::ImageMissing {
-                        image: image.to_owned(),
-                        hint: "build it before starting workers".to_owned(),
-                    }
-                }
-                source => docker_error(format!("creating a container from {image}"), source),
-            })?;
+        let created = match answered(self.call_deadline, || format!("creating a container from {image}"), create).await
+        {
+            Ok(created) => created,
+            Err(stalled) => {
+                // The engine may still create it after we stopped waiting: it is removed by name in the background
+                // (waiting here would hold up a shutdown as long again). Made later still, it has the run's labels,
+                // and the shutdown or the next run's reaping removes it.
+                let (docker, name) = (self.docker.clone(), name.clone());
+                tokio::spawn(async move { remove_container(&docker, &name).await });
+                return Err(stalled);
+            }
+        };
+        let created = created.map_err(|source| match source {
+            bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => SandboxError::ImageMissing {
+                image: image.to_owned(),
+                hint: "build it before starting workers".to_owned(),
+            },
+            source => docker_error(format!("creating a container from {image}"), source),
+        })?;
         if let Some(folder) = &self.image_use {
             housekeeping::record_image_use(&self.docker, folder, image).await;
         }
@@ -236,7 +251,8 @@ impl ContainerStarter {
     }
 }
 
-/// How long one engine request may take. bollard's default, 2 minutes, is too short for committing a 700 MB
+/// How long the engine may take to answer one request (bollard's client timeout covers the answer's headers; image
+/// imports and pulls bound their progress streams with it too). bollard's default, 2 minutes, is too short for committing a 700 MB
 /// project image or removing one while builds and tests load the machine: a commit that took longer lost its
 /// SWE-bench instance. Runaway test processes are bounded by their own timeouts, not this one.
 pub const ENGINE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
@@ -272,7 +288,7 @@ impl DockerRuntime {
     /// containers of dead runs.
     pub async fn connect(run_id: impl Into<String>) -> Result<Self, SandboxError> {
         let docker = local_engine().map_err(SandboxError::EngineUnreachable)?;
-        let negotiated = answered(ENGINE_CONNECT_DEADLINE, || "negotiating the API version".to_owned(), async {
+        let negotiated = answered(ENGINE_CONNECT_DEADLINE, || "connecting to it".to_owned(), async {
             let docker = docker.negotiate_version().await?;
             docker.ping().await.map(|_| docker)
         });
@@ -410,9 +426,9 @@ impl DockerRuntime {
     /// Remove the containers of runs whose owner process is gone; returns their ids.
     pub async fn reap_orphans(&self) -> Result<Vec<String>, SandboxError> {
         let mut reaped = Vec::new();
-        for (id, labels) in list_labelled(&self.docker, LABEL_RUN).await? {
+        for (id, name, labels) in list_labelled(&self.docker, LABEL_RUN).await? {
             let (_, alive) = owner_of(&labels);
-            if !alive {
+            if run_of(&name, &labels).is_some() && !alive {
                 remove_container(&self.docker, &id).await;
                 reaped.push(id);
             }
@@ -481,7 +497,11 @@ async fn remove_run(docker: &Docker, run_id: &str) -> Result<usize, SandboxError
         if containers.is_empty() {
             break;
         }
-        futures::future::join_all(containers.iter().map(|(id, _)| remove_container(docker, id))).await;
+        let removed = futures::future::join_all(containers.iter().map(|(id, _, _)| remove_container(docker, id))).await;
+        if removed.contains(&false) {
+            // A stalled engine: another round would wait as long again. What is left has the run's labels.
+            break;
+        }
         containers = list_labelled(docker, &filter).await?;
         if !containers.is_empty() {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -493,8 +513,20 @@ async fn remove_run(docker: &Docker, run_id: &str) -> Result<usize, SandboxError
     Ok(count)
 }
 
-/// Containers (running or not) matching a `label` filter, with their labels.
-async fn list_labelled(docker: &Docker, filter: &str) -> Result<Vec<(String, HashMap<String, String>)>, SandboxError> {
+/// The run a container belongs to: its run label, when the container also has the name the run gave it
+/// (`agentless-<run>-<n>`). Run labels alone are not enough: images built before their commit cleared them (see
+/// [`cleared_run_labels`]) pass a dead run's labels to every container started from them, ours or not.
+pub(crate) fn run_of<'labels>(name: &str, labels: &'labels HashMap<String, String>) -> Option<&'labels str> {
+    let run = labels.get(LABEL_RUN).filter(|run| !run.is_empty())?;
+    let rest = name.trim_start_matches('/').strip_prefix("agentless-")?.strip_prefix(run.as_str())?;
+    (rest.is_empty() || rest.starts_with('-')).then_some(run.as_str())
+}
+
+/// Containers (running or not) matching a `label` filter: id, name and labels.
+async fn list_labelled(
+    docker: &Docker,
+    filter: &str,
+) -> Result<Vec<(String, String, HashMap<String, String>)>, SandboxError> {
     let filters = HashMap::from([("label", vec![filter])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     let containers =
@@ -503,12 +535,16 @@ async fn list_labelled(docker: &Docker, filter: &str) -> Result<Vec<(String, Has
             .map_err(|source| docker_error("listing containers", source))?;
     Ok(containers
         .into_iter()
-        .filter_map(|container| Some((container.id?, container.labels.unwrap_or_default())))
+        .filter_map(|container| {
+            let name = container.names.unwrap_or_default().into_iter().next().unwrap_or_default();
+            Some((container.id?, name, container.labels.unwrap_or_default()))
+        })
         .collect())
 }
 
-/// Force-remove a container; a failure (it may be gone already) is only logged.
-async fn remove_container(docker: &Docker, id: &str) {
+/// Force-remove a container (by id or name); a failure (it may be gone already) is only logged. Returns `false` when
+/// the engine gave no answer within [`ENGINE_CALL_DEADLINE`].
+async fn remove_container(docker: &Docker, id: &str) -> bool {
     let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
     let removal = answered(
         ENGINE_CALL_DEADLINE,
@@ -516,10 +552,16 @@ async fn remove_container(docker: &Docker, id: &str) {
         docker.remove_container(id, Some(options)),
     );
     match removal.await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::debug!(%error, id, "removing a container"),
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, id, "removing a container");
+            true
+        }
         // Left behind with this process's labels: the next run reaps it.
-        Err(stalled) => tracing::warn!(%stalled, id, "a container was not removed"),
+        Err(stalled) => {
+            tracing::warn!(%stalled, id, "a container was not removed");
+            false
+        }
     }
 }
 
@@ -769,7 +811,7 @@ fn working_dir(request: &ExecRequest) -> String {
 async fn upload_archive(docker: &Docker, container: &str, folder: &str, archive: Vec<u8>) -> Result<(), SandboxError> {
     let options = UploadToContainerOptionsBuilder::default().path(folder).build();
     let upload = docker.upload_to_container(container, Some(options), bollard::body_full(archive.into()));
-    answered(ENGINE_CALL_DEADLINE, || format!("uploading to {folder} of container {container}"), upload)
+    answered(ENGINE_CALL_DEADLINE, || format!("uploading an archive to {folder} in container {container}"), upload)
         .await?
         .map_err(|source| classify(container, format!("uploading to {folder}"), source))
 }
@@ -1005,6 +1047,18 @@ mod tests {
         });
         let docker = Docker::connect_with_http(&format!("http://{address}"), 3600, bollard::API_DEFAULT_VERSION);
         (docker.unwrap(), accepting)
+    }
+
+    #[test]
+    fn a_container_belongs_to_a_run_by_its_label_and_the_name_the_run_gave_it() {
+        let labels = HashMap::from([(LABEL_RUN.to_owned(), "42-abc".to_owned())]);
+        assert_eq!(run_of("/agentless-42-abc-3", &labels), Some("42-abc"));
+        assert_eq!(run_of("agentless-42-abc", &labels), Some("42-abc"));
+        assert_eq!(run_of("/agentless-42-abcd-3", &labels), None);
+        assert_eq!(run_of("/eager_turing", &labels), None);
+        let cleared = HashMap::from([(LABEL_RUN.to_owned(), String::new())]);
+        assert_eq!(run_of("/agentless--1", &cleared), None);
+        assert_eq!(run_of("/agentless-42-abc-3", &HashMap::new()), None);
     }
 
     #[tokio::test]

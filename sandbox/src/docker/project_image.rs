@@ -11,8 +11,8 @@ use futures::TryStreamExt;
 
 use super::base_image::image_exists;
 use super::{
-    AGENT_UID, AGENT_USER, DockerRuntime, ImageKind, ImageLabels, LABEL_PROJECT, PythonVersion, REPO_DIR, VENV_DIR,
-    container_exec, docker_error, remove_container, upload_archive,
+    AGENT_UID, AGENT_USER, DockerRuntime, ENGINE_CALL_DEADLINE, ImageKind, ImageLabels, LABEL_PROJECT, PythonVersion,
+    REPO_DIR, VENV_DIR, container_exec, docker_error, remove_container, upload_archive,
 };
 use crate::project::{ProjectFiles, Setup, append_file, append_folder, content_hash};
 use crate::scm_version::PRETEND_VERSION;
@@ -111,16 +111,18 @@ impl DockerRuntime {
         let started = Instant::now();
         self.ensure_base_image(options.python).await?;
         let base = options.python.image();
-        let base_id = match self.docker.inspect_image(&base).await {
-            Ok(inspected) => inspected.id.unwrap_or_default(),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-                return Err(SandboxError::ImageMissing {
-                    image: base,
-                    hint: format!("agentless sandbox build-image --python {}", options.python.version()),
-                });
-            }
-            Err(source) => return Err(docker_error(format!("inspecting {base}"), source)),
-        };
+        let inspect = self.docker.inspect_image(&base);
+        let base_id =
+            match super::answered(ENGINE_CALL_DEADLINE, || format!("inspecting image {base}"), inspect).await? {
+                Ok(inspected) => inspected.id.unwrap_or_default(),
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    return Err(SandboxError::ImageMissing {
+                        image: base,
+                        hint: format!("agentless sandbox build-image --python {}", options.python.version()),
+                    });
+                }
+                Err(source) => return Err(docker_error(format!("inspecting {base}"), source)),
+            };
         // Debian packages go in a layer of their own, shared by every project image that needs the same ones.
         let (build_from, build_from_id, system_log) = if options.system_packages.is_empty() {
             (base, base_id, String::new())
@@ -197,7 +199,12 @@ impl DockerRuntime {
                     .build();
                 let config = ContainerConfig {
                     labels: Some(
-                        labels.to_map().into_iter().chain([(LABEL_PROJECT.to_owned(), hash.to_owned())]).collect(),
+                        labels
+                            .to_map()
+                            .into_iter()
+                            .chain([(LABEL_PROJECT.to_owned(), hash.to_owned())])
+                            .chain(super::cleared_run_labels())
+                            .collect(),
                     ),
                     ..ContainerConfig::default()
                 };
@@ -242,8 +249,7 @@ impl DockerRuntime {
         let options = DownloadFromContainerOptionsBuilder::default().path(&path).build();
         let download =
             self.docker.download_from_container(&container, Some(options)).map_ok(|chunk| chunk.to_vec()).try_concat();
-        let archive =
-            super::answered(super::ENGINE_CALL_DEADLINE, || format!("reading {path} from {image}"), download).await;
+        let archive = super::answered(ENGINE_CALL_DEADLINE, || format!("reading {path} from {image}"), download).await;
         let archive: Result<Vec<u8>, _> = match archive {
             Ok(archive) => archive,
             Err(stalled) => {
@@ -254,7 +260,13 @@ impl DockerRuntime {
         remove_container(&self.docker, &container).await;
         let archive = match archive {
             Ok(archive) => archive,
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
+            // The engine says 404 for a missing path and for a missing container (one the run's shutdown removed):
+            // only the first means the image keeps no log.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message })
+                if !message.contains("No such container") =>
+            {
+                return Ok(None);
+            }
             Err(source) => return Err(docker_error(format!("reading {path} from {image}"), source)),
         };
         let mut entries = tar::Archive::new(archive.as_slice());
@@ -369,16 +381,18 @@ impl DockerRuntime {
         options: &ProjectImageOptions,
     ) -> Result<ProjectImage, SandboxError> {
         let started = Instant::now();
-        let parent_id = match self.docker.inspect_image(parent).await {
-            Ok(inspected) => inspected.id.unwrap_or_default(),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
-                return Err(SandboxError::ImageMissing {
-                    image: parent.to_owned(),
-                    hint: "build the parent project image first".to_owned(),
-                });
-            }
-            Err(source) => return Err(docker_error(format!("inspecting {parent}"), source)),
-        };
+        let inspect = self.docker.inspect_image(parent);
+        let parent_id =
+            match super::answered(ENGINE_CALL_DEADLINE, || format!("inspecting image {parent}"), inspect).await? {
+                Ok(inspected) => inspected.id.unwrap_or_default(),
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    return Err(SandboxError::ImageMissing {
+                        image: parent.to_owned(),
+                        hint: "build the parent project image first".to_owned(),
+                    });
+                }
+                Err(source) => return Err(docker_error(format!("inspecting {parent}"), source)),
+            };
         let hash = content_hash(&options.recipe(DERIVED_RECIPE_VERSION), &parent_id, files, &options.setup);
         let tag = &hash[..16];
         let image = format!("{IMAGE_REPOSITORY}:{tag}");

@@ -64,10 +64,10 @@ impl DockerRuntime {
         if !source_was_local {
             tracing::info!(source, "pulling the registry image");
             let options = CreateImageOptionsBuilder::default().from_image(source).build();
-            docker
-                .create_image(Some(options), None, None)
-                .try_collect::<Vec<_>>()
-                .await
+            let pull = docker.create_image(Some(options), None, None).try_collect::<Vec<_>>();
+            // The client's timeout covers the answer's headers only; the pull's progress stream is bounded here.
+            super::answered(super::ENGINE_REQUEST_TIMEOUT, || format!("pulling {source}"), pull)
+                .await?
                 .map_err(|error| docker_error(format!("pulling {source}"), error))?;
         }
         let container = self.start_container(source, None).await?;
@@ -132,7 +132,13 @@ impl DockerRuntime {
             .pause(true)
             .build();
         self.docker()
-            .commit_container(options, bollard::models::ContainerConfig::default())
+            .commit_container(
+                options,
+                bollard::models::ContainerConfig {
+                    labels: Some(super::cleared_run_labels().collect()),
+                    ..bollard::models::ContainerConfig::default()
+                },
+            )
             .await
             .map_err(|source| docker_error(format!("committing {target}"), source))?;
         Ok(())

@@ -117,7 +117,14 @@ impl Runner {
             self.input.write_all(&line).await?;
             self.input.flush().await
         };
-        written.await.map_err(|error| RunnerFailure::Lost(format!("writing to the runner: {error}")))
+        // An engine that stops taking the runner's input would otherwise hold this write before any timer starts.
+        match tokio::time::timeout(START_TIMEOUT, written).await {
+            Ok(written) => written.map_err(|error| RunnerFailure::Lost(format!("writing to the runner: {error}"))),
+            Err(_) => Err(RunnerFailure::Lost(format!(
+                "the runner took no input for {} s (the engine looks stalled)",
+                START_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// Run one command; the runner applies the timeout, the host waits [`BACKSTOP`] longer and then kills every

@@ -273,6 +273,11 @@ async fn a_reused_image_shows_the_setup_log_of_its_build() {
     };
     let built = runtime.project_image(&crate::support::project(), &options).await.unwrap();
     let reused = runtime.project_image(&crate::support::project(), &options).await.unwrap();
+    // The build container's run labels are not passed on to containers started from the image.
+    let inspected = runtime.docker().inspect_image(&built.image).await.unwrap();
+    let labels = inspected.config.and_then(|config| config.labels).unwrap_or_default();
+    let run_labels: Vec<_> =
+        [LABEL_RUN, LABEL_OWNER_PID].iter().map(|label| labels.get(*label).map(String::as_str)).collect();
     let _ =
         runtime.docker().remove_image(&built.image, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
     runtime.shutdown().await.unwrap();
@@ -281,6 +286,7 @@ async fn a_reused_image_shows_the_setup_log_of_its_build() {
     assert_eq!(reused.image, built.image);
     let first_line = format!("# reused {}; the log of the setup that built it follows\n", built.image);
     assert_eq!(reused.setup_log, format!("{first_line}{}", built.setup_log));
+    assert_eq!(run_labels, [Some(""), Some("")]);
 }
 
 /// Setup that writes bytecode (an import, `compileall`) and a pytest cache in the checkout: none of it enters the
@@ -408,9 +414,32 @@ async fn containers_of_dead_runs_are_reaped_at_the_next_start() {
         .unwrap();
     runtime.docker().start_container(&created.id, None).await.unwrap();
     let alive = runtime.start_worker(&image, &WorkerLimits::default(), &TestEnvironment::default()).await.unwrap();
+    // Someone else's container with a dead run's labels, as an image built before commits cleared them passes on.
+    let inherited_run = format!("it-inherited-{}", DockerRuntime::new_run_id());
+    let body = ContainerCreateBody {
+        image: Some(image.image.clone()),
+        cmd: Some(vec!["sleep".to_owned(), "infinity".to_owned()]),
+        labels: Some(HashMap::from([
+            (LABEL_RUN.to_owned(), inherited_run.clone()),
+            (LABEL_OWNER_PID.to_owned(), dead_pid.to_string()),
+        ])),
+        ..ContainerCreateBody::default()
+    };
+    let theirs = runtime
+        .docker()
+        .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
+        .await
+        .unwrap();
 
     let next = fresh_runtime().await;
     assert_eq!(run_containers(&next, &orphan_run).await, Vec::<String>::new(), "the orphan was reaped");
+    assert_eq!(
+        run_containers(&next, &inherited_run).await,
+        std::slice::from_ref(&theirs.id),
+        "someone else's container is kept"
+    );
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
+    runtime.docker().remove_container(&theirs.id, Some(options)).await.unwrap();
     assert_eq!(run_containers(&next, runtime.run_id()).await, [alive.container_id()], "live runs are kept");
     runtime.shutdown().await.unwrap();
     next.shutdown().await.unwrap();

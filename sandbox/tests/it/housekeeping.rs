@@ -161,7 +161,9 @@ async fn list_shows_ours_only_and_prune_removes_the_chosen_ones_children_first()
         (LABEL_OWNER_PID.to_owned(), u32::MAX.to_string()),
         (LABEL_OWNER_START.to_owned(), "1".to_owned()),
     ]);
-    let orphan = create_container(&docker, &environment, &format!("it-orphan-{unique}"), orphan_labels).await;
+    // (Named as a run names its containers: a run label alone may be one an old image passed on.)
+    let orphan =
+        create_container(&docker, &environment, &format!("agentless-it-orphan-{unique}-0"), orphan_labels).await;
     let rules = PruneRules { repository: Some(repository.clone()), all: true, ..PruneRules::default() };
     let only_this_test = |mut plan: PrunePlan| {
         plan.containers.retain(|container| container.id == orphan);
