@@ -418,12 +418,10 @@ async fn host_command(
         }
         Err(_) => {
             group.signal(nix::sys::signal::Signal::SIGTERM);
-            if tokio::time::timeout(HOST_GRACE, child.wait()).await.is_err() {
-                group.signal(nix::sys::signal::Signal::SIGKILL);
-                let _ = tokio::time::timeout(HOST_GRACE, child.wait()).await;
-            }
-            // The leader is gone; stragglers of its group get the kill too.
+            let _ = tokio::time::timeout(HOST_GRACE, child.wait()).await;
+            // Whatever of the group outlived the grace (the leader too, when it ignored SIGTERM) is killed.
             group.signal(nix::sys::signal::Signal::SIGKILL);
+            let _ = tokio::time::timeout(HOST_GRACE, child.wait()).await;
             group.0 = None;
             (TIMEOUT_EXIT_CODE, format!("stopped after {} s without finishing\n", timeout.as_secs()))
         }

@@ -145,17 +145,11 @@ impl ContainerStarter {
             || format!("starting container {name}"),
             self.docker.start_container(&id, None),
         )
-        .await;
-        match started {
-            Ok(Ok(())) => {}
-            Ok(Err(source)) => {
-                remove_container(&self.docker, &id).await;
-                return Err(docker_error(format!("starting container {name}"), source));
-            }
-            Err(stalled) => {
-                remove_container(&self.docker, &id).await;
-                return Err(stalled);
-            }
+        .await
+        .and_then(|started| started.map_err(|source| docker_error(format!("starting container {name}"), source)));
+        if let Err(error) = started {
+            remove_container(&self.docker, &id).await;
+            return Err(error);
         }
         drop(shut_down);
         Ok(id)
@@ -252,9 +246,9 @@ impl ContainerStarter {
 }
 
 /// How long the engine may take to answer one request (bollard's client timeout covers the answer's headers; image
-/// imports and pulls bound their progress streams with it too). bollard's default, 2 minutes, is too short for committing a 700 MB
-/// project image or removing one while builds and tests load the machine: a commit that took longer lost its
-/// SWE-bench instance. Runaway test processes are bounded by their own timeouts, not this one.
+/// imports and pulls bound their progress streams with it too). bollard's default, 2 minutes, is too short for
+/// committing a 700 MB project image or removing one while builds and tests load the machine: a commit that took
+/// longer lost its SWE-bench instance. Runaway test processes are bounded by their own timeouts, not this one.
 pub const ENGINE_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// How long one container request (create, start, inspect, exec, copy, restart, remove, list) may wait for the

@@ -250,15 +250,8 @@ impl DockerRuntime {
         let download =
             self.docker.download_from_container(&container, Some(options)).map_ok(|chunk| chunk.to_vec()).try_concat();
         let archive = super::answered(ENGINE_CALL_DEADLINE, || format!("reading {path} from {image}"), download).await;
-        let archive: Result<Vec<u8>, _> = match archive {
-            Ok(archive) => archive,
-            Err(stalled) => {
-                remove_container(&self.docker, &container).await;
-                return Err(stalled);
-            }
-        };
         remove_container(&self.docker, &container).await;
-        let archive = match archive {
+        let archive = match archive? {
             Ok(archive) => archive,
             // The engine says 404 for a missing path and for a missing container (one the run's shutdown removed):
             // only the first means the image keeps no log.
