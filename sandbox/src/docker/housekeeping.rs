@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::project_image::{COMMENT_DERIVED_IMAGE, COMMENT_SYSTEM_IMAGE};
 use super::{
-    ENGINE_CALL_DEADLINE, LABEL_BASE, LABEL_KIND, LABEL_PROJECT, LABEL_REPOSITORY, LABEL_RUN, LABEL_VERSION,
-    docker_error, owner_of,
+    ENGINE_CALL_DEADLINE, LABEL_BASE, LABEL_KIND, LABEL_PROJECT, LABEL_REPOSITORY, LABEL_VERSION, docker_error,
+    owner_of,
 };
 use crate::SandboxError;
 
@@ -137,7 +137,7 @@ impl ImageRecord {
     }
 }
 
-/// One container of ours (it carries [`LABEL_RUN`]).
+/// One container of ours (it carries [`super::LABEL_RUN`] and the name its run gave it, see [`super::run_of`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContainerRecord {
     pub id: String,
@@ -188,14 +188,14 @@ pub async fn inventory(docker: &Docker, image_use: Option<&Path>) -> Result<Inve
             users.entry(image_id.clone()).or_default().push(name.clone());
         }
         let labels = container.labels.unwrap_or_default();
-        let Some(run_id) = labels.get(LABEL_RUN).filter(|run| !run.is_empty()) else { continue };
+        let Some(run_id) = super::run_of(&name, &labels).map(str::to_owned) else { continue };
         let (owner_pid, owner_alive) = owner_of(&labels);
         containers.push(ContainerRecord {
             id,
             name,
             image: container.image.unwrap_or_default(),
             state: container.state.map(|state| state.to_string()).unwrap_or_default(),
-            run_id: run_id.clone(),
+            run_id,
             owner_pid,
             owner_alive,
         });

@@ -1,4 +1,5 @@
 use super::*;
+use crate::docker::LABEL_RUN;
 use crate::docker::project_image::COMMENT_PROJECT_IMAGE;
 use pretty_assertions::assert_eq;
 

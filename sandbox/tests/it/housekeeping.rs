@@ -153,8 +153,13 @@ async fn list_shows_ours_only_and_prune_removes_the_chosen_ones_children_first()
     assert!(matches!(used(&instance), Some(LastUsed { source: UseSource::Container, .. })));
     assert!(matches!(used(&environment), Some(LastUsed { source: UseSource::Created, .. })));
 
-    // A container of someone else's keeps the instance, and so the environment under it.
-    let user = create_container(&docker, &instance, &format!("it-user-{unique}"), HashMap::new()).await;
+    // A container of someone else's keeps the instance, and so the environment under it. It carries a dead run's
+    // labels, as images built before commits cleared them pass on, and is still not taken for one of ours.
+    let inherited = HashMap::from([
+        (LABEL_RUN.to_owned(), format!("it-inherited-{unique}")),
+        (LABEL_OWNER_PID.to_owned(), u32::MAX.to_string()),
+    ]);
+    let user = create_container(&docker, &instance, &format!("it-user-{unique}"), inherited).await;
     // A container of ours whose owner is gone goes.
     let orphan_labels = HashMap::from([
         (LABEL_RUN.to_owned(), format!("it-orphan-{unique}")),
@@ -172,6 +177,7 @@ async fn list_shows_ours_only_and_prune_removes_the_chosen_ones_children_first()
     let now =
         i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
     let listed = inventory(&docker, Some(stamps.path())).await.unwrap();
+    assert!(!listed.containers.iter().any(|container| container.id == user), "{:?}", listed.containers);
     let plan = only_this_test(PrunePlan::new(&listed, &rules, now));
     assert_eq!(plan.containers.len(), 1);
     assert!(plan.images.is_empty(), "{plan:?}");
